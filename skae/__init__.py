@@ -1,0 +1,9 @@
+"""skae: scikit-learn compatible autoencoders on PyTorch."""
+
+from ._base import BaseAutoencoder
+from ._engine import DivergenceError
+from .autoencoder import AutoencoderTransformer
+
+__version__ = "0.1.0"
+
+__all__ = ["AutoencoderTransformer", "BaseAutoencoder", "DivergenceError"]

@@ -1,0 +1,470 @@
+"""BaseAutoencoder: the scikit-learn contract shared by every skae autoencoder."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.decomposition import PCA
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from skorch.callbacks import EarlyStopping
+
+from ._engine import DivergenceError, TrainingEngine
+from ._threads import torch_threads
+from .nn import ACTIVATIONS, Autoencoder, LinearSkip, init_linear_pca, last_linear, make_mlp
+
+__all__ = ["BaseAutoencoder"]
+
+# Per-element reconstruction losses, reduction="none".
+RECONSTRUCTION_LOSSES = {
+    "mse": lambda reconstruction, X: F.mse_loss(reconstruction, X, reduction="none"),
+    "bce": lambda reconstruction, X: F.binary_cross_entropy(
+        reconstruction, X, reduction="none"
+    ),
+}
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
+
+# Rows per batch at inference: large enough to be fast, small enough to bound memory.
+INFERENCE_BATCH_ROWS = 4096
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _non_numeric_columns(X):
+    """Names of the DataFrame columns that are not numeric or boolean."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "columns"):
+        return []
+    kinds = [getattr(dtype, "kind", "O") for dtype in dtypes]
+    return [str(c) for c, kind in zip(X.columns, kinds) if kind not in "biufc"]
+
+
+class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Base class for skae autoencoders; not for direct use.
+
+    Subclasses declare their hyperparameters in ``__init__`` and override
+    some of three hooks:
+
+    * ``_build_module(X)``: the torch module, whose ``forward`` returns
+      ``(reconstruction, code, ...)`` and which has ``encode`` and ``decode``;
+    * ``_corrupt(X, generator)``: the batch the network sees during training
+      (the clean batch by default);
+    * ``_penalty(output, X_input)``: a term added to the reconstruction loss
+      (none by default).
+
+    Everything else, from validation to the training loop and batched
+    inference, lives here and in ``skae._engine``.
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "output_activation": [StrOptions({"auto", "identity", "sigmoid"})],
+        "loss": [StrOptions(set(RECONSTRUCTION_LOSSES))],
+        "init": [StrOptions({"pca", "random"})],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), type],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "device": [str, torch.device],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [list, None],
+        "warm_start": ["boolean"],
+    }
+
+    # Whether a code wider than the input is allowed (a regularizer must then
+    # keep the network from learning the identity).
+    _allows_overcomplete = False
+    # Activation of the code layer.
+    _code_activation = "identity"
+
+    # ------------------------------------------------------------------ hooks
+    def _build_module(self, X):
+        """Return the torch module for training data ``X`` (validated ndarray)."""
+        n_features = X.shape[1]
+        hidden = [int(width) for width in self.hidden_layer_sizes]
+        output_activation = self._output_activation()
+        mlp = dict(activation=self.activation, dropout=self.dropout, batch_norm=self.batch_norm)
+        if self.init == "pca" and hidden:
+            encoder = LinearSkip(
+                torch.nn.Linear(n_features, self.n_components),
+                make_mlp([n_features, *hidden, self.n_components], **mlp),
+                activation=self._code_activation,
+            )
+            decoder = LinearSkip(
+                torch.nn.Linear(self.n_components, n_features),
+                make_mlp([self.n_components, *hidden[::-1], n_features], **mlp),
+                activation=output_activation,
+            )
+            for branch in (encoder.mlp, decoder.mlp):
+                torch.nn.init.zeros_(last_linear(branch).weight)
+                torch.nn.init.zeros_(last_linear(branch).bias)
+            linears = encoder.linear, decoder.linear
+        else:
+            encoder = make_mlp(
+                [n_features, *hidden, self.n_components],
+                output_activation=self._code_activation,
+                **mlp,
+            )
+            decoder = make_mlp(
+                [self.n_components, *hidden[::-1], n_features],
+                output_activation=output_activation,
+                **mlp,
+            )
+            linears = encoder[0], last_linear(decoder)
+        if self.init == "pca":
+            init_linear_pca(*linears, *self._pca_solution(X))
+        return Autoencoder(encoder, decoder)
+
+    def _corrupt(self, X, generator):
+        """Return the training batch the network sees; the clean batch by default."""
+        return X
+
+    def _penalty(self, output, X_input):
+        """Return a term added to the training loss, or ``None``."""
+        return None
+
+    # --------------------------------------------------------------- losses
+    def _output_activation(self):
+        if self.output_activation == "auto":
+            return "sigmoid" if self.loss == "bce" else "identity"
+        return self.output_activation
+
+    def _reconstruction_errors(self, reconstruction, X):
+        """Per-element reconstruction loss, shape ``(B, n_features)``."""
+        return RECONSTRUCTION_LOSSES[self.loss](reconstruction, X)
+
+    def _training_loss(self, output, X_clean, X_input):
+        loss = self._reconstruction_errors(output[0], X_clean).mean()
+        penalty = self._penalty(output, X_input)
+        return loss if penalty is None else loss + penalty
+
+    # ------------------------------------------------------------ fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, numeric. Scale it first (e.g. ``StandardScaler``).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        reset = not (self.warm_start and hasattr(self, "net_"))
+        X = self._validate_input(X, reset=reset, min_samples=2)
+        return self._fit(X, reset=reset, epochs=self.max_iter, early_stopping=True)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on ``X``, continuing from the current weights.
+
+        The first call initializes the network. Each call makes one pass over
+        ``X`` whatever ``max_iter`` is; early stopping does not apply.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        reset = not hasattr(self, "net_")
+        X = self._validate_input(X, reset=reset, min_samples=2 if reset else 1)
+        return self._fit(X, reset=reset, epochs=1, early_stopping=False)
+
+    def _fit(self, X, *, reset, epochs, early_stopping):
+        with torch_threads(self.n_jobs), torch.random.fork_rng(devices=[]):
+            if reset:
+                self._check_fit_data(X)
+                seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+                torch.manual_seed(seed)
+                self.net_ = self._make_engine(self._build_module(X), seed)
+                self.net_.initialize()
+                self._n_features_out = self.n_components
+            generator = self.net_.generator
+            torch.manual_seed(int(torch.randint(2**31 - 1, (1,), generator=generator)))
+            X_train, X_valid = self._train_valid_split(X, early_stopping, generator)
+            try:
+                self.net_.partial_fit(X_train, epochs=epochs, X_valid=X_valid)
+            except DivergenceError as error:
+                if reset:
+                    del self.net_
+                scale = float(np.max(np.abs(X))) if X.size else 0.0
+                raise DivergenceError(
+                    f"{error} Largest absolute input value: {scale:.3g}. Lower "
+                    "learning_rate_init, or scale the data (e.g. StandardScaler)."
+                    + (" The estimator is left unfitted." if reset else "")
+                ) from None
+        self._set_fitted_attributes()
+        return self
+
+    def _make_engine(self, module, seed):
+        callbacks = [("early_stopping", self._early_stopping_callback())]
+        callbacks += [
+            cb if isinstance(cb, tuple) else (f"user_{i}", cb)
+            for i, cb in enumerate(self._user_callbacks())
+        ]
+        optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
+        return TrainingEngine(
+            module,
+            loss_fn=self._training_loss,
+            corrupt=self._corrupt if type(self)._corrupt is not BaseAutoencoder._corrupt else None,
+            generator=torch.Generator().manual_seed(int(seed)),
+            optimizer=optimizer,
+            optimizer__weight_decay=self.alpha,
+            lr=self.learning_rate_init,
+            max_epochs=self.max_iter,
+            batch_size=self.batch_size,
+            callbacks=callbacks,
+            device=self._device(),
+            verbose=self.verbose,
+        )
+
+    def _user_callbacks(self):
+        from copy import deepcopy
+
+        return deepcopy(self.callbacks) if self.callbacks else []
+
+    def _early_stopping_callback(self):
+        return EarlyStopping(
+            monitor="valid_loss" if self.early_stopping else "train_loss",
+            patience=self.n_iter_no_change,
+            threshold=self.tol,
+            threshold_mode="abs",
+            load_best=self.early_stopping,
+            sink=print if self.verbose else (lambda *args, **kwargs: None),
+        )
+
+    def _train_valid_split(self, X, early_stopping, generator):
+        """Float32 tensors for training and, with early stopping, validation."""
+        device = self.net_.device
+        X = torch.as_tensor(X, dtype=torch.float32, device=device)
+        if not (early_stopping and self.early_stopping):
+            return X, None
+        n_valid = max(1, int(round(self.validation_fraction * len(X))))
+        if len(X) - n_valid < 2:
+            raise ValueError(
+                f"early_stopping=True needs at least 2 training rows after holding out "
+                f"validation_fraction={self.validation_fraction}; got {len(X)} rows. "
+                "Pass more data or set early_stopping=False."
+            )
+        order = torch.randperm(len(X), generator=generator).to(device)
+        return X[order[n_valid:]], X[order[:n_valid]]
+
+    def _set_fitted_attributes(self):
+        self.module_ = self.net_.module_
+        self.module_.eval()
+        self.history_ = self.net_.history
+        self.loss_curve_ = [float(v) for v in self.history_[:, "train_loss"]]
+        if "valid_loss" in self.history_[-1]:
+            self.validation_scores_ = [-float(v) for v in self.history_[:, "valid_loss"]]
+            self.best_validation_score_ = max(self.validation_scores_)
+        self.n_iter_ = len(self.history_)
+
+    def _device(self):
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return str(self.device)
+
+    def _pca_solution(self, X):
+        """PCA's components (zero-padded to ``n_components`` rows) and mean, as tensors."""
+        n_pca = min(self.n_components, *X.shape)
+        pca = PCA(n_components=n_pca, random_state=0).fit(X)
+        components = np.zeros((self.n_components, X.shape[1]), dtype=np.float32)
+        components[:n_pca] = pca.components_
+        return torch.from_numpy(components), torch.as_tensor(pca.mean_, dtype=torch.float32)
+
+    # --------------------------------------------------------- validation
+    def _validate_input(self, X, *, reset, min_samples=1):
+        non_numeric = _non_numeric_columns(X)
+        if non_numeric:
+            raise ValueError(
+                f"{type(self).__name__} needs numeric input, but column(s) {non_numeric} "
+                "are not numeric. Encode them first, e.g. with "
+                "sklearn.compose.ColumnTransformer and OneHotEncoder."
+            )
+        try:
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=[np.float32, np.float64],
+                ensure_min_samples=min_samples,
+            )
+        except ValueError as error:
+            if "could not convert" in str(error):
+                raise ValueError(
+                    f"{type(self).__name__} needs numeric input: {error}. Encode string "
+                    "columns first, e.g. with sklearn.compose.ColumnTransformer and "
+                    "OneHotEncoder."
+                ) from error
+            raise
+        if X.dtype == np.float64 and X.size and np.max(np.abs(X)) > FLOAT32_MAX:
+            raise ValueError(
+                f"X has values beyond float32's range (+/-{FLOAT32_MAX:.3g}), which "
+                f"{type(self).__name__} computes in. Scale the data first."
+            )
+        return X
+
+    def _check_fit_data(self, X):
+        n_features = X.shape[1]
+        if self.n_components > n_features and not self._allows_overcomplete:
+            raise ValueError(
+                f"n_components={self.n_components} is larger than n_features={n_features}: "
+                f"{type(self).__name__} with a code wider than its input can learn the "
+                "identity. Lower n_components, or use DenoisingAE, SparseAE or "
+                "ContractiveAE, which allow overcomplete codes."
+            )
+        if self.loss == "bce" and X.size and (X.min() < 0 or X.max() > 1):
+            raise ValueError(
+                f"loss='bce' needs data in [0, 1], but X ranges over "
+                f"[{X.min():.3g}, {X.max():.3g}]. Scale it with MinMaxScaler, or use loss='mse'."
+            )
+
+    # ---------------------------------------------------------- inference
+    def _map_batches(self, X, function, n_columns, dtype=np.float32):
+        """Apply ``function`` (tensor -> tensor) to row batches of ``X`` without gradients."""
+        check_is_fitted(self)
+        out = np.empty((X.shape[0], n_columns), dtype=dtype)
+        device = self.net_.device
+        self.module_.eval()
+        with torch_threads(self.n_jobs), torch.no_grad():
+            for start in range(0, X.shape[0], INFERENCE_BATCH_ROWS):
+                stop = start + INFERENCE_BATCH_ROWS
+                batch = torch.as_tensor(X[start:stop], dtype=torch.float32, device=device)
+                out[start:stop] = function(batch).cpu().numpy()
+        return out
+
+    def transform(self, X):
+        """Encode ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components), dtype float32
+            The codes (a DataFrame under ``set_output(transform="pandas")``).
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        return self._map_batches(X, self.module_.encode, self._n_features_out)
+
+    def inverse_transform(self, X):
+        """Decode codes back to the input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, as returned by ``transform``.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features), dtype float32
+            The reconstructions. When ``X`` is a DataFrame and the output is set
+            to pandas or polars, a DataFrame with the original feature names
+            and ``X``'s index.
+        """
+        check_is_fitted(self)
+        codes = check_array(X, dtype=[np.float32, np.float64], input_name="X")
+        if codes.shape[1] != self._n_features_out:
+            raise ValueError(
+                f"X has {codes.shape[1]} features, but inverse_transform expects "
+                f"codes of {self._n_features_out} features (n_components)."
+            )
+        reconstruction = self._map_batches(codes, self.module_.decode, self.n_features_in_)
+        dense = _get_output_config("transform", self)["dense"]
+        if dense == "default":
+            return reconstruction
+        columns = getattr(self, "feature_names_in_", None)
+        if columns is None:
+            columns = [f"x{i}" for i in range(self.n_features_in_)]
+        adapter = ADAPTERS_MANAGER.adapters[dense]
+        return adapter.create_container(reconstruction, X, columns=columns, inplace=False)
+
+    def score_samples(self, X):
+        """Negative reconstruction error of each row (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,), dtype float64
+            Minus the mean over features of the per-element loss (squared
+            error for ``loss="mse"``), computed in float64.
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+
+        def negative_errors(batch):
+            reconstruction = self.module_(batch)[0].double()
+            return -self._reconstruction_errors(reconstruction, batch.double()).mean(1, True)
+
+        return self._map_batches(X, negative_errors, 1, dtype=np.float64)[:, 0]
+
+    def score(self, X, y=None):
+        """Negative mean reconstruction error on ``X`` (higher is better).
+
+        This lets ``GridSearchCV`` choose among autoencoders with no ``y``
+        and no scorer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to reconstruct.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            The mean of ``score_samples(X)``.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.non_deterministic = False
+        return tags

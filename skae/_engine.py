@@ -1,0 +1,228 @@
+"""The one training loop of skae: a skorch ``NeuralNet`` fed by fast in-memory batches.
+
+skorch provides the structure (initialization, history, callbacks such as
+``EarlyStopping``, ``Checkpoint`` or ``LRScheduler``, and interruption
+handling). Two things are changed for speed, measured in
+``benchmarks/speed.py``:
+
+* batches are contiguous slices of a tensor shuffled once per epoch
+  (``TensorBatches``), instead of a ``DataLoader`` collating rows one by one;
+* per-batch work is kept to the optimizer step: the loss is recorded once per
+  epoch, and batch-level callback methods are only called on the callbacks
+  that implement them.
+"""
+
+import math
+import warnings
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback, EarlyStopping, EpochTimer
+
+__all__ = ["DivergenceError", "TensorBatches", "TrainingEngine"]
+
+
+class DivergenceError(FloatingPointError):
+    """Raised when the training loss becomes NaN or infinite."""
+
+
+class TensorBatches:
+    """Iterate over the rows of a tensor in batches, reshuffled at every pass.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n_samples, n_features)
+        The data, already on the training device.
+    batch_size : int
+        Rows per batch. A last batch of a single row is merged into the one
+        before it, so that batch normalization always sees two rows or more.
+    shuffle : bool, default=False
+        Whether to draw a new permutation of the rows at each pass.
+    generator : torch.Generator, default=None
+        Source of the permutations.
+    """
+
+    def __init__(self, X, batch_size, shuffle=False, generator=None):
+        self.X = X
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def _starts(self):
+        n, size = len(self.X), self.batch_size
+        starts = list(range(0, n, size))
+        if len(starts) > 1 and n - starts[-1] == 1:
+            starts.pop()
+        return starts + [n]
+
+    def __len__(self):
+        return len(self._starts()) - 1
+
+    def __iter__(self):
+        X = self.X
+        if self.shuffle:
+            order = torch.randperm(len(X), generator=self.generator)
+            X = X[order.to(X.device)]
+        starts = self._starts()
+        for start, stop in zip(starts[:-1], starts[1:]):
+            yield X[start:stop]  # (B, n_features), a view
+
+
+def _implements(callback, method):
+    return getattr(type(callback), method) is not getattr(Callback, method)
+
+
+class EpochProgressBar(Callback):
+    """A tqdm progress bar over epochs showing the current losses."""
+
+    def on_train_begin(self, net, **kwargs):
+        from tqdm.auto import tqdm
+
+        self.bar_ = tqdm(total=net.max_epochs, unit="epoch", leave=False)
+
+    def on_epoch_end(self, net, **kwargs):
+        last = net.history[-1]
+        shown = {k: f"{last[k]:.4g}" for k in ("train_loss", "valid_loss") if k in last}
+        self.bar_.set_postfix(shown, refresh=False)
+        self.bar_.update()
+
+    def on_train_end(self, net, **kwargs):
+        self.bar_.close()
+
+
+class TrainingEngine(NeuralNet):
+    """skorch ``NeuralNet`` that trains an autoencoder module on in-memory tensors.
+
+    The estimator supplies two hooks: ``loss_fn(output, X_clean, X_input)``
+    returning the scalar training loss, and ``corrupt(X, generator)``
+    returning the batch the module sees (the identity for a plain
+    autoencoder).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        An initialized module; ``module(X)`` returns a tuple whose first
+        element is the reconstruction.
+    loss_fn : callable
+        ``loss_fn(output, X_clean, X_input) -> torch.Tensor`` (a scalar).
+    corrupt : callable or None, default=None
+        ``corrupt(X, generator) -> torch.Tensor``, applied to training batches only.
+    generator : torch.Generator or None, default=None
+        Source of randomness for shuffling and corruption.
+    **kwargs
+        Passed to :class:`skorch.NeuralNet`.
+    """
+
+    def __init__(self, module, *, loss_fn, corrupt=None, generator=None, **kwargs):
+        super().__init__(module, criterion=torch.nn.MSELoss, train_split=None, **kwargs)
+        self.loss_fn = loss_fn
+        self.corrupt = corrupt
+        self.generator = generator
+
+    def get_default_callbacks(self):
+        callbacks = [("epoch_timer", EpochTimer())]
+        if self.verbose:
+            callbacks.append(("progress_bar", EpochProgressBar()))
+        return callbacks
+
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        callbacks = [cb for _, cb in self.callbacks_]
+        self._batch_callbacks = {
+            method: [cb for cb in callbacks if _implements(cb, method)]
+            for method in ("on_batch_begin", "on_batch_end", "on_grad_computed")
+        }
+        return self
+
+    def get_iterator(self, dataset, training=False):
+        return TensorBatches(
+            dataset, self.batch_size, shuffle=training, generator=self.generator
+        )
+
+    def train_step(self, batch, **fit_params):
+        X_input = batch if self.corrupt is None else self.corrupt(batch, self.generator)
+        self.optimizer_.zero_grad(set_to_none=True)
+        output = self.module_(X_input)
+        loss = self.loss_fn(output, batch, X_input)
+        loss.backward()
+        for cb in self._batch_callbacks["on_grad_computed"]:
+            cb.on_grad_computed(
+                self,
+                named_parameters=list(self.module_.named_parameters()),
+                batch=batch,
+                training=True,
+            )
+        self.optimizer_.step()
+        return {"loss": loss.detach(), "y_pred": output}
+
+    @torch.no_grad()
+    def validation_step(self, batch, **fit_params):
+        output = self.module_(batch)
+        return {"loss": self.loss_fn(output, batch, batch), "y_pred": output}
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None:
+            return
+        self._set_training(training)
+        begin = self._batch_callbacks["on_batch_begin"]
+        end = self._batch_callbacks["on_batch_end"]
+        total, count = 0.0, 0
+        for batch in iterator:
+            for cb in begin:
+                cb.on_batch_begin(self, batch=batch, training=training)
+            step = step_fn(batch)
+            total += step["loss"].item() * len(batch)
+            count += len(batch)
+            for cb in end:
+                cb.on_batch_end(self, batch=batch, training=training, **step)
+        loss = total / count
+        self.history.record(prefix + "_loss", loss)
+        if not math.isfinite(loss):
+            raise DivergenceError(
+                f"Training diverged: the {prefix} loss became {loss} at epoch "
+                f"{len(self.history)}. The usual causes are a learning rate that is "
+                f"too high (it is {self.lr:g}) or unscaled data."
+            )
+
+    def fit_loop(self, X, y=None, epochs=None, X_valid=None, **fit_params):
+        """Train for ``epochs`` epochs on ``X``, scoring on ``X_valid`` if given."""
+        self.check_training_readiness()
+        epochs = self.max_epochs if epochs is None else epochs
+        iterator_train = self.get_iterator(X, training=True)
+        iterator_valid = None if X_valid is None else self.get_iterator(X_valid)
+        on_epoch_kwargs = {"dataset_train": X, "dataset_valid": X_valid}
+        for _ in range(epochs):
+            self.notify("on_epoch_begin", **on_epoch_kwargs)
+            self.run_single_epoch(iterator_train, True, "train", self.train_step)
+            self.run_single_epoch(iterator_valid, False, "valid", self.validation_step)
+            self.notify("on_epoch_end", **on_epoch_kwargs)
+        return self
+
+    def partial_fit(self, X, y=None, classes=None, epochs=None, X_valid=None):
+        """Train without re-initializing; stop early or on ``KeyboardInterrupt``.
+
+        A ``KeyboardInterrupt`` that does not come from early stopping ends
+        training with a warning, keeping the weights of the last step (or the
+        best ones, when an early-stopping callback restores them).
+        """
+        if not self.initialized_:
+            self.initialize()
+        self.notify("on_train_begin", X=X, y=y)
+        try:
+            self.fit_loop(X, epochs=epochs, X_valid=X_valid)
+        except KeyboardInterrupt:
+            if not self._stopped_early():
+                warnings.warn(
+                    f"Training interrupted at epoch {len(self.history)}; the model "
+                    "keeps the weights reached so far.",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+        self.notify("on_train_end", X=X, y=y)
+        return self
+
+    def _stopped_early(self):
+        return any(
+            isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience
+            for _, cb in self.callbacks_
+        )

@@ -1,0 +1,173 @@
+"""AutoencoderTransformer: a deep undercomplete autoencoder."""
+
+from ._base import BaseAutoencoder
+
+__all__ = ["AutoencoderTransformer"]
+
+
+class AutoencoderTransformer(BaseAutoencoder):
+    """Deep autoencoder for nonlinear dimensionality reduction.
+
+    An encoder MLP maps each row to a code of ``n_components`` values and a
+    mirrored decoder maps it back; both are trained together to minimize the
+    reconstruction error. ``transform`` returns the codes, ``inverse_transform``
+    the reconstructions, and ``score`` the negative mean reconstruction error,
+    so the estimator drops into a ``Pipeline`` and ``GridSearchCV`` like
+    ``PCA``.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Size of the code. At most ``n_features``.
+    hidden_layer_sizes : array-like of int, default=(256, 128)
+        Widths of the encoder's hidden layers; the decoder mirrors them. An
+        empty tuple gives a single linear layer each way.
+    activation : {"relu", "tanh", "logistic", "sigmoid", "elu", "gelu", "selu", \
+"leaky_relu", "identity"}, default="relu"
+        Activation of the hidden layers.
+    output_activation : {"auto", "identity", "sigmoid"}, default="auto"
+        Activation of the reconstruction. ``"auto"`` is ``"sigmoid"`` for
+        ``loss="bce"`` and ``"identity"`` otherwise.
+    loss : {"mse", "bce"}, default="mse"
+        Reconstruction loss. ``"bce"`` (binary cross-entropy) needs data in [0, 1].
+    init : {"pca", "random"}, default="pca"
+        ``"pca"`` adds a linear path from input to code and from code to
+        output, set to PCA's projection and reconstruction, beside the hidden
+        layers, whose last layer starts at zero: the network starts exactly
+        at PCA's solution and training improves on it. ``"random"`` is a plain
+        MLP with PyTorch's default initialization. With a sigmoid output the
+        start is PCA's reconstruction passed through the sigmoid.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation.
+    batch_norm : bool, default=False
+        Whether to add batch normalization to the hidden layers.
+    alpha : float, default=0.0
+        Weight decay (L2 penalty) passed to the optimizer.
+    batch_size : int, default=256
+        Rows per training batch.
+    learning_rate_init : float, default=1e-3
+        Learning rate of the optimizer.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
+default="adam"
+        The optimizer.
+    early_stopping : bool, default=False
+        Whether to hold out ``validation_fraction`` of the rows and stop when
+        their loss stops improving, restoring the best weights. Otherwise,
+        training stops when the training loss stops improving.
+    validation_fraction : float, default=0.1
+        Fraction of rows held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` before stopping.
+    tol : float, default=1e-4
+        Minimal improvement of the monitored loss.
+    device : str or torch.device, default="auto"
+        ``"auto"`` uses CUDA when available, else the CPU.
+    n_jobs : int, default=None
+        Number of torch threads during ``fit`` and inference. ``None`` uses
+        ``OMP_NUM_THREADS`` when set (as in joblib workers), otherwise
+        torch's setting; ``-1`` uses all cores. Restored afterwards.
+    random_state : int, RandomState instance or None, default=None
+        Seed for weight initialization, shuffling and dropout. Pass an int
+        for reproducible results.
+    verbose : int, default=0
+        Show a progress bar over epochs when positive.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Passed to the skorch training engine (copied at ``fit``).
+    warm_start : bool, default=False
+        Whether ``fit`` continues from the current weights.
+
+    Attributes
+    ----------
+    module_ : skae.nn.Autoencoder
+        The trained torch module, with ``encode`` and ``decode``.
+    net_ : skorch.NeuralNet
+        The training engine; ``net_.history`` holds per-epoch losses.
+    history_ : skorch.History
+        Per-epoch records (losses, durations).
+    loss_curve_ : list of float
+        Training loss at each epoch.
+    validation_scores_ : list of float
+        Negative validation loss at each epoch (only with ``early_stopping``).
+    best_validation_score_ : float
+        Best of ``validation_scores_`` (only with ``early_stopping``).
+    n_iter_ : int
+        Number of epochs run.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when they are all strings.
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : The linear counterpart.
+
+    References
+    ----------
+    Hinton, G. E., & Salakhutdinov, R. R. (2006). Reducing the dimensionality
+    of data with neural networks. Science, 313(5786), 504-507.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from skae import AutoencoderTransformer
+    >>> X = MinMaxScaler().fit_transform(load_digits().data)
+    >>> ae = AutoencoderTransformer(n_components=5, max_iter=5, random_state=0)
+    >>> ae.fit_transform(X).shape
+    (1797, 5)
+    >>> ae.inverse_transform(ae.transform(X[:2])).shape
+    (2, 64)
+    """
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        output_activation="auto",
+        loss="mse",
+        init="pca",
+        dropout=0.0,
+        batch_norm=False,
+        alpha=0.0,
+        batch_size=256,
+        learning_rate_init=1e-3,
+        max_iter=200,
+        optimizer="adam",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        warm_start=False,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.init = init
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.optimizer = optimizer
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.warm_start = warm_start

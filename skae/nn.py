@@ -1,0 +1,148 @@
+"""Torch modules used by skae's estimators.
+
+Pure PyTorch: nothing here knows about NumPy, pandas or scikit-learn.
+"""
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "logistic": nn.Sigmoid,
+    "sigmoid": nn.Sigmoid,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "selu": nn.SELU,
+    "leaky_relu": nn.LeakyReLU,
+    "identity": nn.Identity,
+}
+
+
+def make_mlp(
+    sizes, *, activation="relu", output_activation="identity", dropout=0.0, batch_norm=False
+):
+    """Build a multilayer perceptron as an ``nn.Sequential``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths, input first and output last (at least two entries).
+    activation : str, default="relu"
+        Activation after every hidden layer, a key of ``ACTIVATIONS``.
+    output_activation : str, default="identity"
+        Activation after the last layer.
+    dropout : float, default=0.0
+        Dropout probability after every hidden activation.
+    batch_norm : bool, default=False
+        Whether to add batch normalization before every hidden activation.
+
+    Returns
+    -------
+    mlp : torch.nn.Sequential
+        The network; ``mlp[-2]`` (or ``mlp[-1]`` without output activation) is
+        the last ``nn.Linear``.
+
+    Examples
+    --------
+    >>> from skae.nn import make_mlp
+    >>> make_mlp([4, 3, 2])
+    Sequential(
+      (0): Linear(in_features=4, out_features=3, bias=True)
+      (1): ReLU()
+      (2): Linear(in_features=3, out_features=2, bias=True)
+    )
+    """
+    layers = []
+    n_layers = len(sizes) - 1
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < n_layers - 1:
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(n_out))
+            layers.append(ACTIVATIONS[activation]())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+        elif output_activation != "identity":
+            layers.append(ACTIVATIONS[output_activation]())
+    return nn.Sequential(*layers)
+
+
+def last_linear(mlp):
+    """Return the last ``nn.Linear`` layer of a sequential network."""
+    return [layer for layer in mlp if isinstance(layer, nn.Linear)][-1]
+
+
+class LinearSkip(nn.Module):
+    """A linear map plus a nonlinear network: ``linear(x) + mlp(x)``.
+
+    Used by ``init="pca"``: ``linear`` starts at PCA's solution and the last
+    layer of ``mlp`` at zero, so the network starts exactly where PCA ends and
+    training can only add to it. ``activation`` is applied to the sum.
+    """
+
+    def __init__(self, linear, mlp, activation="identity"):
+        super().__init__()
+        self.linear = linear
+        self.mlp = mlp
+        self.activation = ACTIVATIONS[activation]()
+
+    def forward(self, x):
+        return self.activation(self.linear(x) + self.mlp(x))  # (B, n_out)
+
+
+class Autoencoder(nn.Module):
+    """An encoder and a decoder; ``forward`` returns ``(reconstruction, code)``.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Maps a batch ``(B, n_features)`` to codes ``(B, n_components)``.
+    decoder : torch.nn.Module
+        Maps codes back to ``(B, n_features)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import Autoencoder, make_mlp
+    >>> ae = Autoencoder(make_mlp([4, 2]), make_mlp([2, 4]))
+    >>> reconstruction, code = ae(torch.zeros(3, 4))
+    >>> tuple(reconstruction.shape), tuple(code.shape)
+    ((3, 4), (3, 2))
+    """
+
+    def __init__(self, encoder, decoder):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def encode(self, x):
+        """Map inputs ``(B, n_features)`` to codes ``(B, n_components)``."""
+        return self.encoder(x)
+
+    def decode(self, z):
+        """Map codes ``(B, n_components)`` to reconstructions ``(B, n_features)``."""
+        return self.decoder(z)
+
+    def forward(self, x):
+        code = self.encode(x)  # (B, n_components)
+        return self.decode(code), code
+
+
+@torch.no_grad()
+def init_linear_pca(encoder_linear, decoder_linear, components, mean):
+    """Set a linear encoder/decoder pair to PCA's projection and reconstruction.
+
+    Parameters
+    ----------
+    encoder_linear, decoder_linear : torch.nn.Linear
+        Layers of shape ``n_features -> n_components`` and back.
+    components : torch.Tensor of shape (n_components, n_features)
+        Orthonormal rows (zero rows allowed when the code is wider than the rank).
+    mean : torch.Tensor of shape (n_features,)
+        The mean of the training data.
+    """
+    encoder_linear.weight.copy_(components)
+    encoder_linear.bias.copy_(-components @ mean)
+    decoder_linear.weight.copy_(components.T)
+    decoder_linear.bias.copy_(mean)
