@@ -45,6 +45,18 @@ INFERENCE_BATCH_ROWS = 4096
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
+def _discard(*args, **kwargs):
+    """A sink that prints nothing (module level, so that it pickles)."""
+
+
+def _to_tensor(X, device):
+    """A float32 tensor holding a copy of (or a view on) the rows ``X``."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if not X.flags.writeable:
+        X = X.copy()
+    return torch.from_numpy(X).to(device)
+
+
 def _non_numeric_columns(X):
     """Names of the DataFrame columns that are not numeric or boolean."""
     dtypes = getattr(X, "dtypes", None)
@@ -268,13 +280,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             threshold=self.tol,
             threshold_mode="abs",
             load_best=self.early_stopping,
-            sink=print if self.verbose else (lambda *args, **kwargs: None),
+            sink=print if self.verbose else _discard,
         )
 
     def _train_valid_split(self, X, early_stopping, generator):
         """Float32 tensors for training and, with early stopping, validation."""
         device = self.net_.device
-        X = torch.as_tensor(X, dtype=torch.float32, device=device)
+        X = _to_tensor(X, device)
         if not (early_stopping and self.early_stopping):
             return X, None
         n_valid = max(1, int(round(self.validation_fraction * len(X))))
@@ -367,7 +379,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         with torch_threads(self.n_jobs), torch.no_grad():
             for start in range(0, X.shape[0], INFERENCE_BATCH_ROWS):
                 stop = start + INFERENCE_BATCH_ROWS
-                batch = torch.as_tensor(X[start:stop], dtype=torch.float32, device=device)
+                batch = _to_tensor(X[start:stop], device)
                 out[start:stop] = function(batch).cpu().numpy()
         return out
 

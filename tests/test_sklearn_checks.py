@@ -1,0 +1,19 @@
+"""scikit-learn's own estimator checks, run on every public skae estimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skae import AutoencoderTransformer
+
+# Small, fast settings: the checks fit dozens of times on tiny data.
+FAST = dict(hidden_layer_sizes=(8,), max_iter=5, batch_size=32, n_components=1)
+
+ESTIMATORS = [AutoencoderTransformer(**FAST)]
+
+EXPECTED_FAILED_CHECKS = {}
+
+
+@parametrize_with_checks(
+    ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {})
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
