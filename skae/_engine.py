@@ -26,13 +26,19 @@ class DivergenceError(FloatingPointError):
     """Raised when the training loss becomes NaN or infinite."""
 
 
+def _inputs(batch):
+    """The network's input in a batch: the batch itself, or its first tensor."""
+    return batch[0] if isinstance(batch, tuple) else batch
+
+
 class TensorBatches:
     """Iterate over the rows of a tensor in batches, reshuffled at every pass.
 
     Parameters
     ----------
-    X : torch.Tensor of shape (n_samples, n_features)
-        The data, already on the training device.
+    X : torch.Tensor of shape (n_samples, n_features), or tuple of such tensors
+        The data, already on the training device. A tuple (e.g. inputs and
+        targets) is batched row-aligned and yielded as a tuple.
     batch_size : int
         Rows per batch. A last batch of a single row is merged into the one
         before it, so that batch normalization always sees two rows or more.
@@ -49,7 +55,7 @@ class TensorBatches:
         self.generator = generator
 
     def _starts(self):
-        n, size = len(self.X), self.batch_size
+        n, size = len(_inputs(self.X)), self.batch_size
         starts = list(range(0, n, size))
         if len(starts) > 1 and n - starts[-1] == 1:
             starts.pop()
@@ -59,13 +65,14 @@ class TensorBatches:
         return len(self._starts()) - 1
 
     def __iter__(self):
-        X = self.X
+        tensors = self.X if isinstance(self.X, tuple) else (self.X,)
         if self.shuffle:
-            order = torch.randperm(len(X), generator=self.generator)
-            X = X[order.to(X.device)]
+            order = torch.randperm(len(tensors[0]), generator=self.generator)
+            tensors = tuple(t[order.to(t.device)] for t in tensors)
         starts = self._starts()
         for start, stop in zip(starts[:-1], starts[1:]):
-            yield X[start:stop]  # (B, n_features), a view
+            batch = tuple(t[start:stop] for t in tensors)  # views, (B, ...)
+            yield batch if isinstance(self.X, tuple) else batch[0]
 
 
 def _implements(callback, method):
@@ -93,10 +100,12 @@ class EpochProgressBar(Callback):
 class TrainingEngine(NeuralNet):
     """skorch ``NeuralNet`` that trains an autoencoder module on in-memory tensors.
 
-    The estimator supplies two hooks: ``loss_fn(output, X_clean, X_input)``
+    The estimator supplies two hooks: ``loss_fn(output, batch, X_input)``
     returning the scalar training loss, and ``corrupt(X, generator)``
-    returning the batch the module sees (the identity for a plain
-    autoencoder).
+    returning the input the module sees (the identity for a plain
+    autoencoder). A batch is a tensor of rows, or a tuple of row-aligned
+    tensors whose first is the module's input (e.g. ``(X, y)`` for a
+    supervised loss).
 
     Parameters
     ----------
@@ -104,7 +113,7 @@ class TrainingEngine(NeuralNet):
         An initialized module; ``module(X)`` returns a tuple whose first
         element is the reconstruction.
     loss_fn : callable
-        ``loss_fn(output, X_clean, X_input) -> torch.Tensor`` (a scalar).
+        ``loss_fn(output, batch, X_input) -> torch.Tensor`` (a scalar).
     corrupt : callable or None, default=None
         ``corrupt(X, generator) -> torch.Tensor``, applied to training batches only.
     generator : torch.Generator or None, default=None
@@ -140,7 +149,9 @@ class TrainingEngine(NeuralNet):
         )
 
     def train_step(self, batch, **fit_params):
-        X_input = batch if self.corrupt is None else self.corrupt(batch, self.generator)
+        X_input = _inputs(batch)
+        if self.corrupt is not None:
+            X_input = self.corrupt(X_input, self.generator)
         self.optimizer_.zero_grad(set_to_none=True)
         output = self.module_(X_input)
         loss = self.loss_fn(output, batch, X_input)
@@ -157,8 +168,9 @@ class TrainingEngine(NeuralNet):
 
     @torch.no_grad()
     def validation_step(self, batch, **fit_params):
-        output = self.module_(batch)
-        return {"loss": self.loss_fn(output, batch, batch), "y_pred": output}
+        X_input = _inputs(batch)
+        output = self.module_(X_input)
+        return {"loss": self.loss_fn(output, batch, X_input), "y_pred": output}
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
@@ -171,8 +183,9 @@ class TrainingEngine(NeuralNet):
             for cb in begin:
                 cb.on_batch_begin(self, batch=batch, training=training)
             step = step_fn(batch)
-            total += step["loss"].item() * len(batch)
-            count += len(batch)
+            n_rows = len(_inputs(batch))
+            total += step["loss"].item() * n_rows
+            count += n_rows
             for cb in end:
                 cb.on_batch_end(self, batch=batch, training=training, **step)
         loss = total / count
