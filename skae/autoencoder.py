@@ -52,10 +52,12 @@ class AutoencoderTransformer(BaseAutoencoder):
     optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
 default="adam"
         The optimizer.
-    early_stopping : bool, default=False
+    early_stopping : bool, default=True
         Whether to hold out ``validation_fraction`` of the rows and stop when
-        their loss stops improving, restoring the best weights. Otherwise,
-        training stops when the training loss stops improving.
+        their loss stops improving, restoring the best weights, the starting
+        ones included (so with ``init="pca"`` the validation loss ends no worse
+        than PCA's). Otherwise, training uses all rows and stops when the
+        training loss stops improving.
     validation_fraction : float, default=0.1
         Fraction of rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
@@ -77,6 +79,17 @@ default="adam"
         Passed to the skorch training engine (copied at ``fit``).
     warm_start : bool, default=False
         Whether ``fit`` continues from the current weights.
+    pretraining : {"layerwise"} or None, default=None
+        ``"layerwise"`` pretrains the network greedily before training it end
+        to end: each encoder layer and its mirror decoder layer are trained
+        as a shallow autoencoder on the codes of the (frozen) layers below,
+        for ``pretraining_max_iter`` epochs (Hinton & Salakhutdinov, 2006;
+        Bengio et al., 2007). With ``init="pca"`` only the hidden layers of
+        the nonlinear branch are pretrained, and training still starts at
+        PCA's solution. Runs when the network is initialized (``fit``, or the
+        first ``partial_fit``).
+    pretraining_max_iter : int, default=20
+        Epochs per layer of the greedy phase.
 
     Attributes
     ----------
@@ -93,7 +106,12 @@ default="adam"
     best_validation_score_ : float
         Best of ``validation_scores_`` (only with ``early_stopping``).
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run, greedy pretraining included.
+    pretraining_loss_curves_ : list of list of float
+        With ``pretraining="layerwise"``, the training loss of each layer's
+        shallow autoencoder at each epoch of the greedy phase. These epochs
+        also start ``loss_curve_`` and ``history_`` (rows with
+        ``phase="pretraining"`` and ``layer``).
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -107,6 +125,9 @@ default="adam"
     ----------
     Hinton, G. E., & Salakhutdinov, R. R. (2006). Reducing the dimensionality
     of data with neural networks. Science, 313(5786), 504-507.
+
+    Bengio, Y., Lamblin, P., Popovici, D., & Larochelle, H. (2007). Greedy
+    layer-wise training of deep networks. NIPS 19, 153-160.
 
     Examples
     --------
@@ -137,7 +158,7 @@ default="adam"
         learning_rate_init=1e-3,
         max_iter=200,
         optimizer="adam",
-        early_stopping=False,
+        early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -147,6 +168,8 @@ default="adam"
         verbose=0,
         callbacks=None,
         warm_start=False,
+        pretraining=None,
+        pretraining_max_iter=20,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -171,3 +194,5 @@ default="adam"
         self.verbose = verbose
         self.callbacks = callbacks
         self.warm_start = warm_start
+        self.pretraining = pretraining
+        self.pretraining_max_iter = pretraining_max_iter
