@@ -1,0 +1,142 @@
+"""The benchmark loop: datasets x seeds x code sizes x reducers, one row per run."""
+
+import math
+import sys
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+from .metrics import evaluate
+
+__all__ = ["Results", "code_sizes", "n_seeds", "run", "split_and_scale"]
+
+SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler}
+TEST_SIZE = 0.2
+# Datasets with more cells than this (mnist_test) get one seed: their runs dominate the time.
+MAX_CELLS_FOR_REPEATS = 2_000_000
+# A skip reason starting with this drops the run from the table (the reducer is not meant for it).
+NOT_APPLICABLE = "not applicable"
+
+
+@dataclass
+class Results:
+    """Raw results: one row per (dataset, seed, k, reducer), and some held-out codes to plot."""
+
+    table: pd.DataFrame
+    codes: dict = field(default_factory=dict)  # (dataset, k, reducer) -> (codes, y), first seed
+    seconds: float = 0.0
+
+
+def code_sizes(n_features, ks):
+    """The code sizes below ``n_features`` (a code as wide as the input is a copy)."""
+    return [k for k in ks if k < n_features]
+
+
+def n_seeds(dataset, seeds):
+    """How many seeds ``dataset`` runs with."""
+    return 1 if dataset.X.size > MAX_CELLS_FOR_REPEATS else seeds
+
+
+def split_and_scale(dataset, seed):
+    """A 80/20 split (stratified for classes) scaled by a scaler fitted on the training rows."""
+    stratify = None
+    if dataset.task == "classification":
+        counts = pd.Series(dataset.y).value_counts()
+        if counts.min() >= 2:
+            stratify = dataset.y
+    X_train, X_test, y_train, y_test = train_test_split(
+        dataset.X, dataset.y, test_size=TEST_SIZE, random_state=seed, stratify=stratify
+    )
+    scaler = SCALERS[dataset.scaling]().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+def _n_train(n_samples):
+    return n_samples - math.ceil(TEST_SIZE * n_samples)
+
+
+def _plan(datasets, reducers, ks, seeds):
+    """(dataset, seed, k, reducer, skip reason) for every run that applies."""
+    for dataset in datasets:
+        n_train = _n_train(dataset.shape[0])
+        for seed in range(n_seeds(dataset, seeds)):
+            for k in code_sizes(dataset.shape[1], ks):
+                for reducer in reducers:
+                    reason = reducer.skip(dataset, k, n_train)
+                    if reason is None or not reason.startswith(NOT_APPLICABLE):
+                        yield dataset, seed, k, reducer, reason or ""
+
+
+def _warm_up(reducers):
+    """Fit each reducer once on tiny data, so that one-off start-up costs stay out of timings."""
+    X = np.random.RandomState(0).normal(size=(64, 8))
+    for reducer in reducers:
+        estimator = reducer.make(2, 0)
+        if "max_iter" in estimator.get_params():
+            estimator.set_params(max_iter=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                estimator.fit(X).transform(X)
+            except Exception:  # the timed run reports the error
+                pass
+
+
+def run(datasets, reducers, ks=(2, 5, 10, 30), seeds=3, progress=True, keep_codes=("digits",)):
+    """Run every reducer on every dataset, code size and seed.
+
+    Returns
+    -------
+    results : Results
+        ``table`` has columns dataset, n_samples, n_features, scaling, seed, k,
+        reducer, family, the metrics of :func:`benchmarks.metrics.evaluate`,
+        and ``skipped`` / ``error`` (reasons, empty when the run went through).
+    """
+    import time
+
+    from tqdm.auto import tqdm
+
+    plan = list(_plan(datasets, reducers, ks, seeds))
+    _warm_up(reducers)
+    rows, codes, splits = [], {}, {}
+    start = time.perf_counter()
+    bar = tqdm(plan, unit="run", disable=not progress, file=sys.stderr)
+    for dataset, seed, k, reducer, skipped in bar:
+        bar.set_postfix_str(f"{dataset.name} k={k} {reducer.name} seed={seed}", refresh=False)
+        if (dataset.name, seed) not in splits:
+            splits = {(dataset.name, seed): split_and_scale(dataset, seed)}
+        X_train, X_test, y_train, y_test = splits[dataset.name, seed]
+        row = {
+            "dataset": dataset.name,
+            "n_samples": dataset.shape[0],
+            "n_features": dataset.shape[1],
+            "scaling": dataset.scaling,
+            "task": dataset.task,
+            "seed": seed,
+            "k": k,
+            "reducer": reducer.name,
+            "family": reducer.family,
+            "skipped": skipped,
+            "error": "",
+        }
+        if not row["skipped"]:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    metrics = evaluate(
+                        reducer.make(k, seed), X_train, X_test, y_train, y_test, dataset.task
+                    )
+            except Exception as error:  # one failing reducer must not end a long run
+                row["error"] = f"{type(error).__name__}: {error}"[:300]
+            else:
+                test_codes = metrics.pop("codes")
+                row.update(metrics)
+                if dataset.name in keep_codes and seed == 0:
+                    codes[dataset.name, k, reducer.name] = (test_codes, y_test)
+        rows.append(row)
+    bar.close()
+    return Results(pd.DataFrame(rows), codes, time.perf_counter() - start)
