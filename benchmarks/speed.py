@@ -76,6 +76,7 @@ def time_skae(X, hidden, n_components, epochs):
         init="random",  # the same plain MLP as the other contenders
         batch_size=BATCH_SIZE,
         max_iter=epochs,
+        early_stopping=False,  # no validation pass: the same work as the others
         tol=0.0,
         n_iter_no_change=epochs + 1,
         device="cpu",

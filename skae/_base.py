@@ -16,22 +16,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping
-
-from ._engine import DivergenceError, TrainingEngine
+from ._engine import DivergenceError, EarlyStoppingFromStart, TrainingEngine
 from ._threads import torch_threads
 from ._pretraining import PRETRAINING_METHODS, pretrain
 from .nn import ACTIVATIONS, Autoencoder, LinearSkip, init_linear_pca, last_linear, make_mlp
 
 __all__ = ["BaseAutoencoder"]
 
-# Per-element reconstruction losses, reduction="none".
-RECONSTRUCTION_LOSSES = {
-    "mse": lambda reconstruction, X: F.mse_loss(reconstruction, X, reduction="none"),
-    "bce": lambda reconstruction, X: F.binary_cross_entropy(
-        reconstruction, X, reduction="none"
-    ),
-}
+# Reconstruction losses: loss(reconstruction, X, reduction="mean" | "none").
+RECONSTRUCTION_LOSSES = {"mse": F.mse_loss, "bce": F.binary_cross_entropy}
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -63,13 +56,28 @@ def _to_tensor(X, device):
     return torch.from_numpy(X).to(device)
 
 
+# What pandas infers for an object column holding only numbers and missing values.
+NUMERIC_INFERRED = {"integer", "floating", "mixed-integer-float", "boolean", "decimal", "empty"}
+
+
 def _non_numeric_columns(X):
-    """Names of the DataFrame columns that are not numeric or boolean."""
+    """``"name (dtype)"`` of the pandas/polars columns that hold neither numbers nor booleans."""
     dtypes = getattr(X, "dtypes", None)
     if dtypes is None or not hasattr(X, "columns"):
         return []
-    kinds = [getattr(dtype, "kind", "O") for dtype in dtypes]
-    return [str(c) for c, kind in zip(X.columns, kinds) if kind not in "biufc"]
+    found = []
+    for i, (name, dtype) in enumerate(zip(X.columns, dtypes)):
+        if hasattr(dtype, "is_numeric"):  # polars
+            numeric = dtype.is_numeric() or str(dtype) == "Boolean"
+        elif getattr(dtype, "kind", "O") == "O" and str(dtype) == "object":
+            from pandas.api.types import infer_dtype
+
+            numeric = infer_dtype(X.iloc[:, i], skipna=True) in NUMERIC_INFERRED
+        else:  # categorical and string dtypes have kind "O"
+            numeric = getattr(dtype, "kind", "O") in "biufc"
+        if not numeric:
+            found.append(f"{name!r} ({dtype})")
+    return found
 
 
 class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -175,12 +183,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             return "sigmoid" if self.loss == "bce" else "identity"
         return self.output_activation
 
-    def _reconstruction_errors(self, reconstruction, X):
-        """Per-element reconstruction loss, shape ``(B, n_features)``."""
-        return RECONSTRUCTION_LOSSES[self.loss](reconstruction, X)
+    def _reconstruction_errors(self, reconstruction, X, reduction="none"):
+        """Reconstruction loss per element ``(B, n_features)``, or its mean."""
+        return RECONSTRUCTION_LOSSES[self.loss](reconstruction, X, reduction=reduction)
 
     def _training_loss(self, output, X_clean, X_input):
-        loss = self._reconstruction_errors(output[0], X_clean).mean()
+        loss = self._reconstruction_errors(output[0], X_clean, reduction="mean")
         penalty = self._penalty(output, X_input)
         return loss if penalty is None else loss + penalty
 
@@ -238,6 +246,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 self.net_.initialize()
                 self._n_features_out = self.n_components
             generator = self.net_.generator
+            snapshot = None if reset else self._snapshot()  # the last finite state
             torch.manual_seed(int(torch.randint(2**31 - 1, (1,), generator=generator)))
             X_train, X_valid = self._train_valid_split(X, early_stopping, generator)
             try:
@@ -246,12 +255,23 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 self.net_.partial_fit(X_train, epochs=epochs, X_valid=X_valid)
             except DivergenceError as error:
                 if reset:
-                    del self.net_
+                    self._forget_fit()
+                    outcome = " The estimator is left unfitted."
+                else:
+                    self._restore_snapshot(snapshot)
+                    outcome = (
+                        " The estimator is restored to its last finite state, from before "
+                        f"this call ({len(self.net_.history)} epochs)."
+                    )
                 scale = float(np.max(np.abs(X))) if X.size else 0.0
+                overflow = (
+                    " Squared errors of values this large overflow float32."
+                    if scale**2 > FLOAT32_MAX
+                    else ""
+                )
                 raise DivergenceError(
-                    f"{error} Largest absolute input value: {scale:.3g}. Lower "
-                    "learning_rate_init, or scale the data (e.g. StandardScaler)."
-                    + (" The estimator is left unfitted." if reset else "")
+                    f"{error} Largest absolute input value: {scale:.3g}.{overflow} Lower "
+                    "learning_rate_init, or scale the data (e.g. StandardScaler)." + outcome
                 ) from None
         self._set_fitted_attributes()
         return self
@@ -289,7 +309,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return deepcopy(self.callbacks) if self.callbacks else []
 
     def _early_stopping_callback(self):
-        return EarlyStopping(
+        return EarlyStoppingFromStart(
             monitor="valid_loss" if self.early_stopping else "train_loss",
             patience=self.n_iter_no_change,
             threshold=self.tol,
@@ -318,11 +338,39 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.module_ = self.net_.module_
         self.module_.eval()
         self.history_ = self.net_.history
-        self.loss_curve_ = [float(v) for v in self.history_[:, "train_loss"]]
-        if "valid_loss" in self.history_[-1]:
+        # Rows without a loss (an epoch interrupted by KeyboardInterrupt) are skipped.
+        self.loss_curve_ = [float(row["train_loss"]) for row in self.history_ if "train_loss" in row]
+        if len(self.history_) and "valid_loss" in self.history_[-1]:
             self.validation_scores_ = [-float(v) for v in self.history_[:, "valid_loss"]]
             self.best_validation_score_ = max(self.validation_scores_)
         self.n_iter_ = len(self.history_)
+
+    def _snapshot(self):
+        """Copies of the weights, optimizer and generator states, and the epoch count."""
+        from copy import deepcopy
+
+        net = self.net_
+        return {
+            "module": deepcopy(net.module_.state_dict()),
+            "optimizer": deepcopy(net.optimizer_.state_dict()),
+            "generator": net.generator.get_state(),
+            "n_epochs": len(net.history),
+        }
+
+    def _restore_snapshot(self, snapshot):
+        """Return to a ``_snapshot()``: weights, optimizer, generator and history."""
+        net = self.net_
+        net.module_.load_state_dict(snapshot["module"])
+        net.optimizer_.load_state_dict(snapshot["optimizer"])
+        net.generator.set_state(snapshot["generator"])
+        del net.history[snapshot["n_epochs"] :]
+        self._set_fitted_attributes()
+
+    def _forget_fit(self):
+        """Remove every fitted attribute: the estimator is unfitted again."""
+        for name in list(vars(self)):
+            if (name.endswith("_") and not name.startswith("__")) or name == "_n_features_out":
+                delattr(self, name)
 
     def _device(self):
         if self.device == "auto":
@@ -332,6 +380,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _pca_solution(self, X):
         """PCA's components (zero-padded to ``n_components`` rows) and mean, as tensors."""
         n_pca = min(self.n_components, *X.shape)
+        if X.dtype == np.float32 and float(np.abs(X).max()) ** 2 * len(X) > 1e36:
+            X = X.astype(np.float64)  # the covariance would overflow float32
         pca = PCA(n_components=n_pca, random_state=0).fit(X)
         components = np.zeros((self.n_components, X.shape[1]), dtype=np.float32)
         components[:n_pca] = pca.components_
@@ -342,8 +392,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         non_numeric = _non_numeric_columns(X)
         if non_numeric:
             raise ValueError(
-                f"{type(self).__name__} needs numeric input, but column(s) {non_numeric} "
-                "are not numeric. Encode them first, e.g. with "
+                f"{type(self).__name__} needs numeric input, but column(s) "
+                f"{', '.join(non_numeric)} are not numeric. Encode them first, e.g. with "
                 "sklearn.compose.ColumnTransformer and OneHotEncoder."
             )
         try:

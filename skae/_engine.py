@@ -14,12 +14,13 @@ handling). Two things are changed for speed, measured in
 
 import math
 import warnings
+from copy import deepcopy
 
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer
 
-__all__ = ["DivergenceError", "TensorBatches", "TrainingEngine"]
+__all__ = ["DivergenceError", "EarlyStoppingFromStart", "TensorBatches", "TrainingEngine"]
 
 
 class DivergenceError(FloatingPointError):
@@ -77,6 +78,28 @@ class TensorBatches:
 
 def _implements(callback, method):
     return getattr(type(callback), method) is not getattr(Callback, method)
+
+
+class EarlyStoppingFromStart(EarlyStopping):
+    """skorch's ``EarlyStopping``, with the starting weights as the first candidate.
+
+    When it monitors the validation loss, the weights training starts from
+    are scored before the first epoch. With ``load_best=True``, training then
+    never ends worse on the validation data than it started: with
+    ``init="pca"``, never worse than PCA.
+    """
+
+    def on_train_begin(self, net, X_valid=None, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        if self.monitor == "valid_loss" and X_valid is not None:
+            self.dynamic_threshold_ = self._calc_new_threshold(net.evaluate(X_valid))
+            if self.load_best:
+                self.best_model_weights_ = deepcopy(net.module_.state_dict())
+
+    def on_epoch_end(self, net, **kwargs):
+        # partial_fit trains without a validation split: nothing to monitor then.
+        if self.monitor in net.history[-1]:
+            super().on_epoch_end(net, **kwargs)
 
 
 class EpochProgressBar(Callback):
@@ -197,6 +220,14 @@ class TrainingEngine(NeuralNet):
                 f"too high (it is {self.lr:g}) or unscaled data."
             )
 
+    def evaluate(self, X):
+        """Mean validation loss of the current module on ``X``, not recorded."""
+        self._set_training(False)
+        total = 0.0
+        for batch in self.get_iterator(X):
+            total += self.validation_step(batch)["loss"].item() * len(_inputs(batch))
+        return total / len(_inputs(X))
+
     def fit_loop(self, X, y=None, epochs=None, X_valid=None, **fit_params):
         """Train for ``epochs`` epochs on ``X``, scoring on ``X_valid`` if given."""
         self.check_training_readiness()
@@ -220,7 +251,7 @@ class TrainingEngine(NeuralNet):
         """
         if not self.initialized_:
             self.initialize()
-        self.notify("on_train_begin", X=X, y=y)
+        self.notify("on_train_begin", X=X, y=y, X_valid=X_valid)
         try:
             self.fit_loop(X, epochs=epochs, X_valid=X_valid)
         except KeyboardInterrupt:

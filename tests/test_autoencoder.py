@@ -44,6 +44,7 @@ def test_linear_autoencoder_learns_pca_subspace():
         init="random",
         max_iter=400,
         learning_rate_init=1e-2,
+        early_stopping=False,
         tol=0.0,
         n_iter_no_change=50,
         random_state=0,
