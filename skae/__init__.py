@@ -7,3 +7,8 @@ from .autoencoder import AutoencoderTransformer
 __version__ = "0.1.0"
 
 __all__ = ["AutoencoderTransformer", "BaseAutoencoder", "DivergenceError"]
+
+from .impute import AutoencoderImputer  # noqa: E402
+from .tabular import TabularAE  # noqa: E402
+
+__all__ += ["AutoencoderImputer", "TabularAE"]

@@ -9,6 +9,15 @@ FAST = dict(hidden_layer_sizes=(8,), max_iter=5, batch_size=32, n_components=1)
 
 ESTIMATORS = [AutoencoderTransformer(**FAST)]
 
+# Tables: on the checks' numeric arrays every column is numeric; the second accepts NaN.
+from skae import AutoencoderImputer, TabularAE  # noqa: E402
+
+ESTIMATORS += [
+    TabularAE(**FAST),
+    TabularAE(**FAST, missing="learn"),
+    AutoencoderImputer(hidden_layer_sizes=(8,), max_iter=5, batch_size=32, n_components=2),
+]
+
 EXPECTED_FAILED_CHECKS = {}
 
 

@@ -1,0 +1,771 @@
+"""TabularAE: an autoencoder that reads a table of mixed column types, with holes."""
+
+import warnings
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from pandas.api.types import is_bool_dtype, is_complex_dtype, is_integer_dtype, is_numeric_dtype
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._set_output import _get_output_config
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from ._base import BaseAutoencoder
+from .nn import Autoencoder, LinearSkip, last_linear, make_mlp
+
+__all__ = ["TabularAE"]
+
+# Column types, in the order their encodings are laid out in the network's input.
+FEATURE_TYPES = ("numeric", "binary", "categorical")
+
+# Smallest baseline loss a column is normalized by (caps its weight at 10).
+MIN_BASELINE = 0.1
+
+
+def _entropy(counts):
+    """Entropy (nats) of the empirical distribution given by ``counts``."""
+    p = np.asarray(counts, dtype=np.float64)
+    p = p[p > 0] / max(p.sum(), 1.0)
+    return float(-(p * np.log(p)).sum())
+
+
+def _as_float(column, name):
+    """The values of a pandas column as float64, missing values as NaN."""
+    try:
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"Column {name!r} was numeric during fit but holds non-numeric values "
+            f"now ({error})."
+        ) from None
+
+
+def _category_codes(column, levels):
+    """Position of each value of ``column`` in ``levels``; -1 if missing or unknown."""
+    return pd.Index(levels, dtype=object).get_indexer(column.to_numpy(dtype=object))
+
+
+def _mask_noise(X, drop, cell_of_input, fill, generator):
+    """Masking noise: the input columns of dropped cells take their ``fill`` value."""
+    return torch.where(drop[:, cell_of_input], fill, X)  # (B, n_in)
+
+
+def _swap_noise(X, drop, cell_of_input, fill, generator):
+    """Swap noise: a dropped cell takes the same cell of a random row (whole one-hot block)."""
+    rows = torch.randint(len(X), drop.shape, generator=generator).to(X.device)  # (B, n_cells)
+    swapped = X.gather(0, rows[:, cell_of_input])  # (B, n_in)
+    return torch.where(drop[:, cell_of_input], swapped, X)
+
+
+# Corruptions acting on whole table cells (a one-hot block and its missing
+# indicator move together).
+NOISES = {"mask": _mask_noise, "swap": _swap_noise}
+
+
+class TabularAE(BaseAutoencoder):
+    """Autoencoder for tables with numeric, boolean and categorical columns.
+
+    Takes a pandas DataFrame directly. Numeric columns are standardized (with
+    ``mean_`` and ``scale_`` learned at ``fit``), boolean columns become 0/1,
+    and categorical ones (category, string or object dtype, or listed in
+    ``categorical_features``) are one-hot encoded. The decoder outputs one
+    value per numeric column, one logit per boolean column and one logit per
+    category, and each column is reconstructed with its own loss: squared
+    error on the standardized scale for numeric columns, binary
+    cross-entropy for boolean ones and cross-entropy for categorical ones.
+
+    **Weighting.** Each column's loss is divided by the loss of the best
+    constant prediction on the training data: 1 for a standardized numeric
+    column (its variance), the entropy of the empirical distribution for a
+    boolean or categorical column (floored at 0.1, so a near-constant column
+    weighs at most 10 times more). A column predicted no better than by its
+    marginal distribution costs about 1 whatever its type or its number of
+    categories, and the training loss is the mean of these normalized losses
+    over the observed cells: no column type dominates, and a 20-level
+    categorical does not outweigh a numeric column.
+
+    ``transform`` returns codes; ``inverse_transform`` decodes them back into
+    a DataFrame with the original columns and dtypes (categories as their
+    labels, booleans as booleans, integers rounded). Categories unseen at
+    ``fit`` are encoded as all zeros with a warning, as
+    ``OneHotEncoder(handle_unknown="ignore")`` does. Plain numeric arrays are
+    accepted too, every column then being numeric.
+
+    With ``missing="learn"``, NaN, ``None`` and ``pd.NA`` are allowed: a
+    missing cell enters the network as zero plus a missing indicator, the
+    loss counts only observed cells, and :meth:`impute` fills the holes from
+    the reconstruction. The network is also trained with masking noise
+    (``noise="auto"``): a fraction ``noise_level`` of the observed cells are
+    hidden in the same way, so that it learns to predict a cell from the
+    other columns.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Size of the code. At most the number of encoded columns (a numeric
+        or boolean column is one, a categorical column one per category),
+        unless ``noise`` is active.
+    categorical_features : "auto" or array-like of str, int or bool, default="auto"
+        Columns to treat as categorical. ``"auto"``: the columns whose dtype is
+        category, string or object. Otherwise, names or positions of columns
+        (or a boolean mask) treated as categorical in addition, e.g. integer
+        codes.
+    missing : {"error", "learn"}, default="error"
+        ``"error"`` rejects missing values with a clear error. ``"learn"``
+        accepts them: the network sees a missing indicator per column and the
+        loss ignores missing cells.
+    noise : {"auto", "mask", "swap"} or None, default="auto"
+        Corruption of the training input, by whole cells (a categorical
+        column's one-hot block moves as one). ``"mask"`` hides a cell as a
+        missing one (zero, plus the missing indicator with
+        ``missing="learn"``); ``"swap"`` replaces it by the same column's cell
+        from another row of the batch, so it keeps the column's type and
+        distribution. ``"auto"`` is ``"mask"`` with ``missing="learn"`` and no
+        noise otherwise. The loss always compares to the clean table.
+    noise_level : float, default=0.2
+        Fraction of cells corrupted.
+    hidden_layer_sizes : array-like of int, default=(256, 128)
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+    activation : {"relu", "tanh", "logistic", "sigmoid", "elu", "gelu", "selu", \
+"leaky_relu", "identity"}, default="relu"
+        Activation of the hidden layers.
+    init : {"pca", "random"}, default="pca"
+        ``"pca"`` adds a linear path set to PCA's projection and
+        reconstruction of the encoded table beside the hidden layers, whose
+        last layer starts at zero; the output biases of boolean and
+        categorical columns start at the log-odds of their training
+        frequencies. ``"random"``: a plain MLP with PyTorch's initialization.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation.
+    batch_norm : bool, default=False
+        Whether to add batch normalization to the hidden layers.
+    alpha : float, default=0.0
+        Weight decay (L2 penalty) passed to the optimizer.
+    batch_size : int, default=256
+        Rows per training batch.
+    learning_rate_init : float, default=1e-3
+        Learning rate of the optimizer.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
+default="adam"
+        The optimizer.
+    early_stopping : bool, default=True
+        Whether to hold out ``validation_fraction`` of the rows and stop when
+        their loss (uncorrupted, on observed cells) stops improving, restoring
+        the best weights, the starting ones included. Otherwise, training
+        stops when the training loss stops improving.
+    validation_fraction : float, default=0.1
+        Fraction of rows held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` before stopping.
+    tol : float, default=1e-4
+        Minimal improvement of the monitored loss.
+    device : str or torch.device, default="auto"
+        ``"auto"`` uses CUDA when available, else the CPU.
+    n_jobs : int, default=None
+        Number of torch threads during ``fit`` and inference. ``None`` uses
+        ``OMP_NUM_THREADS`` when set, otherwise torch's setting; ``-1`` uses
+        all cores. Restored afterwards.
+    random_state : int, RandomState instance or None, default=None
+        Seed for weight initialization, shuffling, noise and dropout. Pass an
+        int for reproducible results.
+    verbose : int, default=0
+        Show a progress bar over epochs when positive.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Passed to the skorch training engine (copied at ``fit``).
+    warm_start : bool, default=False
+        Whether ``fit`` continues from the current weights (and encoding).
+
+    Attributes
+    ----------
+    feature_types_ : ndarray of shape (n_features_in_,), dtype object
+        ``"numeric"``, ``"binary"`` or ``"categorical"`` for each column.
+    mean_ : ndarray of shape (n_numeric,)
+        Mean of each numeric column (over observed cells), in column order.
+    scale_ : ndarray of shape (n_numeric,)
+        Standard deviation of each numeric column (1 for a constant column).
+    categories_ : list of ndarray
+        The categories of each categorical column, in column order; the
+        position in the array is the one-hot position.
+    column_weights_ : ndarray of shape (n_features_in_,)
+        Weight of each column's loss (one over its baseline loss).
+    module_ : skae.nn.Autoencoder
+        The trained torch module, with ``encode`` and ``decode``.
+    net_ : skorch.NeuralNet
+        The training engine; ``net_.history`` holds per-epoch losses.
+    history_ : skorch.History
+        Per-epoch records (losses, durations).
+    loss_curve_ : list of float
+        Training loss at each epoch.
+    validation_scores_ : list of float
+        Negative validation loss at each epoch (only with ``early_stopping``).
+    best_validation_score_ : float
+        Best of ``validation_scores_`` (only with ``early_stopping``).
+    n_iter_ : int
+        Number of epochs run.
+    n_features_in_ : int
+        Number of columns seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of columns seen during ``fit``, when they are all strings.
+
+    See Also
+    --------
+    AutoencoderTransformer : For numeric data already encoded.
+    AutoencoderImputer : scikit-learn's imputer API on top of this model.
+    sklearn.preprocessing.OneHotEncoder : The encoding used for categories.
+
+    References
+    ----------
+    Gondara, L., & Wang, K. (2018). MIDA: Multiple imputation using denoising
+    autoencoders. PAKDD 2018, 260-272.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skae import TabularAE
+    >>> X = pd.DataFrame({
+    ...     "size": [1.0, 2.5, 3.0, 4.5, 5.0, 6.5] * 10,
+    ...     "color": pd.Categorical(["red", "blue", "red", "green", "blue", "red"] * 10),
+    ...     "ok": [True, False, True, True, False, True] * 10,
+    ... })
+    >>> ae = TabularAE(n_components=2, hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+    >>> ae.fit_transform(X).shape
+    (60, 2)
+    >>> ae.feature_types_.tolist()
+    ['numeric', 'categorical', 'binary']
+    >>> ae.set_output(transform="pandas")
+    TabularAE(...)
+    >>> ae.inverse_transform(ae.transform(X)).dtypes.astype(str).tolist()
+    ['float64', 'category', 'bool']
+    """
+
+    _parameter_constraints: dict = {
+        **{
+            key: value
+            for key, value in BaseAutoencoder._parameter_constraints.items()
+            if key not in ("loss", "output_activation", "pretraining", "pretraining_max_iter")
+        },
+        "categorical_features": [StrOptions({"auto"}), "array-like"],
+        "missing": [StrOptions({"error", "learn"})],
+        "noise": [StrOptions({"auto", *NOISES}), None],
+        "noise_level": [Interval(Real, 0, 1, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        categorical_features="auto",
+        missing="error",
+        noise="auto",
+        noise_level=0.2,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        init="pca",
+        dropout=0.0,
+        batch_norm=False,
+        alpha=0.0,
+        batch_size=256,
+        learning_rate_init=1e-3,
+        max_iter=200,
+        optimizer="adam",
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        warm_start=False,
+    ):
+        self.n_components = n_components
+        self.categorical_features = categorical_features
+        self.missing = missing
+        self.noise = noise
+        self.noise_level = noise_level
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.init = init
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.optimizer = optimizer
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+
+    # ------------------------------------------------------------ columns
+    def _noise(self):
+        """The corruption in use: a key of ``NOISES`` or None."""
+        if self.noise == "auto":
+            return "mask" if self.missing == "learn" else None
+        return self.noise if self.noise_level > 0 else None
+
+    def _as_table(self, X, *, reset, min_samples):
+        """Validate ``X`` and return it as a pandas DataFrame (not copied)."""
+        if not isinstance(X, pd.DataFrame) and hasattr(X, "to_pandas") and hasattr(X, "columns"):
+            X = X.to_pandas()  # polars
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if X.shape[0] < min_samples or X.shape[1] < 1:
+                raise ValueError(
+                    f"Found array with {X.shape[0]} sample(s) and {X.shape[1]} feature(s) "
+                    f"while a minimum of {min_samples} sample(s) and 1 feature is required "
+                    f"by {type(self).__name__}."
+                )
+            return X
+        numeric = reset or all(kind == "numeric" for kind in self.feature_types_)
+        try:
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=[np.float64, np.float32] if numeric else None,
+                ensure_all_finite="allow-nan" if self.missing == "learn" else True,
+                ensure_min_samples=min_samples,
+            )
+        except ValueError as error:
+            if "NaN" in str(error):
+                raise ValueError(
+                    f"{error} Pass missing='learn' to {type(self).__name__} to train on "
+                    "the observed cells only and impute the missing ones."
+                ) from error
+            raise
+        return pd.DataFrame(X, copy=False)
+
+    def _categorical_positions(self, table):
+        if isinstance(self.categorical_features, str):
+            return set()
+        chosen = np.asarray(self.categorical_features)
+        if chosen.dtype == bool:
+            if len(chosen) != table.shape[1]:
+                raise ValueError(
+                    f"categorical_features is a boolean mask of length {len(chosen)}, but "
+                    f"X has {table.shape[1]} columns."
+                )
+            return set(np.flatnonzero(chosen).tolist())
+        columns = list(table.columns)
+        positions = set()
+        for item in chosen.tolist():
+            if item in columns:
+                positions.add(columns.index(item))
+            elif isinstance(item, int) and 0 <= item < len(columns):
+                positions.add(item)
+            else:
+                raise ValueError(
+                    f"categorical_features names {item!r}, which is neither a column name "
+                    f"nor a column position of X (columns: {columns})."
+                )
+        return positions
+
+    def _learn_columns(self, table, from_frame):
+        """Learn each column's type and encoding (means, scales, categories)."""
+        forced = self._categorical_positions(table)
+        types = []
+        for j, dtype in enumerate(table.dtypes):
+            if j in forced:
+                types.append("categorical")
+            elif is_bool_dtype(dtype):
+                types.append("binary")
+            elif is_numeric_dtype(dtype) and not is_complex_dtype(dtype):
+                types.append("numeric")
+            else:
+                types.append("categorical")
+        types = np.array(types, dtype=object)
+        groups = {kind: np.flatnonzero(types == kind).tolist() for kind in FEATURE_TYPES}
+        names = self._column_names(table)
+
+        means, scales, baselines = [], [], np.ones(len(types))
+        for j in groups["numeric"]:
+            values = _as_float(table.iloc[:, j], names[j])
+            observed = values[~np.isnan(values)]
+            mean = float(observed.mean()) if observed.size else 0.0
+            scale = float(observed.std()) if observed.size else 0.0
+            means.append(mean)
+            scales.append(scale if scale > 0 and np.isfinite(scale) else 1.0)
+        log_priors = []
+        for j in groups["binary"]:
+            values = _as_float(table.iloc[:, j], names[j])
+            positive = np.nansum(values)
+            counts = [np.sum(~np.isnan(values)) - positive, positive]
+            baselines[j] = _entropy(counts)
+            p = np.clip((positive + 0.5) / (sum(counts) + 1.0), 1e-6, 1 - 1e-6)
+            log_priors.append([np.log(p / (1 - p))])
+        categories = []
+        for j in groups["categorical"]:
+            column = table.iloc[:, j]
+            if isinstance(column.dtype, pd.CategoricalDtype):
+                levels = np.asarray(column.cat.categories, dtype=object)
+            else:
+                levels = pd.unique(column.dropna().to_numpy(dtype=object))
+                try:
+                    levels = np.array(sorted(levels), dtype=object)
+                except TypeError:
+                    levels = np.asarray(levels, dtype=object)
+            codes = _category_codes(column, levels)
+            counts = np.bincount(codes[codes >= 0], minlength=len(levels))
+            baselines[j] = _entropy(counts)
+            log_priors.append(np.log((counts + 0.5) / (counts.sum() + 0.5 * len(levels))))
+            categories.append(levels)
+
+        self.feature_types_ = types
+        self.mean_ = np.array(means, dtype=np.float64)
+        self.scale_ = np.array(scales, dtype=np.float64)
+        self.categories_ = categories
+        self.column_weights_ = 1.0 / np.maximum(baselines, MIN_BASELINE)
+        self.column_weights_[groups["numeric"]] = 1.0
+        widths = [1] * (len(groups["numeric"]) + len(groups["binary"]))
+        widths += [len(levels) for levels in categories]
+        order = groups["numeric"] + groups["binary"] + groups["categorical"]
+        n_encoded = int(sum(widths))
+        starts = np.concatenate([[0], np.cumsum(widths)]).astype(int)
+        # Internal column order: numeric, binary, categorical ("grouped").
+        self._layout_ = {
+            "groups": groups,
+            "order": order,
+            "starts": starts,
+            "n_encoded": n_encoded,
+            "columns": list(table.columns),
+            "dtypes": list(table.dtypes) if from_frame else None,
+            "log_priors": np.concatenate(log_priors) if log_priors else np.zeros(0),
+            "indicators": self.missing == "learn",
+        }
+
+    def _column_names(self, table):
+        return [str(c) for c in table.columns]
+
+    def _encode(self, table):
+        """The network input for ``table``: encoded cells, then missing indicators."""
+        layout = self._layout_
+        groups, starts = layout["groups"], layout["starts"]
+        n_columns, n_encoded = len(layout["order"]), layout["n_encoded"]
+        names = [str(c) for c in layout["columns"]]
+        width = n_encoded + (n_columns if layout["indicators"] else 0)
+        encoded = np.zeros((len(table), width), dtype=np.float32)
+        missing = np.zeros((len(table), n_columns), dtype=bool)
+        g = 0
+        for j in groups["numeric"]:
+            values = _as_float(table.iloc[:, j], names[j])
+            if np.isinf(values).any():
+                raise ValueError(
+                    f"Input X contains infinity in column {names[j]!r}; "
+                    f"{type(self).__name__} needs finite values."
+                )
+            missing[:, g] = np.isnan(values)
+            scaled = (values - self.mean_[g]) / self.scale_[g]
+            encoded[:, starts[g]] = np.where(missing[:, g], 0.0, scaled)
+            g += 1
+        for j in groups["binary"]:
+            values = _as_float(table.iloc[:, j], names[j])
+            missing[:, g] = np.isnan(values)
+            encoded[:, starts[g]] = np.where(missing[:, g], 0.0, values != 0)
+            g += 1
+        unknown = []
+        for levels, j in zip(self.categories_, groups["categorical"]):
+            column = table.iloc[:, j]
+            codes = _category_codes(column, levels)
+            missing[:, g] = column.isna().to_numpy()
+            if np.any((codes < 0) & ~missing[:, g]):
+                unknown.append(names[j])
+            rows = np.flatnonzero(codes >= 0)
+            encoded[rows, starts[g] + codes[rows]] = 1.0
+            g += 1
+        if missing.any() and not layout["indicators"]:
+            holes = [names[j] for j, m in zip(layout["order"], missing.any(0)) if m]
+            raise ValueError(
+                f"Input X contains NaN or other missing values, in column(s) {holes}. "
+                f"Pass missing='learn' to {type(self).__name__} to train on the observed "
+                "cells only and impute the missing ones, or impute them first (e.g. "
+                "sklearn.impute.SimpleImputer)."
+            )
+        if unknown:
+            warnings.warn(
+                f"Found unknown categories in column(s) {unknown}; they are encoded as "
+                "all zeros, as OneHotEncoder(handle_unknown='ignore') does.",
+                UserWarning,
+                stacklevel=3,
+            )
+        if layout["indicators"]:
+            encoded[:, n_encoded:] = missing
+        return encoded
+
+    def _validate_input(self, X, *, reset, min_samples=1):
+        """Validate ``X`` and return the network's float32 input.
+
+        With ``reset=True`` (a new ``fit``) the columns' encoding is learned
+        first, from ``X``.
+        """
+        from_frame = isinstance(X, pd.DataFrame) or hasattr(X, "to_pandas")
+        table = self._as_table(X, reset=reset, min_samples=min_samples)
+        if reset:
+            self._learn_columns(table, from_frame)
+        return self._encode(table)
+
+    def _check_fit_data(self, X):
+        n_encoded = self._layout_["n_encoded"]
+        if self.n_components > n_encoded and self._noise() is None:
+            raise ValueError(
+                f"n_components={self.n_components} is larger than the {n_encoded} encoded "
+                f"columns: {type(self).__name__} with a code that wide can learn the "
+                "identity. Lower n_components, or set noise='mask' or 'swap'."
+            )
+
+    # ---------------------------------------------------------- network
+    def _build_module(self, X):
+        layout = self._layout_
+        n_in, n_out = X.shape[1], layout["n_encoded"]
+        hidden = [int(width) for width in self.hidden_layer_sizes]
+        mlp = dict(activation=self.activation, dropout=self.dropout, batch_norm=self.batch_norm)
+        if self.init == "pca" and hidden:
+            encoder = LinearSkip(
+                torch.nn.Linear(n_in, self.n_components),
+                make_mlp([n_in, *hidden, self.n_components], **mlp),
+            )
+            decoder = LinearSkip(
+                torch.nn.Linear(self.n_components, n_out),
+                make_mlp([self.n_components, *hidden[::-1], n_out], **mlp),
+            )
+            for branch in (encoder.mlp, decoder.mlp):
+                torch.nn.init.zeros_(last_linear(branch).weight)
+                torch.nn.init.zeros_(last_linear(branch).bias)
+            linears = encoder.linear, decoder.linear
+        else:
+            encoder = make_mlp([n_in, *hidden, self.n_components], **mlp)
+            decoder = make_mlp([self.n_components, *hidden[::-1], n_out], **mlp)
+            linears = encoder[0], last_linear(decoder)
+        if self.init == "pca":
+            components, mean = self._pca_solution(X[:, :n_out])
+            n_numeric = len(layout["groups"]["numeric"])
+            with torch.no_grad():
+                linears[0].weight.zero_()
+                linears[0].weight[:, :n_out] = components
+                linears[0].bias.copy_(-components @ mean)
+                linears[1].weight.copy_(components.T)
+                linears[1].bias.copy_(mean)
+                linears[1].bias[n_numeric:] = torch.as_tensor(layout["log_priors"])
+        self._tensors_ = self._layout_tensors(X.shape[1])
+        return Autoencoder(encoder, decoder)
+
+    def _layout_tensors(self, n_in):
+        """Tensors the loss and the noise need, on the training device."""
+        layout = self._layout_
+        device = self._device()
+        n_columns, n_encoded = len(layout["order"]), layout["n_encoded"]
+        cell_of_input = np.repeat(np.arange(n_columns), np.diff(layout["starts"]))
+        if n_in > n_encoded:
+            cell_of_input = np.concatenate([cell_of_input, np.arange(n_columns)])
+        fill = np.zeros(n_in, dtype=np.float32)
+        fill[n_encoded:] = 1.0  # a masked cell's missing indicator is on
+        weights = self.column_weights_[layout["order"]]
+        return {
+            "cell_of_input": torch.as_tensor(cell_of_input, device=device),
+            "fill": torch.as_tensor(fill, device=device),
+            "weights": torch.as_tensor(weights, dtype=torch.float32, device=device),
+        }
+
+    def _corrupt(self, X, generator):
+        noise = self._noise()
+        if noise is None:
+            return X
+        tensors = self._tensors_
+        n_cells = len(self._layout_["order"])
+        drop = torch.rand(len(X), n_cells, generator=generator) < self.noise_level
+        return NOISES[noise](
+            X, drop.to(X.device), tensors["cell_of_input"], tensors["fill"], generator
+        )
+
+    def _cell_losses(self, output, X):
+        """Per-cell losses ``(B, n_columns)`` in grouped column order."""
+        layout = self._layout_
+        n_numeric = len(layout["groups"]["numeric"])
+        n_flat = n_numeric + len(layout["groups"]["binary"])
+        target = X[:, : layout["n_encoded"]]
+        parts = [(output[:, :n_numeric] - target[:, :n_numeric]) ** 2]
+        parts.append(
+            F.binary_cross_entropy_with_logits(
+                output[:, n_numeric:n_flat], target[:, n_numeric:n_flat], reduction="none"
+            )
+        )
+        starts = layout["starts"]
+        for start, stop in zip(starts[n_flat:-1], starts[n_flat + 1 :]):
+            log_p = F.log_softmax(output[:, start:stop], dim=1)
+            parts.append(-(target[:, start:stop] * log_p).sum(1, keepdim=True))
+        return torch.cat(parts, 1)
+
+    def _observed(self, X):
+        """Observed-cell mask ``(B, n_columns)`` of a clean network input."""
+        n_encoded = self._layout_["n_encoded"]
+        if X.shape[1] > n_encoded:
+            return 1.0 - X[:, n_encoded:]
+        return torch.ones(len(X), len(self._layout_["order"]), device=X.device)
+
+    def _training_loss(self, output, X_clean, X_input):
+        cells = self._cell_losses(output[0], X_clean) * self._tensors_["weights"]
+        observed = self._observed(X_clean)
+        loss = (cells * observed).sum() / observed.sum().clamp(min=1.0)
+        penalty = self._penalty(output, X_input)
+        return loss if penalty is None else loss + penalty
+
+    # --------------------------------------------------------- decoding
+    def _decode(self, raw, index):
+        """Columns (original order) decoded from raw network outputs."""
+        layout = self._layout_
+        groups, starts = layout["groups"], layout["starts"]
+        values = {}
+        g = 0
+        for j in groups["numeric"]:
+            values[j] = raw[:, starts[g]].astype(np.float64) * self.scale_[g] + self.mean_[g]
+            g += 1
+        for j in groups["binary"]:
+            values[j] = raw[:, starts[g]] > 0
+            g += 1
+        for levels, j in zip(self.categories_, groups["categorical"]):
+            values[j] = levels[np.argmax(raw[:, starts[g] : starts[g + 1]], axis=1)]
+            g += 1
+        dtypes = layout["dtypes"]
+        columns = {}
+        for j, name in enumerate(self._output_names()):
+            column = pd.Series(values[j], index=index, name=name)
+            if dtypes is not None:
+                dtype = dtypes[j]
+                if is_integer_dtype(dtype) and self.feature_types_[j] == "numeric":
+                    info = np.iinfo(np.dtype(getattr(dtype, "numpy_dtype", dtype)))
+                    column = column.round().clip(info.min, info.max)
+                column = column.astype(dtype)
+            columns[j] = column
+        return columns
+
+    def _output_names(self):
+        if self._layout_["dtypes"] is None:
+            return [f"x{i}" for i in range(self.n_features_in_)]
+        return self._layout_["columns"]
+
+    def _as_output(self, columns, like_input):
+        """A DataFrame of the decoded columns, converted to the output container."""
+        frame = pd.concat(list(columns.values()), axis=1)
+        frame.columns = self._output_names()
+        dense = _get_output_config("transform", self)["dense"]
+        if dense == "polars":
+            import polars as pl
+
+            return pl.from_pandas(frame)
+        if dense == "default" and not like_input:
+            return frame.to_numpy(dtype=np.float32)
+        return frame
+
+    def inverse_transform(self, X):
+        """Decode codes back into a table.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, as returned by ``transform``.
+
+        Returns
+        -------
+        X_original : DataFrame of shape (n_samples, n_features_in_)
+            The reconstructed table, with the columns and dtypes seen during
+            ``fit``: categories decoded to their labels (the most likely
+            one), booleans as booleans, integers rounded. The index is ``X``'s
+            when ``X`` is a DataFrame (as ``transform`` returns under
+            ``set_output(transform="pandas")``), else a range. When ``fit``
+            saw a plain array, an ndarray of float32 unless the output is set
+            to pandas or polars.
+        """
+        check_is_fitted(self)
+        codes = check_array(X, dtype=[np.float32, np.float64], input_name="X")
+        if codes.shape[1] != self._n_features_out:
+            raise ValueError(
+                f"X has {codes.shape[1]} features, but inverse_transform expects "
+                f"codes of {self._n_features_out} features (n_components)."
+            )
+        raw = self._map_batches(codes, self.module_.decode, self._layout_["n_encoded"])
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        columns = self._decode(raw, index)
+        return self._as_output(columns, like_input=self._layout_["dtypes"] is not None)
+
+    def impute(self, X):
+        """Fill the missing cells of ``X`` from the reconstruction.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features_in_)
+            A table with missing values (NaN, None or ``pd.NA``). Not modified.
+
+        Returns
+        -------
+        X_filled : DataFrame or ndarray
+            A copy of ``X`` whose missing cells hold the decoded
+            reconstruction (the most likely category, the rounded integer,
+            ...). A DataFrame keeps its index, columns and dtypes; an array
+            comes back as an array.
+        """
+        check_is_fitted(self)
+        if self.missing != "learn":
+            raise ValueError(
+                f"impute needs a {type(self).__name__} fitted with missing='learn'; this one "
+                f"has missing={self.missing!r}."
+            )
+        table = self._as_table(X, reset=False, min_samples=1)
+        encoded = self._encode(table)
+        raw = self._map_batches(
+            encoded, lambda batch: self.module_(batch)[0], self._layout_["n_encoded"]
+        )
+        columns = self._decode(raw, table.index)
+        if isinstance(X, pd.DataFrame):
+            filled = X.copy()
+            for j, column in columns.items():
+                holes = X.iloc[:, j].isna()
+                if holes.any():
+                    filled.iloc[:, j] = X.iloc[:, j].mask(holes, column.astype(X.dtypes.iloc[j]))
+            return filled
+        filled = table.to_numpy(copy=True)
+        for j, column in columns.items():
+            holes = pd.isna(filled[:, j])
+            filled[holes, j] = column.to_numpy()[holes]
+        return filled
+
+    def score_samples(self, X):
+        """Negative reconstruction loss of each row (higher is better).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features_in_)
+            Data to reconstruct.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,), dtype float64
+            Minus the weighted mean, over the row's observed cells, of the
+            per-column losses (see the class description).
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        weights = self._tensors_["weights"]
+
+        def negative_losses(batch):
+            cells = self._cell_losses(self.module_(batch)[0], batch) * weights
+            observed = self._observed(batch)
+            return -((cells * observed).sum(1, True) / observed.sum(1, True).clamp(min=1.0))
+
+        return self._map_batches(X, negative_losses, 1, dtype=np.float64)[:, 0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self.missing == "learn"
+        return tags

@@ -1,0 +1,116 @@
+"""AutoencoderImputer: scikit-learn's imputer API on arrays and DataFrames."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from skae import AutoencoderImputer
+
+FAST = dict(hidden_layer_sizes=(32,), n_components=8, max_iter=60, batch_size=64, random_state=0)
+
+
+def low_rank(n=400, seed=0):
+    """Five correlated features driven by two factors, plus a little noise."""
+    rng = np.random.default_rng(seed)
+    Z = rng.normal(size=(n, 2))
+    return np.tanh(Z @ rng.normal(size=(2, 5))) * [1, 2, 3, 4, 5] + 0.05 * rng.normal(size=(n, 5))
+
+
+def remove(X, rate, seed=0, value=np.nan):
+    holes = np.random.default_rng(seed).random(X.shape) < rate
+    damaged = X.copy()
+    damaged[holes] = value
+    return damaged, holes
+
+
+def test_fills_every_hole_and_beats_mean_imputation():
+    X = low_rank()
+    damaged, holes = remove(X, 0.2)
+    before = damaged.copy()
+    filled = AutoencoderImputer(**FAST).fit_transform(damaged)
+    np.testing.assert_array_equal(damaged, before)  # input untouched
+    assert filled.shape == X.shape and not np.isnan(filled).any()
+    np.testing.assert_array_equal(filled[~holes], X[~holes])
+    mean = SimpleImputer().fit_transform(damaged)
+    rmse = np.sqrt(np.mean((filled[holes] - X[holes]) ** 2))
+    rmse_mean = np.sqrt(np.mean((mean[holes] - X[holes]) ** 2))
+    assert rmse < 0.7 * rmse_mean
+
+
+def test_transform_on_new_rows_and_refinements():
+    X = low_rank(seed=1)
+    damaged, holes = remove(X, 0.2, seed=1)
+    imputer = AutoencoderImputer(n_refinements=2, **FAST).fit(damaged[:300])
+    filled = imputer.transform(damaged[300:])
+    assert not np.isnan(filled).any()
+    hole = holes[300:]
+    mean = np.nanmean(damaged[:300], axis=0)
+    rmse = np.sqrt(np.mean((filled[hole] - X[300:][hole]) ** 2))
+    rmse_mean = np.sqrt(np.mean((np.broadcast_to(mean, hole.shape)[hole] - X[300:][hole]) ** 2))
+    assert rmse < 0.8 * rmse_mean
+
+
+def test_custom_missing_values_placeholder():
+    X = np.round(low_rank() * 10).astype(np.int64)
+    X = X - X.min() + 1  # all positive; -1 marks a hole
+    damaged, holes = remove(X, 0.1, value=-1)
+    filled = AutoencoderImputer(missing_values=-1, **FAST).fit_transform(damaged)
+    assert not (filled == -1).any() and not np.isnan(filled).any()
+    np.testing.assert_array_equal(filled[~holes], X[~holes])
+
+
+def test_float32_is_preserved():
+    damaged, _ = remove(low_rank().astype(np.float32), 0.1)
+    filled = AutoencoderImputer(**{**FAST, "max_iter": 2}).fit_transform(damaged)
+    assert filled.dtype == np.float32
+
+
+def test_dataframe_with_mixed_types_keeps_index_and_dtypes():
+    rng = np.random.default_rng(0)
+    n = 400
+    z = rng.normal(size=n)
+    frame = pd.DataFrame(
+        {
+            "x": 100 * z + rng.normal(scale=5, size=n),
+            "y": pd.array(np.round(3 * z).astype(int), dtype="Int64"),
+            "flag": pd.array(z > 0, dtype="boolean"),
+            "level": pd.Categorical(np.where(z > 0.5, "high", np.where(z < -0.5, "low", "mid"))),
+        },
+        index=pd.Index(np.arange(n) * 2 + 5),
+    )
+    holes = pd.DataFrame(rng.random(frame.shape) < 0.15, index=frame.index, columns=frame.columns)
+    damaged = frame.mask(holes)
+    filled = AutoencoderImputer(**FAST).fit_transform(damaged)
+    assert isinstance(filled, pd.DataFrame)
+    assert filled.index.equals(frame.index) and filled.dtypes.equals(frame.dtypes)
+    assert not filled.isna().any().any()
+    hole = holes["level"]
+    majority = frame["level"].value_counts(normalize=True).max()
+    accuracy = (filled["level"][hole] == frame["level"][hole]).mean()
+    assert accuracy > majority
+    hole = holes["x"]
+    assert np.sqrt(((filled["x"][hole] - frame["x"][hole]) ** 2).mean()) < 0.7 * frame["x"].std()
+
+
+def test_set_output_and_feature_names():
+    X = pd.DataFrame(remove(low_rank(), 0.1)[0], columns=list("abcde"))
+    imputer = AutoencoderImputer(**{**FAST, "max_iter": 2}).set_output(transform="pandas")
+    filled = imputer.fit_transform(X)
+    assert list(filled.columns) == list("abcde")
+    assert list(imputer.get_feature_names_out()) == list("abcde")
+
+
+def test_in_a_pipeline_before_a_classifier():
+    X = low_rank(seed=2)
+    y = (X[:, 0] > np.median(X[:, 0])).astype(int)
+    damaged, _ = remove(X, 0.1, seed=2)
+    model = make_pipeline(AutoencoderImputer(**FAST), LogisticRegression()).fit(damaged, y)
+    assert model.score(damaged, y) > 0.8
+
+
+def test_rejects_strings_with_numeric_arrays():
+    with pytest.raises(ValueError):
+        AutoencoderImputer(missing_values="?", **FAST).fit(low_rank())
