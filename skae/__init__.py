@@ -3,6 +3,8 @@
 from ._base import BaseAutoencoder
 from ._engine import DivergenceError
 from .autoencoder import AutoencoderTransformer
+from .outlier import AutoencoderOutlierDetector
+from .variational import VariationalAE
 
 __version__ = "0.1.0"
 
@@ -12,3 +14,4 @@ from .impute import AutoencoderImputer  # noqa: E402
 from .tabular import TabularAE  # noqa: E402
 
 __all__ += ["AutoencoderImputer", "TabularAE"]
+__all__ += ["AutoencoderOutlierDetector", "VariationalAE"]

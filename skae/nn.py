@@ -146,3 +146,55 @@ def init_linear_pca(encoder_linear, decoder_linear, components, mean):
     encoder_linear.bias.copy_(-components @ mean)
     decoder_linear.weight.copy_(components.T)
     decoder_linear.bias.copy_(mean)
+
+
+class VariationalAutoencoder(nn.Module):
+    """A variational autoencoder: a Gaussian encoder and a decoder.
+
+    ``forward`` returns ``(reconstruction, z, mean, log_var)``. In training
+    mode ``z`` is drawn from the posterior with the reparameterization trick,
+    ``z = mean + exp(log_var / 2) * eps``; in evaluation mode ``z = mean``, so
+    inference is deterministic.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Maps a batch ``(B, n_features)`` to ``(B, 2 * n_components)``: the
+        posterior means, then the log-variances.
+    decoder : torch.nn.Module
+        Maps codes ``(B, n_components)`` back to ``(B, n_features)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import VariationalAutoencoder, make_mlp
+    >>> vae = VariationalAutoencoder(make_mlp([4, 6]), make_mlp([3, 4])).eval()
+    >>> reconstruction, z, mean, log_var = vae(torch.zeros(5, 4))
+    >>> tuple(reconstruction.shape), tuple(z.shape), bool(torch.equal(z, mean))
+    ((5, 4), (5, 3), True)
+    """
+
+    def __init__(self, encoder, decoder):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def posterior(self, x):
+        """Return the posterior's ``(mean, log_var)``, each ``(B, n_components)``."""
+        mean, log_var = self.encoder(x).chunk(2, dim=1)
+        return mean, log_var
+
+    def encode(self, x):
+        """Map inputs ``(B, n_features)`` to posterior means ``(B, n_components)``."""
+        return self.posterior(x)[0]
+
+    def decode(self, z):
+        """Map codes ``(B, n_components)`` to reconstructions ``(B, n_features)``."""
+        return self.decoder(z)
+
+    def forward(self, x):
+        mean, log_var = self.posterior(x)  # (B, n_components) each
+        z = mean
+        if self.training:
+            z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
+        return self.decode(z), z, mean, log_var

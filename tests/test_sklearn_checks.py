@@ -3,11 +3,13 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skae import AutoencoderTransformer
+from skae import AutoencoderOutlierDetector, VariationalAE
 
 # Small, fast settings: the checks fit dozens of times on tiny data.
 FAST = dict(hidden_layer_sizes=(8,), max_iter=5, batch_size=32, n_components=1)
 
 ESTIMATORS = [AutoencoderTransformer(**FAST)]
+ESTIMATORS += [VariationalAE(**FAST), AutoencoderOutlierDetector(AutoencoderTransformer(**FAST))]
 
 # Tables: on the checks' numeric arrays every column is numeric; the second accepts NaN.
 from skae import AutoencoderImputer, TabularAE  # noqa: E402
