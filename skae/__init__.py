@@ -3,15 +3,14 @@
 from ._base import BaseAutoencoder
 from ._engine import DivergenceError
 from .autoencoder import AutoencoderTransformer
-from .outlier import AutoencoderOutlierDetector
-from .variational import VariationalAE
+from .io import export_onnx, load, save
 
 __version__ = "0.1.0"
 
 __all__ = ["AutoencoderTransformer", "BaseAutoencoder", "DivergenceError"]
+__all__ += ["export_onnx", "load", "save"]
 
 from .impute import AutoencoderImputer  # noqa: E402
 from .tabular import TabularAE  # noqa: E402
 
 __all__ += ["AutoencoderImputer", "TabularAE"]
-__all__ += ["AutoencoderOutlierDetector", "VariationalAE"]

@@ -1,0 +1,289 @@
+"""Messy input on every public estimator: a clear error or a correct result, never a silent wrong one.
+
+Each case says what must happen: ``"error"`` (a ``ValueError`` or ``TypeError``
+whose message matches), ``"ok"`` (fit works and every output is finite, with one
+row per input row), or ``"either"`` (one of the two; used where skae may
+legitimately grow support, e.g. sparse input). An estimator that declares
+support for missing values or categorical columns (by its scikit-learn tags or a
+``categorical_features`` parameter) turns those cases into ``"either"``.
+"""
+
+import hashlib
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from _public_estimators import (
+    fit,
+    make_fast,
+    make_y,
+    n_rows,
+    needs_y,
+    outputs,
+    public_estimator_classes,
+    supports,
+)
+
+import skae
+
+ESTIMATORS = public_estimator_classes()
+N, P = 40, 4
+COLUMNS = ["a", "b", "c", "d"]
+
+
+def _data(dtype=np.float32):
+    return np.random.RandomState(0).normal(size=(N, P)).astype(dtype)
+
+
+def _holes(value):
+    X = _data(np.float64)
+    X[3, 1] = X[10, 2] = value
+    return X
+
+
+def _frame(**extra):
+    return pd.DataFrame(_data(np.float64), columns=COLUMNS).assign(**extra)
+
+
+def _none_frame():
+    frame = _frame().astype(object)
+    frame.iloc[2, 0] = None
+    return frame
+
+
+def _na_frame():
+    frame = _frame().astype("Float64")
+    frame.iloc[5, 3] = pd.NA
+    return frame
+
+
+# id: (make X, expectation, message pattern, what the estimator must support to relax it)
+CASES = {
+    "nan": (lambda: _holes(np.nan), "error", "NaN", "missing"),
+    "+inf": (lambda: _holes(np.inf), "error", "infinity", "missing"),
+    "-inf": (lambda: _holes(-np.inf), "error", "infinity", "missing"),
+    "None in object DataFrame": (_none_frame, "error", "NaN", "missing"),
+    "pd.NA in DataFrame": (_na_frame, "error", "NaN", "missing"),
+    "string column": (
+        lambda: _frame(e=["x", "y"] * (N // 2)),
+        "error",
+        "OneHotEncoder",
+        "categorical",
+    ),
+    "object string column": (
+        lambda: _frame(e=pd.Series(["x", "y"] * (N // 2), dtype=object)),
+        "error",
+        "OneHotEncoder",
+        "categorical",
+    ),
+    "categorical column": (
+        lambda: _frame(e=pd.Categorical(["x", "y"] * (N // 2))),
+        "error",
+        "OneHotEncoder",
+        "categorical",
+    ),
+    "object numbers": (lambda: _frame().astype(object), "ok", None, None),
+    "bool array": (lambda: _data() > 0, "ok", None, None),
+    "int array": (lambda: (10 * _data()).astype(np.int64), "ok", None, None),
+    "bool and int DataFrame": (
+        lambda: pd.DataFrame({"a": _data()[:, 0] > 0, "b": np.arange(N), "c": _data()[:, 1]}),
+        "ok",
+        None,
+        None,
+    ),
+    "nullable Int64 DataFrame": (
+        lambda: pd.DataFrame({"a": np.arange(N), "b": np.arange(N) % 3}).astype("Int64"),
+        "ok",
+        None,
+        None,
+    ),
+    "float64": (lambda: _data(np.float64), "ok", None, None),
+    "empty": (lambda: np.empty((0, P)), "error", "0 sample", None),
+    "single row": (lambda: _data()[:1], "error", "1 sample", None),
+    "zero columns": (lambda: np.empty((N, 0)), "error", "0 feature", None),
+    "1-D": (lambda: _data()[:, 0], "error", "2D array", None),
+    "3-D": (lambda: _data().reshape(N, 2, 2), "error", "dim 3", None),
+    "constant columns": (lambda: np.ones((N, P)), "ok", None, None),
+    "one constant column": (lambda: np.c_[_data(), np.full(N, 7.0)], "ok", None, None),
+    "huge values 1e30": (lambda: _data(np.float64) * 1e30, "either", "scale|float32", None),
+    # An estimator that standardizes in float64 first (TabularAE) may accept it.
+    "beyond float32": (lambda: _data(np.float64) * 1e39, "either", "float32", None),
+    "complex": (lambda: _data().astype(complex), "error", "[Cc]omplex", None),
+    "scipy sparse CSR": (lambda: sp.csr_matrix(_data()), "either", "[Ss]parse|dense", None),
+    "list of lists": (lambda: _data().tolist(), "ok", None, None),
+}
+
+
+def _expectation(case, estimator):
+    _, expected, match, relaxed_by = CASES[case]
+    if relaxed_by is not None and supports(estimator, relaxed_by):
+        return "either", None
+    return expected, match
+
+
+def _check_result(estimator, X):
+    n_samples = n_rows(X)
+    found = outputs(estimator, X)
+    assert found, f"{type(estimator).__name__} has no output method"
+    for method, out in found.items():
+        assert out.shape[0] == n_samples, method
+        if out.dtype.kind in "fc":
+            assert np.all(np.isfinite(out)), f"{method} returned non-finite values"
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_bad_input_at_fit(cls, case):
+    estimator = make_fast(cls)
+    X = CASES[case][0]()
+    expected, match = _expectation(case, estimator)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. convergence or constant-feature warnings
+        if expected == "error":
+            with pytest.raises((ValueError, TypeError), match=match):
+                fit(estimator, X)
+            return
+        try:
+            fit(estimator, X)
+        except (ValueError, TypeError, FloatingPointError) as error:
+            if expected == "ok" or (match is not None and not re.search(match, str(error))):
+                raise
+            return
+        _check_result(estimator, X)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_n_components_larger_than_allowed(cls):
+    estimator = make_fast(cls)
+    keys = [k for k in estimator.get_params(deep=True) if k.rsplit("__", 1)[-1] == "n_components"]
+    if not keys:
+        pytest.skip(f"{cls.__name__} has no n_components")
+    estimator.set_params(**{key: 10 for key in keys})  # 4 features
+    overcomplete = supports(estimator, "overcomplete")
+    X = _data()
+    if overcomplete is False:
+        with pytest.raises(ValueError, match="n_components=10 is larger than"):
+            fit(estimator, X)
+        return
+    try:
+        fit(estimator, X)
+    except ValueError as error:
+        assert "n_components" in str(error)
+        assert overcomplete is None, "an overcomplete estimator refused a wide code"
+        return
+    _check_result(estimator, X)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_batch_size_larger_than_data(cls):
+    estimator = make_fast(cls)
+    keys = [k for k in estimator.get_params(deep=True) if k.rsplit("__", 1)[-1] == "batch_size"]
+    estimator.set_params(**{key: 10 * N for key in keys})
+    X = _data()
+    fit(estimator, X)
+    _check_result(estimator, X)
+
+
+@pytest.fixture(params=ESTIMATORS, ids=lambda cls: cls.__name__)
+def fitted_on_frame(request):
+    estimator = make_fast(request.param)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit(estimator, _frame())
+
+
+def _fitted_methods(estimator):
+    return [m for m in ("transform", "predict", "score_samples") if hasattr(estimator, m)]
+
+
+def test_wrong_number_of_features_at_transform(fitted_on_frame):
+    for method in _fitted_methods(fitted_on_frame):
+        with pytest.raises(ValueError, match="features"):
+            getattr(fitted_on_frame, method)(_data()[:, :3])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda f: f.rename(columns={"a": "z"}),
+        lambda f: f[["b", "a", "c", "d"]],
+    ],
+    ids=["renamed", "reordered"],
+)
+def test_columns_renamed_or_reordered_at_transform(fitted_on_frame, change):
+    frame = change(_frame())
+    for method in _fitted_methods(fitted_on_frame):
+        with pytest.raises(ValueError, match="feature names"):
+            getattr(fitted_on_frame, method)(frame)
+
+
+def test_names_missing_at_transform_warn_as_in_sklearn(fitted_on_frame):
+    for method in _fitted_methods(fitted_on_frame):
+        with pytest.warns(UserWarning, match="does not have valid feature names"):
+            getattr(fitted_on_frame, method)(_data(np.float64))
+
+
+def test_single_row_at_transform(fitted_on_frame):
+    _check_result(fitted_on_frame, _frame().iloc[:1])
+
+
+def _digest(X):
+    if isinstance(X, pd.DataFrame):
+        return hashlib.sha256(pd.util.hash_pandas_object(X, index=True).values.tobytes()).hexdigest()
+    return hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest()
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize(
+    "make_X",
+    [lambda: _data(), lambda: _data(np.float64), _frame, lambda: (10 * _data()).astype(np.int32)],
+    ids=["float32", "float64", "DataFrame", "int32"],
+)
+def test_input_is_never_modified(cls, make_X):
+    X = make_X()
+    before = _digest(X)
+    estimator = make_fast(cls)
+    y = make_y(estimator, N) if needs_y(estimator) else None
+    y_before = None if y is None else y.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimator.fit(X, y) if y is not None else estimator.fit(X)
+        found = outputs(estimator, X)
+        if hasattr(estimator, "inverse_transform") and "transform" in found:
+            estimator.inverse_transform(found["transform"])
+        if hasattr(estimator, "partial_fit") and y is None:
+            estimator.partial_fit(X)
+    assert _digest(X) == before
+    if y is not None:
+        np.testing.assert_array_equal(y, y_before)
+
+
+def test_float64_in_float32_out():
+    """Documented: skae computes in float32, whatever the input's float dtype."""
+    X = _data(np.float64)
+    ae = make_fast(skae.AutoencoderTransformer).fit(X)
+    assert ae.transform(X).dtype == np.float32
+    assert ae.inverse_transform(ae.transform(X)).dtype == np.float32
+    np.testing.assert_allclose(ae.transform(X), ae.transform(X.astype(np.float32)), atol=1e-6)
+
+
+def test_values_beyond_float32_are_refused_by_float32_estimators():
+    X = _data(np.float64) * 1e39
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        make_fast(skae.AutoencoderTransformer).fit(X)
+
+
+def test_huge_values_give_a_clear_error_naming_the_scale():
+    X = _data(np.float64) * 1e30
+    with pytest.raises(skae.DivergenceError, match="overflow float32.*StandardScaler"):
+        make_fast(skae.AutoencoderTransformer).fit(X)
+
+
+def test_bool_and_int_are_converted_like_floats():
+    X = (_data() > 0).astype(np.float32)
+    ae = make_fast(skae.AutoencoderTransformer).fit(X)
+    np.testing.assert_array_equal(ae.transform(X > 0.5), ae.transform(X))
+    np.testing.assert_array_equal(ae.transform(X.astype(np.int8)), ae.transform(X))
