@@ -17,7 +17,7 @@ from pathlib import Path
 from . import datasets as ds
 from . import reducers as rd
 from .report import markdown, write_report
-from .runner import MAX_CELLS_FOR_REPEATS, TEST_SIZE, run
+from .runner import MAX_ROWS_FOR_REPEATS, TEST_SIZE, load_raw, run, save_raw
 
 DEFAULT_KS = (2, 5, 10, 30)
 
@@ -44,7 +44,7 @@ def parse_args(argv=None):
     parser.add_argument("--scaling", choices=sorted(["standard", "minmax"]), default="standard",
                         help="scaler for --csv (default: standard)")
     parser.add_argument("--datasets", default=None,
-                        help="comma-separated dataset names to keep (after adding them)")
+                        help="comma-separated dataset names to keep, in this order (after adding them)")
     parser.add_argument("--no-builtin", action="store_true",
                         help="leave out the bundled and generated datasets")
     parser.add_argument("--reducers", default=None, help="comma-separated reducer names to keep")
@@ -68,6 +68,9 @@ def parse_args(argv=None):
     parser.add_argument("--out", type=Path, default=Path("results"),
                         help="output folder (default: results)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--report-from", type=Path, nargs="+", default=None, metavar="DIR",
+                        help="run nothing: merge the raw results of earlier runs in these "
+                        "folders and write the report to --out")
     args = parser.parse_args(argv)
     if (args.csv is None) != (args.target is None):
         parser.error("--csv and --target go together: --csv FILE --target COLUMN")
@@ -87,9 +90,9 @@ def load_datasets(args):
         datasets += ds.shared_datasets(data_dir, max_rows=args.max_rows)
     if args.csv is not None:
         datasets.append(ds.csv_dataset(args.csv, args.target, args.scaling, args.max_rows))
-    if args.datasets:
-        keep = set(args.datasets.split(","))
-        datasets = [d for d in datasets if d.name in keep]
+    if args.datasets:  # keep these, in this order
+        by_name = {d.name: d for d in datasets}
+        datasets = [by_name[name] for name in args.datasets.split(",") if name in by_name]
     if not datasets:
         raise SystemExit("No datasets selected.")
     return datasets
@@ -134,19 +137,20 @@ def notes(args, datasets, reducers):
         + ", ".join(f"{d.name} {d.shape[0]}x{d.shape[1]} ({d.scaling})" for d in datasets) + ".",
         f"Split: {1 - TEST_SIZE:.0%}/{TEST_SIZE:.0%} train/test, stratified by class; seed s "
         "sets the split and the reducer's random_state. Metrics are on the test rows, "
-        "in the scaled space. StandardScaler for tabular data, MinMaxScaler for pixel data.",
-        f"Seeds: {args.seeds} (1 for datasets with more than {MAX_CELLS_FOR_REPEATS:,} cells). "
+        "in the scaled space. StandardScaler for tabular data, MinMaxScaler(clip=True) for pixel data.",
+        f"Seeds: {args.seeds} (1 for datasets with more than {MAX_ROWS_FOR_REPEATS:,} rows). "
         f"k in {args.ks}, below n_features.",
         f"Reducers: PCA, TruncatedSVD, KernelPCA (rbf kernel, fit_inverse_transform=True, "
-        f"scikit-learn defaults otherwise; skipped above {rd.KERNEL_PCA_MAX_ROWS} training rows), "
+        f"eigen_solver='randomized', scikit-learn defaults otherwise; skipped above {rd.KERNEL_PCA_MAX_ROWS} training rows), "
         f"and the skae autoencoders found at run time: {', '.join(skae_names) or 'none'}. "
-        f"Each autoencoder uses its own defaults plus {ae_params}"
-        + (f", max_iter={args.max_iter}" if args.max_iter else "")
-        + ", the same on every dataset.",
-        f"AutoencoderTransformer[deep]: hidden_layer_sizes={rd.DEEP_PARAMS['hidden_layer_sizes']} "
-        f"(Hinton & Salakhutdinov 2006's 784-1000-500-250-30 shape), otherwise as above, training "
-        f"stopped after {args.deep_budget:.0f} s; run only at k in {rd.DEEP_KS} on datasets with "
-        f"at least {rd.DEEP_MIN_FEATURES} features.",
+        f"Each autoencoder uses its own defaults plus {ae_params}, the same on every dataset, "
+        f"and stops after {rd.AUTOENCODER_BUDGET_SECONDS:.0f} CPU seconds of training.",
+        f"AutoencoderTransformer[deep]: "
+        + ", ".join(f"{k}={v!r}" for k, v in rd.DEEP_PARAMS.items())
+        + f" (Hinton & Salakhutdinov 2006's 784-1000-500-250-30 shape, cross-entropy on [0, 1] "
+        f"pixels; dropout for the 8,000 training images), otherwise as above, training stopped after {args.deep_budget:.0f} CPU seconds; "
+        f"run only at k in {rd.DEEP_KS} on MinMax-scaled datasets with at least "
+        f"{rd.DEEP_MIN_FEATURES} features.",
         "Downstream: StandardScaler + LogisticRegression(max_iter=1000) on the codes (Ridge R^2 "
         "for a continuous target); trustworthiness with 5 neighbors on the test rows; "
         "transform rows/s on the test rows.",
@@ -156,6 +160,15 @@ def notes(args, datasets, reducers):
 
 def main(argv=None):
     args = parse_args(argv)
+    command = "python -m benchmarks " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = command.strip()
+    if args.report_from:
+        results, commands = load_raw(args.report_from)
+        text, _, _ = write_report(
+            results, args.out, " ; ".join(commands), *merged_notes(args.report_from)
+        )
+        print(text)
+        return 0
     ks = tuple(int(k) for k in args.ks.split(","))
     datasets = load_datasets(args)
     names = args.reducers.split(",") if args.reducers else None
@@ -165,17 +178,36 @@ def main(argv=None):
     if args.max_iter is not None:
         rd.AUTOENCODER_PARAMS["max_iter"] = args.max_iter
         rd.DEEP_PARAMS["max_iter"] = args.max_iter
-    results = run(datasets, reducers, ks=ks, seeds=args.seeds, progress=not args.quiet)
+    run_notes = notes(args, datasets, reducers)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "notes.txt").write_text("\n".join(run_notes) + "\n")
+    results = run(
+        datasets, reducers, ks=ks, seeds=args.seeds, progress=not args.quiet,
+        checkpoint=lambda partial: save_raw(partial, args.out, command),
+    )
+    save_raw(results, args.out, command)
     extra = []
     if args.speed or (args.full and not args.no_speed):
-        extra.append(("Speed (benchmarks/speed.py)", "```\n" + run_speed(shlex.split(args.speed_args)).rstrip() + "\n```"))
-    command = "python -m benchmarks" + (" " + shlex.join(sys.argv[1:] if argv is None else argv))
-    text, comp, targ = write_report(
-        results, args.out, command.strip(), notes(args, datasets, reducers), extra
-    )
+        speed = run_speed(shlex.split(args.speed_args)).rstrip()
+        (args.out / "speed.txt").write_text(speed + "\n")
+        extra.append(("Speed (benchmarks/speed.py)", "```\n" + speed + "\n```"))
+    text, _, _ = write_report(results, args.out, command, run_notes, extra)
     print(text)
     print(f"\nWrote {args.out}/report.md, results.csv, summary.csv, comparison.csv and plots.")
     return 0
+
+
+def merged_notes(out_dirs):
+    """The notes of merged runs (each line once) and their speed sections."""
+    lines, extra = [], []
+    for out_dir in map(Path, out_dirs):
+        if (out_dir / "notes.txt").exists():
+            new = (out_dir / "notes.txt").read_text().splitlines()
+            lines += [line for line in new if line not in lines]
+        if (out_dir / "speed.txt").exists():
+            speed = (out_dir / "speed.txt").read_text().rstrip()
+            extra.append(("Speed (benchmarks/speed.py)", "```\n" + speed + "\n```"))
+    return lines, extra
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 import os
 import platform
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -31,7 +32,10 @@ def summary(table):
     out.columns = [f"{metric}_{stat}" for metric, stat in out.columns]
     out.insert(0, "family", grouped["family"].first())
     out.insert(1, "seeds", grouped.size())
-    return out.reset_index()
+    out = out.reset_index()
+    order = {name: i for i, name in enumerate(dict.fromkeys(ran["dataset"]))}
+    return out.sort_values(["dataset", "k"], key=lambda c: c.map(order) if c.name == "dataset" else c,
+                           kind="stable").reset_index(drop=True)
 
 
 def comparison(summary_table):
@@ -250,11 +254,16 @@ def write_report(results, out_dir, command, notes=(), extra_sections=()):
     targ = targets(comp) if not comp.empty else pd.DataFrame()
 
     plots = []
-    if not summ.empty:
-        plot_mse_vs_k(summ, out_dir / "mse_vs_k.png")
-        plots.append("mse_vs_k.png")
-        if plot_embedding(results.codes, summ, out_dir / "digits_embedding.png"):
-            plots.append("digits_embedding.png")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("note: no plots (pip install matplotlib)", file=sys.stderr)
+    else:
+        if not summ.empty:
+            plot_mse_vs_k(summ, out_dir / "mse_vs_k.png")
+            plots.append("mse_vs_k.png")
+            if plot_embedding(results.codes, summ, out_dir / "digits_embedding.png"):
+                plots.append("digits_embedding.png")
 
     lines = [
         "# skae vs PCA: benchmark report",
