@@ -14,3 +14,9 @@ from .impute import AutoencoderImputer  # noqa: E402
 from .tabular import TabularAE  # noqa: E402
 
 __all__ += ["AutoencoderImputer", "TabularAE"]
+
+from .contractive import ContractiveAE  # noqa: E402
+from .denoising import DenoisingAE  # noqa: E402
+from .sparse import SparseAE  # noqa: E402
+
+__all__ += ["ContractiveAE", "DenoisingAE", "SparseAE"]

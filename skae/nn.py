@@ -3,6 +3,8 @@
 Pure PyTorch: nothing here knows about NumPy, pandas or scikit-learn.
 """
 
+import math
+
 import torch
 from torch import nn
 
@@ -146,6 +148,98 @@ def init_linear_pca(encoder_linear, decoder_linear, components, mean):
     encoder_linear.bias.copy_(-components @ mean)
     decoder_linear.weight.copy_(components.T)
     decoder_linear.bias.copy_(mean)
+
+
+def pca_linears(autoencoder):
+    """The encoder and decoder layers that ``init_linear_pca`` sets in an ``Autoencoder``.
+
+    The ``linear`` paths of ``LinearSkip`` encoder and decoder, or else the
+    encoder's first and the decoder's last linear layers.
+    """
+    encoder, decoder = autoencoder.encoder, autoencoder.decoder
+    if isinstance(encoder, LinearSkip):
+        return encoder.linear, decoder.linear
+    return encoder[0], last_linear(decoder)
+
+
+@torch.no_grad()
+def linearize_sigmoid_code(encoder_linear, decoder_linear, mean_activation=0.5):
+    """Start a PCA-initialized sigmoid code at ``mean_activation``, reconstructing about as PCA.
+
+    After ``init_linear_pca``, a sigmoid code is ``h = sigmoid(s)`` of the PCA
+    scores ``s``. This shifts it to ``h = sigmoid(s + logit(m))``, about
+    ``m + g s`` with ``g = m (1 - m)``, and sets the decoder's linear path to
+    ``(h - m) / g`` through PCA's components, so the reconstruction starts at
+    PCA's to first order in ``s``.
+
+    Parameters
+    ----------
+    encoder_linear, decoder_linear : torch.nn.Linear
+        The layers set by ``init_linear_pca``.
+    mean_activation : float, default=0.5
+        The code's starting activation ``m`` at the data mean, in (0, 1).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import init_linear_pca, linearize_sigmoid_code
+    >>> encoder, decoder = torch.nn.Linear(2, 1), torch.nn.Linear(1, 2)
+    >>> init_linear_pca(encoder, decoder, torch.tensor([[1.0, 0.0]]), torch.zeros(2))
+    >>> linearize_sigmoid_code(encoder, decoder, 0.1)
+    >>> x = torch.tensor([[0.01, 0.0]])
+    >>> torch.allclose(decoder(torch.sigmoid(encoder(x))), x, atol=1e-4)
+    True
+    """
+    slope = mean_activation * (1.0 - mean_activation)
+    encoder_linear.bias += math.log(mean_activation / (1.0 - mean_activation))
+    decoder_linear.weight /= slope
+    decoder_linear.bias -= mean_activation * decoder_linear.weight.sum(1)
+
+
+@torch.no_grad()
+def activate_idle_units(encoder_linear, decoder_linear, X):
+    """Give the code units that PCA leaves constant on ``X`` random directions to learn from.
+
+    After ``init_linear_pca``, the units beyond PCA's rank (an overcomplete
+    code, or data of lower rank) are constant: zero weights both ways, a
+    saddle point where a linear or ReLU unit gets no gradient, or a
+    direction in which the data do not vary. Their encoder rows become
+    random unit directions (from torch's global generator) through the mean
+    of ``X``, and their decoder columns zero, so the reconstruction still
+    starts at PCA's while the units start with varying inputs.
+
+    Parameters
+    ----------
+    encoder_linear, decoder_linear : torch.nn.Linear
+        The layers set by ``init_linear_pca``.
+    X : torch.Tensor of shape (n_samples, n_features)
+        The training data.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import activate_idle_units, init_linear_pca
+    >>> encoder, decoder = torch.nn.Linear(2, 3), torch.nn.Linear(3, 2)
+    >>> X = torch.tensor([[0.0, 1.0], [2.0, 1.0], [4.0, 1.0]])  # varies along x0 only
+    >>> components = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    >>> init_linear_pca(encoder, decoder, components, X.mean(0))
+    >>> activate_idle_units(encoder, decoder, X)
+    >>> encoder(X).std(0).gt(0).tolist()  # every unit now varies
+    [True, True, True]
+    >>> decoder.weight[:, 1:].abs().sum().item()  # and the new ones are not decoded yet
+    0.0
+    """
+    X = X.to(encoder_linear.weight)
+    mean = X.mean(0)  # (n_features,)
+    spread = ((X - mean) @ encoder_linear.weight.T).std(0)  # (n_components,)
+    idle = spread <= 1e-5 * spread.max()
+    if not idle.any():
+        return
+    rows = torch.randn(int(idle.sum()), encoder_linear.in_features)  # (n_idle, n_features)
+    rows = (rows / rows.norm(dim=1, keepdim=True)).to(encoder_linear.weight)
+    encoder_linear.weight[idle] = rows
+    encoder_linear.bias[idle] = -(rows @ mean)
+    decoder_linear.weight[:, idle] = 0.0
 
 
 class VariationalAutoencoder(nn.Module):

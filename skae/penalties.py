@@ -5,7 +5,14 @@ Each function takes tensors and returns a scalar tensor (a mean over the batch).
 
 import torch
 
-__all__ = ["kl_standard_normal"]
+__all__ = [
+    "contractive",
+    "jacobian_norm_autograd",
+    "jacobian_norm_closed_form",
+    "kl_sparsity",
+    "kl_standard_normal",
+    "l1_activity",
+]
 
 
 def kl_standard_normal(mean, log_var, reduction="mean"):
@@ -32,3 +39,221 @@ def kl_standard_normal(mean, log_var, reduction="mean"):
     """
     kl = 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).sum(1)  # (B,)
     return kl if reduction == "none" else kl.mean()
+
+
+def l1_activity(code):
+    """Mean absolute value of the code entries: the L1 activity penalty.
+
+    Parameters
+    ----------
+    code : torch.Tensor of shape (B, n_components)
+        The codes of a batch.
+
+    Returns
+    -------
+    penalty : torch.Tensor
+        A scalar, ``mean(|code|)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.penalties import l1_activity
+    >>> float(l1_activity(torch.tensor([[1.0, -3.0], [0.0, 0.0]])))
+    1.0
+    """
+    return code.abs().mean()
+
+
+# Keeps the logarithms of kl_sparsity finite when a unit is always off or on.
+_KL_EPS = 1e-6
+
+
+def kl_sparsity(code, target):
+    """KL sparsity penalty: sum over units of KL(target || mean activation of the unit).
+
+    ``rho_hat_j`` is the mean of code unit ``j`` over the batch and
+    ``KL(rho || rho_hat) = rho log(rho / rho_hat) + (1 - rho) log((1 - rho) /
+    (1 - rho_hat))``, the divergence between Bernoulli distributions (Ng,
+    "Sparse autoencoder", CS294A lecture notes, 2011). It is zero exactly when
+    every unit's mean activation equals ``target``.
+
+    Parameters
+    ----------
+    code : torch.Tensor of shape (B, n_components)
+        The codes of a batch, in (0, 1) (e.g. sigmoid outputs).
+    target : float
+        The wanted mean activation ``rho``, in (0, 1).
+
+    Returns
+    -------
+    penalty : torch.Tensor
+        A scalar.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.penalties import kl_sparsity
+    >>> float(kl_sparsity(torch.full((8, 3), 0.05), 0.05))
+    0.0
+    >>> float(kl_sparsity(torch.full((8, 3), 0.5), 0.05)) > 0
+    True
+    """
+    rho_hat = code.mean(0).clamp(_KL_EPS, 1.0 - _KL_EPS)  # (n_components,)
+    rho = float(target)
+    kl = rho * torch.log(rho / rho_hat) + (1.0 - rho) * torch.log((1.0 - rho) / (1.0 - rho_hat))
+    return kl.sum()
+
+
+# Derivative of an elementwise activation, written from its output h = f(a).
+ACTIVATION_SLOPES = {
+    "identity": lambda h: torch.ones_like(h),
+    "sigmoid": lambda h: h * (1.0 - h),
+    "tanh": lambda h: 1.0 - h * h,
+}
+_SLOPE_OF_MODULE = {
+    torch.nn.Identity: "identity",
+    torch.nn.Sigmoid: "sigmoid",
+    torch.nn.Tanh: "tanh",
+}
+
+
+def _reduce(per_row, reduction):
+    return per_row if reduction == "none" else per_row.mean()
+
+
+def jacobian_norm_closed_form(code, weight, activation="sigmoid", reduction="mean"):
+    """Squared Frobenius norm of a one-layer encoder's Jacobian, in closed form.
+
+    For ``h = f(x @ weight.T + bias)`` with an elementwise ``f``, the
+    Jacobian is ``diag(f'(a)) @ weight``, so ``||J(x)||_F^2 = sum_j f'(a_j)^2
+    ||weight_j||^2`` (Rifai et al., 2011), with ``f'`` written from the
+    output: ``h (1 - h)`` for the sigmoid, ``1 - h^2`` for tanh, 1 for the
+    identity. Costs one product of size ``(B, n_components)``.
+
+    Parameters
+    ----------
+    code : torch.Tensor of shape (B, n_components)
+        The encoder's outputs ``h``.
+    weight : torch.Tensor of shape (n_components, n_features)
+        The weight of the encoder's linear layer.
+    activation : {"sigmoid", "tanh", "identity"}, default="sigmoid"
+        The encoder's activation ``f``.
+    reduction : {"mean", "none"}, default="mean"
+        Average over rows, or return one value per row.
+
+    Returns
+    -------
+    norm : torch.Tensor
+        A scalar, or shape ``(B,)`` with ``reduction="none"``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.penalties import jacobian_norm_closed_form
+    >>> layer = torch.nn.Linear(3, 2)
+    >>> with torch.no_grad():
+    ...     _ = layer.weight.fill_(1.0), layer.bias.fill_(0.0)
+    >>> code = torch.sigmoid(layer(torch.zeros(1, 3)))  # h = 0.5: slope 0.25
+    >>> float(jacobian_norm_closed_form(code, layer.weight).detach())  # 2 * 0.25**2 * 3
+    0.375
+    """
+    slope = ACTIVATION_SLOPES[activation](code)  # (B, n_components)
+    per_row = slope.pow(2) @ weight.pow(2).sum(1)  # (B,)
+    return _reduce(per_row, reduction)
+
+
+def jacobian_norm_autograd(encoder, X, reduction="mean"):
+    """Squared Frobenius norm of an encoder's Jacobian at each row, by batched autograd.
+
+    One forward pass of ``encoder`` on ``X``, then one reverse pass per code
+    unit, vectorized with ``torch.vmap`` (``torch.autograd.grad`` with
+    ``is_grads_batched=True``), with ``create_graph=True`` so that the result
+    can be differentiated with respect to the encoder's weights. The
+    Jacobian of row ``i`` is exact when rows do not interact, that is without
+    batch normalization in training mode. Costs about ``n_components``
+    backward passes of the encoder.
+
+    Parameters
+    ----------
+    encoder : callable
+        Maps a tensor ``(B, n_features)`` to codes ``(B, n_components)``, row by row.
+    X : torch.Tensor of shape (B, n_features)
+        The inputs.
+    reduction : {"mean", "none"}, default="mean"
+        Average over rows, or return one value per row.
+
+    Returns
+    -------
+    norm : torch.Tensor
+        A scalar, or shape ``(B,)`` with ``reduction="none"``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.penalties import jacobian_norm_autograd
+    >>> W = torch.tensor([[1.0, 2.0], [0.0, 3.0]])
+    >>> float(jacobian_norm_autograd(lambda x: x @ W.T, torch.ones(5, 2)))  # ||W||_F^2
+    14.0
+    """
+    with torch.enable_grad():
+        X = X.detach().requires_grad_(True)
+        code = encoder(X)  # (B, n_components)
+        n_units = code.shape[1]
+        eye = torch.eye(n_units, dtype=code.dtype, device=code.device)
+        basis = eye.unsqueeze(1).expand(n_units, *code.shape)  # (n_components, B, n_components)
+        (jacobian,) = torch.autograd.grad(
+            code, X, basis, create_graph=True, is_grads_batched=True
+        )  # (n_components, B, n_features)
+    return _reduce(jacobian.pow(2).sum((0, 2)), reduction)
+
+
+def _single_layer(encoder):
+    """``(linear, activation)`` when ``encoder`` is one linear layer and an elementwise activation."""
+    layers = list(encoder) if isinstance(encoder, torch.nn.Sequential) else [encoder]
+    if not layers or not isinstance(layers[0], torch.nn.Linear) or len(layers) > 2:
+        return None
+    activation = "identity" if len(layers) == 1 else _SLOPE_OF_MODULE.get(type(layers[1]))
+    return None if activation is None else (layers[0], activation)
+
+
+def contractive(encoder, X, code=None, reduction="mean"):
+    """Contractive penalty: squared Frobenius norm of the encoder's Jacobian (Rifai et al., 2011).
+
+    Uses :func:`jacobian_norm_closed_form` when ``encoder`` is a single
+    ``torch.nn.Linear``, alone or followed by ``Sigmoid``, ``Tanh`` or
+    ``Identity`` (in a ``torch.nn.Sequential``), and
+    :func:`jacobian_norm_autograd` for any other encoder.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Maps ``(B, n_features)`` to codes ``(B, n_components)``.
+    X : torch.Tensor of shape (B, n_features)
+        The inputs.
+    code : torch.Tensor of shape (B, n_components), default=None
+        ``encoder(X)`` if already computed (saves a forward pass in closed form).
+    reduction : {"mean", "none"}, default="mean"
+        Average over rows, or return one value per row.
+
+    Returns
+    -------
+    norm : torch.Tensor
+        A scalar, or shape ``(B,)`` with ``reduction="none"``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.penalties import contractive, jacobian_norm_autograd
+    >>> _ = torch.manual_seed(0)
+    >>> encoder = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Sigmoid())
+    >>> X = torch.randn(10, 4)
+    >>> closed_form = contractive(encoder, X)
+    >>> bool(torch.isclose(closed_form, jacobian_norm_autograd(encoder, X)))
+    True
+    """
+    layer = _single_layer(encoder)
+    if layer is None:
+        return jacobian_norm_autograd(encoder, X, reduction)
+    linear, activation = layer
+    code = encoder(X) if code is None else code
+    return jacobian_norm_closed_form(code, linear.weight, activation, reduction)

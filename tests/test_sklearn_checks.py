@@ -4,6 +4,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skae import AutoencoderTransformer
 from skae import AutoencoderOutlierDetector, VariationalAE
+from skae import ContractiveAE, DenoisingAE, SparseAE
 
 # Small, fast settings: the checks fit dozens of times on tiny data.
 FAST = dict(hidden_layer_sizes=(8,), max_iter=5, batch_size=32, n_components=1)
@@ -18,6 +19,15 @@ ESTIMATORS += [
     TabularAE(**FAST),
     TabularAE(**FAST, missing="learn"),
     AutoencoderImputer(hidden_layer_sizes=(8,), max_iter=5, batch_size=32, n_components=2),
+]
+
+# The regularized family; the second ContractiveAE takes the closed-form Jacobian path.
+ESTIMATORS += [
+    DenoisingAE(**FAST, noise="swap"),
+    SparseAE(**FAST),
+    SparseAE(**FAST, sparsity="l1"),
+    ContractiveAE(**FAST),
+    ContractiveAE(**{**FAST, "hidden_layer_sizes": ()}, code_activation="sigmoid"),
 ]
 
 EXPECTED_FAILED_CHECKS = {}

@@ -1,0 +1,253 @@
+"""ContractiveAE: an autoencoder whose code is penalized for reacting to small input changes."""
+
+from numbers import Real
+
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseAutoencoder
+from .nn import activate_idle_units, linearize_sigmoid_code, pca_linears
+from .penalties import contractive
+
+__all__ = ["ContractiveAE"]
+
+
+class ContractiveAE(BaseAutoencoder):
+    """Contractive autoencoder: a code that is locally insensitive to its input.
+
+    The reconstruction loss is augmented by ``contractive_weight`` times the
+    squared Frobenius norm of the Jacobian of the code with respect to the
+    input, averaged over the batch's rows (Rifai et al., 2011): the code
+    must change little when the input moves off the data, while the
+    reconstruction keeps it sensitive along the data. Because the penalty,
+    not the bottleneck, keeps the network from copying its input, the code
+    may be wider than the input (``n_components > n_features``).
+
+    How the penalty is computed (see :func:`skae.penalties.contractive`):
+
+    - with ``hidden_layer_sizes=()`` the encoder is one linear layer and
+      ``code_activation``, whose Jacobian norm has a closed form
+      (``sum_j f'(a_j)^2 ||W_j||^2``; Rifai et al.'s model is
+      ``code_activation="sigmoid"``), costing almost nothing;
+    - with hidden layers it is exact too, by batched reverse-mode autograd:
+      one extra forward pass of the encoder and ``n_components`` backward
+      passes, vectorized, per training step (with ``batch_norm=True`` rows
+      interact through the batch statistics, and the per-row Jacobian
+      includes that coupling).
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Size of the code. May exceed ``n_features`` (an overcomplete code).
+    contractive_weight : float, default=0.01
+        Weight of the Jacobian penalty (lambda), >= 0.
+    code_activation : {"identity", "sigmoid", "tanh"}, default="identity"
+        Activation of the code. With ``init="pca"``, a sigmoid code starts at
+        activation 0.5 with the decoder set to undo its slope there, so the
+        reconstruction starts close to PCA's.
+    hidden_layer_sizes : array-like of int, default=(256, 128)
+        Widths of the encoder's hidden layers; the decoder mirrors them. An
+        empty tuple gives a single linear layer each way.
+    activation : {"relu", "tanh", "logistic", "sigmoid", "elu", "gelu", "selu", \
+"leaky_relu", "identity"}, default="relu"
+        Activation of the hidden layers.
+    output_activation : {"auto", "identity", "sigmoid"}, default="auto"
+        Activation of the reconstruction. ``"auto"`` is ``"sigmoid"`` for
+        ``loss="bce"`` and ``"identity"`` otherwise.
+    loss : {"mse", "bce"}, default="mse"
+        Reconstruction loss. ``"bce"`` (binary cross-entropy) needs data in [0, 1].
+    init : {"pca", "random"}, default="pca"
+        ``"pca"`` adds a linear path from input to code and from code to
+        output, set to PCA's projection and reconstruction, beside the hidden
+        layers, whose last layer starts at zero: the network starts exactly
+        at PCA's solution and training improves on it. ``"random"`` is a plain
+        MLP with PyTorch's default initialization. With a sigmoid output the
+        start is PCA's reconstruction passed through the sigmoid.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation.
+    batch_norm : bool, default=False
+        Whether to add batch normalization to the hidden layers.
+    alpha : float, default=0.0
+        Weight decay (L2 penalty) passed to the optimizer.
+    batch_size : int, default=256
+        Rows per training batch.
+    learning_rate_init : float, default=1e-3
+        Learning rate of the optimizer.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
+default="adam"
+        The optimizer.
+    early_stopping : bool, default=True
+        Whether to hold out ``validation_fraction`` of the rows and stop when
+        their loss stops improving, restoring the best weights, the starting
+        ones included (so with ``init="pca"`` the validation loss ends no worse
+        than PCA's). Otherwise, training uses all rows and stops when the
+        training loss stops improving.
+    validation_fraction : float, default=0.1
+        Fraction of rows held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` before stopping.
+    tol : float, default=1e-4
+        Minimal improvement of the monitored loss.
+    device : str or torch.device, default="auto"
+        ``"auto"`` uses CUDA when available, else the CPU.
+    n_jobs : int, default=None
+        Number of torch threads during ``fit`` and inference. ``None`` uses
+        ``OMP_NUM_THREADS`` when set (as in joblib workers), otherwise
+        torch's setting; ``-1`` uses all cores. Restored afterwards.
+    random_state : int, RandomState instance or None, default=None
+        Seed for weight initialization, shuffling and dropout. Pass an int
+        for reproducible results.
+    verbose : int, default=0
+        Show a progress bar over epochs when positive.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Passed to the skorch training engine (copied at ``fit``).
+    warm_start : bool, default=False
+        Whether ``fit`` continues from the current weights.
+    pretraining : {"layerwise"} or None, default=None
+        ``"layerwise"`` pretrains the network greedily before training it end
+        to end: each encoder layer and its mirror decoder layer are trained
+        as a shallow autoencoder on the codes of the (frozen) layers below,
+        for ``pretraining_max_iter`` epochs (Hinton & Salakhutdinov, 2006;
+        Bengio et al., 2007). With ``init="pca"`` only the hidden layers of
+        the nonlinear branch are pretrained, and training still starts at
+        PCA's solution. Runs when the network is initialized (``fit``, or the
+        first ``partial_fit``).
+    pretraining_max_iter : int, default=20
+        Epochs per layer of the greedy phase.
+
+    Attributes
+    ----------
+    module_ : skae.nn.Autoencoder
+        The trained torch module, with ``encode`` and ``decode``.
+    net_ : skorch.NeuralNet
+        The training engine; ``net_.history`` holds per-epoch losses.
+    history_ : skorch.History
+        Per-epoch records (losses, durations).
+    loss_curve_ : list of float
+        Training loss at each epoch.
+    validation_scores_ : list of float
+        Negative validation loss at each epoch (only with ``early_stopping``).
+    best_validation_score_ : float
+        Best of ``validation_scores_`` (only with ``early_stopping``).
+    n_iter_ : int
+        Number of epochs run, greedy pretraining included.
+    pretraining_loss_curves_ : list of list of float
+        With ``pretraining="layerwise"``, the training loss of each layer's
+        shallow autoencoder at each epoch of the greedy phase. These epochs
+        also start ``loss_curve_`` and ``history_`` (rows with
+        ``phase="pretraining"`` and ``layer``).
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when they are all strings.
+
+    See Also
+    --------
+    AutoencoderTransformer : The same network without the penalty.
+    skae.penalties.contractive : The penalty.
+
+    References
+    ----------
+    Rifai, S., Vincent, P., Muller, X., Glorot, X., & Bengio, Y. (2011).
+    Contractive auto-encoders: explicit invariance during feature
+    extraction. ICML, 833-840.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from skae import ContractiveAE
+    >>> X = MinMaxScaler().fit_transform(load_digits().data)
+    >>> cae = ContractiveAE(n_components=5, hidden_layer_sizes=(32,),
+    ...                     contractive_weight=0.01, max_iter=5, random_state=0)
+    >>> cae.fit_transform(X).shape
+    (1797, 5)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "contractive_weight": [Interval(Real, 0, None, closed="left")],
+        "code_activation": [StrOptions({"identity", "sigmoid", "tanh"})],
+    }
+
+    _allows_overcomplete = True
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        contractive_weight=0.01,
+        code_activation="identity",
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        output_activation="auto",
+        loss="mse",
+        init="pca",
+        dropout=0.0,
+        batch_norm=False,
+        alpha=0.0,
+        batch_size=256,
+        learning_rate_init=1e-3,
+        max_iter=200,
+        optimizer="adam",
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        warm_start=False,
+        pretraining=None,
+        pretraining_max_iter=20,
+    ):
+        self.n_components = n_components
+        self.contractive_weight = contractive_weight
+        self.code_activation = code_activation
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.init = init
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.optimizer = optimizer
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.pretraining = pretraining
+        self.pretraining_max_iter = pretraining_max_iter
+
+    @property
+    def _code_activation(self):
+        return self.code_activation
+
+    def _build_module(self, X):
+        module = super()._build_module(X)
+        if self.init == "pca":
+            encoder_linear, decoder_linear = pca_linears(module)
+            activate_idle_units(encoder_linear, decoder_linear, torch.as_tensor(X))
+            if self.code_activation == "sigmoid":
+                linearize_sigmoid_code(encoder_linear, decoder_linear)
+        return module
+
+    def _penalty(self, output, X_input):
+        if self.contractive_weight == 0:
+            return None
+        encoder = self.net_.module_.encoder
+        return self.contractive_weight * contractive(encoder, X_input, code=output[1])

@@ -1,0 +1,278 @@
+"""SparseAE: an autoencoder whose code is kept sparse by a penalty."""
+
+from numbers import Real
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseAutoencoder
+from .nn import activate_idle_units, linearize_sigmoid_code, pca_linears
+from .penalties import kl_sparsity, l1_activity
+
+__all__ = ["SparseAE"]
+
+# Sparsity penalty -> activation of the code layer it needs.
+CODE_ACTIVATIONS = {"l1": "relu", "kl": "sigmoid"}
+
+
+class SparseAE(BaseAutoencoder):
+    """Sparse autoencoder: a code penalized towards few active units.
+
+    The reconstruction loss is augmented by a sparsity penalty on the code
+    of each training batch, weighted by ``sparsity_weight``:
+
+    - ``sparsity="kl"``: ``sum_j KL(rho || rho_hat_j)``, where ``rho_hat_j``
+      is the mean activation of code unit ``j`` over the batch and ``rho`` is
+      ``sparsity_target`` (Ng, 2011). The code is a sigmoid, in (0, 1), and
+      each unit is pushed to be active on about a fraction ``rho`` of rows.
+    - ``sparsity="l1"``: ``mean |h|`` over the batch's code entries. The
+      code is a ReLU, so the penalty drives entries to exactly zero (a
+      linear code would only shrink towards zero, and the decoder could
+      undo the shrinkage by scaling up).
+
+    Because the penalty, not the bottleneck, keeps the network from
+    copying its input, the code may be wider than the input
+    (``n_components > n_features``).
+
+    With ``init="pca"``, the code's pre-activation starts at PCA's
+    projection; units beyond the data's rank start at random directions so
+    that they can learn. For ``"kl"`` the sigmoid code then starts at mean
+    activation ``sparsity_target`` and the decoder at the inverse of its
+    linearization, so the reconstruction starts close to PCA's; for
+    ``"l1"`` the ReLU zeroes the negative half of each PCA score at the start.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Size of the code. May exceed ``n_features`` (an overcomplete code).
+    sparsity : {"kl", "l1"}, default="kl"
+        The sparsity penalty, and with it the code activation: ``"kl"``
+        (sigmoid code) or ``"l1"`` (ReLU code).
+    sparsity_weight : float, default=0.1
+        Weight of the sparsity penalty (lambda), >= 0.
+    sparsity_target : float, default=0.05
+        Target mean activation ``rho`` of each code unit, in (0, 1); used by
+        ``sparsity="kl"`` only.
+    hidden_layer_sizes : array-like of int, default=(256, 128)
+        Widths of the encoder's hidden layers; the decoder mirrors them. An
+        empty tuple gives a single linear layer each way.
+    activation : {"relu", "tanh", "logistic", "sigmoid", "elu", "gelu", "selu", \
+"leaky_relu", "identity"}, default="relu"
+        Activation of the hidden layers.
+    output_activation : {"auto", "identity", "sigmoid"}, default="auto"
+        Activation of the reconstruction. ``"auto"`` is ``"sigmoid"`` for
+        ``loss="bce"`` and ``"identity"`` otherwise.
+    loss : {"mse", "bce"}, default="mse"
+        Reconstruction loss. ``"bce"`` (binary cross-entropy) needs data in [0, 1].
+    init : {"pca", "random"}, default="pca"
+        ``"pca"`` adds a linear path from input to code and from code to
+        output, set to PCA's projection and reconstruction, beside the hidden
+        layers, whose last layer starts at zero: the network starts exactly
+        at PCA's solution and training improves on it. ``"random"`` is a plain
+        MLP with PyTorch's default initialization. With a sigmoid output the
+        start is PCA's reconstruction passed through the sigmoid.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation.
+    batch_norm : bool, default=False
+        Whether to add batch normalization to the hidden layers.
+    alpha : float, default=0.0
+        Weight decay (L2 penalty) passed to the optimizer.
+    batch_size : int, default=256
+        Rows per training batch.
+    learning_rate_init : float, default=1e-3
+        Learning rate of the optimizer.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
+default="adam"
+        The optimizer.
+    early_stopping : bool, default=True
+        Whether to hold out ``validation_fraction`` of the rows and stop when
+        their loss stops improving, restoring the best weights, the starting
+        ones included (so with ``init="pca"`` the validation loss ends no worse
+        than PCA's). Otherwise, training uses all rows and stops when the
+        training loss stops improving.
+    validation_fraction : float, default=0.1
+        Fraction of rows held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` before stopping.
+    tol : float, default=1e-4
+        Minimal improvement of the monitored loss.
+    device : str or torch.device, default="auto"
+        ``"auto"`` uses CUDA when available, else the CPU.
+    n_jobs : int, default=None
+        Number of torch threads during ``fit`` and inference. ``None`` uses
+        ``OMP_NUM_THREADS`` when set (as in joblib workers), otherwise
+        torch's setting; ``-1`` uses all cores. Restored afterwards.
+    random_state : int, RandomState instance or None, default=None
+        Seed for weight initialization, shuffling and dropout. Pass an int
+        for reproducible results.
+    verbose : int, default=0
+        Show a progress bar over epochs when positive.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Passed to the skorch training engine (copied at ``fit``).
+    warm_start : bool, default=False
+        Whether ``fit`` continues from the current weights.
+    pretraining : {"layerwise"} or None, default=None
+        ``"layerwise"`` pretrains the network greedily before training it end
+        to end: each encoder layer and its mirror decoder layer are trained
+        as a shallow autoencoder on the codes of the (frozen) layers below,
+        for ``pretraining_max_iter`` epochs (Hinton & Salakhutdinov, 2006;
+        Bengio et al., 2007). With ``init="pca"`` only the hidden layers of
+        the nonlinear branch are pretrained, and training still starts at
+        PCA's solution. Runs when the network is initialized (``fit``, or the
+        first ``partial_fit``).
+    pretraining_max_iter : int, default=20
+        Epochs per layer of the greedy phase.
+
+    Attributes
+    ----------
+    module_ : skae.nn.Autoencoder
+        The trained torch module, with ``encode`` and ``decode``.
+    net_ : skorch.NeuralNet
+        The training engine; ``net_.history`` holds per-epoch losses.
+    history_ : skorch.History
+        Per-epoch records (losses, durations).
+    loss_curve_ : list of float
+        Training loss at each epoch.
+    validation_scores_ : list of float
+        Negative validation loss at each epoch (only with ``early_stopping``).
+    best_validation_score_ : float
+        Best of ``validation_scores_`` (only with ``early_stopping``).
+    n_iter_ : int
+        Number of epochs run, greedy pretraining included.
+    pretraining_loss_curves_ : list of list of float
+        With ``pretraining="layerwise"``, the training loss of each layer's
+        shallow autoencoder at each epoch of the greedy phase. These epochs
+        also start ``loss_curve_`` and ``history_`` (rows with
+        ``phase="pretraining"`` and ``layer``).
+    mean_activation_ : ndarray of shape (n_components,)
+        Mean activation of each code unit on the data of the last call to
+        ``fit`` or ``partial_fit``.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when they are all strings.
+
+    See Also
+    --------
+    AutoencoderTransformer : The same network without the penalty.
+    skae.penalties.kl_sparsity, skae.penalties.l1_activity : The penalties.
+
+    References
+    ----------
+    Ng, A. (2011). Sparse autoencoder. CS294A Lecture notes, Stanford
+    University.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from skae import SparseAE
+    >>> X = MinMaxScaler().fit_transform(load_digits().data)
+    >>> sae = SparseAE(n_components=100, sparsity_target=0.05, max_iter=5,
+    ...                random_state=0)
+    >>> codes = sae.fit_transform(X)
+    >>> codes.shape
+    (1797, 100)
+    >>> sae.mean_activation_.shape
+    (100,)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "sparsity": [StrOptions(set(CODE_ACTIVATIONS))],
+        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+    }
+
+    _allows_overcomplete = True
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        sparsity="kl",
+        sparsity_weight=0.1,
+        sparsity_target=0.05,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        output_activation="auto",
+        loss="mse",
+        init="pca",
+        dropout=0.0,
+        batch_norm=False,
+        alpha=0.0,
+        batch_size=256,
+        learning_rate_init=1e-3,
+        max_iter=200,
+        optimizer="adam",
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        warm_start=False,
+        pretraining=None,
+        pretraining_max_iter=20,
+    ):
+        self.n_components = n_components
+        self.sparsity = sparsity
+        self.sparsity_weight = sparsity_weight
+        self.sparsity_target = sparsity_target
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.init = init
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.optimizer = optimizer
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.pretraining = pretraining
+        self.pretraining_max_iter = pretraining_max_iter
+
+    @property
+    def _code_activation(self):
+        return CODE_ACTIVATIONS[self.sparsity]
+
+    def _build_module(self, X):
+        module = super()._build_module(X)
+        if self.init == "pca":
+            encoder_linear, decoder_linear = pca_linears(module)
+            activate_idle_units(encoder_linear, decoder_linear, torch.as_tensor(X))
+            if self.sparsity == "kl":
+                linearize_sigmoid_code(encoder_linear, decoder_linear, self.sparsity_target)
+        return module
+
+    def _penalty(self, output, X_input):
+        if self.sparsity_weight == 0:
+            return None
+        code = output[1]  # (B, n_components)
+        if self.sparsity == "kl":
+            return self.sparsity_weight * kl_sparsity(code, self.sparsity_target)
+        return self.sparsity_weight * l1_activity(code)
+
+    def _fit(self, X, **kwargs):
+        super()._fit(X, **kwargs)
+        codes = self._map_batches(X, self.module_.encode, self._n_features_out)
+        self.mean_activation_ = codes.mean(0, dtype=np.float64)
+        return self
