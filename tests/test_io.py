@@ -208,6 +208,35 @@ def test_other_safetensors_files_are_refused(tmp_path):
     _refused(path, match="not a skae model file")
 
 
+def test_a_file_from_another_skae_version_warns(tmp_path, X):
+    path = tmp_path / "m.skae"
+    ae = make_fast(skae.AutoencoderTransformer).fit(X)
+    skae.save(ae, path)
+    _rewrite_metadata(path, lambda c: c["versions"].update({"skae": "0.0.1"}))
+    with pytest.warns(UserWarning, match="saved with skae 0.0.1"):
+        loaded = skae.load(path)
+    _assert_same_outputs(ae, loaded, X)
+
+
+def test_mixed_column_types_round_trip(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "x": np.linspace(0, 1, 40),
+            "n": pd.Series(np.arange(40.0), dtype="Float32"),
+            "c": pd.Categorical(["a", "b"] * 20),
+            "s": ["u", "v", "w", "u"] * 10,
+        }
+    )
+    model = _quiet_fit(make_fast(skae.TabularAE), frame)
+    skae.save(model, tmp_path / "m.skae")
+    loaded = skae.load(tmp_path / "m.skae")
+    _assert_same_outputs(model, loaded, frame)
+    pd.testing.assert_frame_equal(
+        loaded.inverse_transform(loaded.transform(frame)),
+        model.inverse_transform(model.transform(frame)),
+    )
+
+
 def test_unsupported_attributes_fail_at_save_not_at_load(tmp_path, X):
     ae = make_fast(skae.AutoencoderTransformer).fit(X)
     ae.custom_ = object()

@@ -1,0 +1,64 @@
+"""Property-based tests: whatever the input, fit raises a documented error or gives finite outputs.
+
+The documented errors are ``ValueError`` (bad data or parameters),
+``TypeError`` (unsupported containers such as sparse matrices) and
+``skae.DivergenceError`` (the loss became NaN or infinite).
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from _public_estimators import fit, make_fast, outputs, public_estimator_classes
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import skae
+
+DOCUMENTED_ERRORS = (ValueError, TypeError, skae.DivergenceError)
+
+DTYPES = [np.float32, np.float64, np.int32, np.int64, np.bool_, np.uint8]
+
+
+@st.composite
+def data(draw):
+    dtype = np.dtype(draw(st.sampled_from(DTYPES)))
+    n_dims = draw(st.sampled_from([2, 2, 2, 1, 3]))
+    shape = tuple(draw(st.integers(0, 12 if i == 0 else 5)) for i in range(n_dims))
+    if dtype.kind == "f":
+        regime = draw(st.sampled_from(["moderate", "finite", "anything"]))
+        width = dtype.itemsize * 8
+        elements = {
+            "moderate": st.floats(-1e3, 1e3, width=width),
+            "finite": st.floats(allow_nan=False, allow_infinity=False, width=width),
+            "anything": st.floats(width=width),  # NaN and +/-inf too
+        }[regime]
+    elif dtype.kind == "b":
+        elements = st.booleans()
+    else:
+        info = np.iinfo(dtype)
+        elements = st.integers(max(info.min, -1000), min(info.max, 1000))
+    return draw(arrays(dtype, shape, elements=elements))
+
+
+@pytest.mark.parametrize("cls", public_estimator_classes(), ids=lambda cls: cls.__name__)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(X=data())
+def test_fit_raises_a_documented_error_or_gives_finite_outputs(cls, X):
+    estimator = make_fast(cls, **({"n_components": 1} if "n_components" in cls().get_params() else {}))
+    before = X.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fit(estimator, X)
+        except DOCUMENTED_ERRORS as error:
+            assert str(error), "an error must say what is wrong"
+            np.testing.assert_array_equal(X, before)
+            return
+        found = outputs(estimator, X)
+    np.testing.assert_array_equal(X, before)
+    for method, out in found.items():
+        assert out.shape[0] == X.shape[0], method
+        if out.dtype.kind == "f":
+            assert np.all(np.isfinite(out)), f"{method} gave non-finite values"
