@@ -49,9 +49,9 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     are imputed on their scale, categorical ones with their most likely
     category, booleans as booleans, integers rounded.
 
-    Optionally the imputation is refined: the filled table is fed back with
-    the imputed cells shown as observed, and the missing cells are
-    re-predicted, ``n_refinements`` times.
+    The imputation is then refined: the filled table is fed back with the
+    imputed cells shown as observed, and the missing cells are re-predicted,
+    ``n_refinements`` times.
 
     Parameters
     ----------
@@ -65,8 +65,11 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Columns to treat as categorical, see :class:`TabularAE`.
     noise_level : float, default=0.25
         Fraction of observed cells hidden at each training step.
-    n_refinements : int, default=0
-        Number of refinement passes after the first imputation.
+    n_refinements : int, default=3
+        Number of refinement passes after the first imputation. Each pass
+        feeds the completed table back, imputed cells shown as observed, and
+        re-predicts the missing cells; on the imputation benchmark
+        (``benchmarks/imputation.py``) this lowers the error a little.
     hidden_layer_sizes : array-like of int, default=(128, 128)
         Widths of the encoder's hidden layers; the decoder mirrors them.
     activation : str, default="relu"
@@ -79,10 +82,13 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Rows per training batch.
     learning_rate_init : float, default=1e-3
         Learning rate of the optimizer.
-    max_iter : int, default=100
+    max_iter : int, default=200
         Maximum number of epochs.
-    early_stopping : bool, default=False
-        Whether to stop when the loss on held-out rows stops improving.
+    early_stopping : bool, default=True
+        Whether to hold out ``validation_fraction`` of the rows, hide
+        ``noise_level`` of their cells once, and stop when the error on those
+        hidden cells stops improving, keeping the best weights. Otherwise,
+        training stops when the training loss stops improving.
     validation_fraction : float, default=0.1
         Fraction of rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
@@ -146,15 +152,15 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         n_components=32,
         categorical_features="auto",
         noise_level=0.25,
-        n_refinements=0,
+        n_refinements=3,
         hidden_layer_sizes=(128, 128),
         activation="relu",
         dropout=0.0,
         alpha=0.0,
         batch_size=256,
         learning_rate_init=1e-3,
-        max_iter=100,
-        early_stopping=False,
+        max_iter=200,
+        early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,

@@ -589,6 +589,18 @@ default="adam"
             X, drop.to(X.device), tensors["cell_of_input"], tensors["fill"], generator
         )
 
+    def _train_valid_split(self, X, early_stopping, generator):
+        """As the base, but with noise the validation rows are corrupted once.
+
+        The validation batches are then ``(corrupted, clean)`` pairs, so early
+        stopping measures how well hidden cells are predicted, not how well
+        visible ones are copied.
+        """
+        X_train, X_valid = super()._train_valid_split(X, early_stopping, generator)
+        if X_valid is not None and self._noise() is not None:
+            X_valid = (self._corrupt(X_valid, generator), X_valid)
+        return X_train, X_valid
+
     def _cell_losses(self, output, X):
         """Per-cell losses ``(B, n_columns)`` in grouped column order."""
         layout = self._layout_
@@ -615,6 +627,8 @@ default="adam"
         return torch.ones(len(X), len(self._layout_["order"]), device=X.device)
 
     def _training_loss(self, output, X_clean, X_input):
+        if isinstance(X_clean, tuple):  # (corrupted, clean) validation batch
+            X_clean = X_clean[1]
         cells = self._cell_losses(output[0], X_clean) * self._tensors_["weights"]
         observed = self._observed(X_clean)
         loss = (cells * observed).sum() / observed.sum().clamp(min=1.0)
