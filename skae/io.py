@@ -143,9 +143,10 @@ class _Encoder:
 class _Decoder:
     """Undo ``_Encoder``: JSON back to values, tensors taken from ``tensors``."""
 
-    def __init__(self, tensors):
+    def __init__(self, tensors, device=None):
         self.tensors = tensors
         self.module = None
+        self.device = device  # overrides every estimator's saved device when set
 
     def __call__(self, value):
         if isinstance(value, list):
@@ -231,14 +232,15 @@ def _input_width(module, estimator):
     return estimator.n_features_in_
 
 
-def _restore(saved, decode, device=None):
+def _restore(saved, decode):
     """Rebuild the estimator described by ``_dump``'s output."""
     from ._base import BaseAutoencoder
 
     cls = _import_class(saved["class"], base=BaseEstimator)
     params = {name: decode(value) for name, value in saved["params"].items()}
-    if device is not None and "device" in params:
-        params["device"] = device
+    if "device" in params:
+        device = decode.device or _available_device(params["device"])
+        params["device"] = params["device"] if device is None else device
     estimator = cls(**params)
     attributes = saved["attributes"]
     deferred = {}
@@ -414,11 +416,9 @@ def load(path, *, device=None):
             stacklevel=2,
         )
     estimator_data = content["estimator"]
-    if device is None:
-        device = _available_device(estimator_data["params"].get("device"))
-    decode = _Decoder(tensors)
+    decode = _Decoder(tensors, device)
     try:
-        return _restore(estimator_data, decode, device=device)
+        return _restore(estimator_data, decode)
     except (KeyError, TypeError, AttributeError, RuntimeError) as error:
         raise ValueError(
             f"{path!r} could not be loaded: {type(error).__name__}: {error}. The file "
@@ -428,8 +428,7 @@ def load(path, *, device=None):
 
 def _available_device(saved):
     """``None`` (keep the saved device) or ``"cpu"`` when the saved one is missing here."""
-    if isinstance(saved, dict):
-        saved = saved.get("__device__")
+    saved = str(saved) if isinstance(saved, torch.device) else saved
     if not isinstance(saved, str) or not saved.startswith("cuda"):
         return None
     if torch.cuda.is_available():

@@ -128,6 +128,18 @@ def test_model_saved_for_a_gpu_loads_on_cpu(X, tmp_path):
     assert skae.load(tmp_path / "m.skae", device="cpu").device == "cpu"  # explicit: no warning
 
 
+def test_nested_gpu_estimator_loads_on_cpu(X, tmp_path):
+    detector = make_fast(skae.AutoencoderOutlierDetector).fit(X)
+    detector.estimator_.set_params(device="cuda")
+    skae.save(detector, tmp_path / "m.skae")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is available: nothing to fall back from")
+    with pytest.warns(UserWarning, match="loaded on the CPU"):
+        loaded = skae.load(tmp_path / "m.skae")
+    assert loaded.estimator_.device == "cpu"
+    np.testing.assert_array_equal(loaded.score_samples(X), detector.score_samples(X))
+
+
 # ------------------------------------------------- untrusted files refused
 class _Payload:
     """Unpickling this would create a marker file: proof that code ran."""
