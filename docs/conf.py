@@ -43,6 +43,8 @@ exclude_patterns = [
     "_build",
     "examples",  # the gallery's sources; sphinx-gallery turns them into auto_examples/
     "_api_extra.rst",  # included by api.rst, written below
+    "_*.rst",  # fragments included by other pages
+    "**/_*.rst",
     "sg_execution_times.rst",
     "**/README.md",
 ]
