@@ -3,6 +3,8 @@
 from ._base import BaseAutoencoder
 from ._engine import DivergenceError
 from .autoencoder import AutoencoderTransformer
+from .outlier import AutoencoderOutlierDetector
+from .variational import VariationalAE
 from .io import export_onnx, load, save
 
 __version__ = "0.1.0"
@@ -20,3 +22,4 @@ from .denoising import DenoisingAE  # noqa: E402
 from .sparse import SparseAE  # noqa: E402
 
 __all__ += ["ContractiveAE", "DenoisingAE", "SparseAE"]
+__all__ += ["AutoencoderOutlierDetector", "VariationalAE"]

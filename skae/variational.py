@@ -182,6 +182,15 @@ default="adam"
         Passed to the skorch training engine (copied at ``fit``).
     warm_start : bool, default=False
         Whether ``fit`` continues from the current weights.
+    pretraining : {"layerwise"} or None, default=None
+        ``"layerwise"`` pretrains the hidden layers greedily before training
+        end to end: each encoder layer and its mirror decoder layer are
+        trained as a shallow autoencoder on the codes of the (frozen) layers
+        below, for ``pretraining_max_iter`` epochs. The Gaussian code layer
+        (means and log-variances) is left to end-to-end training, and with
+        ``init="pca"`` training still starts at probabilistic PCA.
+    pretraining_max_iter : int, default=20
+        Epochs per layer of the greedy phase.
 
     Attributes
     ----------
@@ -198,7 +207,11 @@ default="adam"
     best_validation_score_ : float
         Best of ``validation_scores_`` (only with ``early_stopping``).
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run, greedy pretraining included.
+    pretraining_loss_curves_ : list of list of float
+        With ``pretraining="layerwise"``, the training loss of each hidden
+        layer's shallow autoencoder at each epoch of the greedy phase (also
+        the first rows of ``history_``, with ``phase="pretraining"``).
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -269,6 +282,8 @@ default="adam"
         verbose=0,
         callbacks=None,
         warm_start=False,
+        pretraining=None,
+        pretraining_max_iter=20,
     ):
         self.n_components = n_components
         self.beta = beta
@@ -295,6 +310,8 @@ default="adam"
         self.verbose = verbose
         self.callbacks = callbacks
         self.warm_start = warm_start
+        self.pretraining = pretraining
+        self.pretraining_max_iter = pretraining_max_iter
 
     # ------------------------------------------------------------------ hooks
     def _build_module(self, X):
