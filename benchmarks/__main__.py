@@ -67,6 +67,9 @@ def parse_args(argv=None):
     parser.add_argument("--no-speed", action="store_true", help="skip the speed benchmark in --full")
     parser.add_argument("--out", type=Path, default=Path("results"),
                         help="output folder (default: results)")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                        help="runs in parallel, one process and one torch thread each "
+                        "(default: 2, or 1 on a one-core machine)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--report-from", type=Path, nargs="+", default=None, metavar="DIR",
                         help="run nothing: merge the raw results of earlier runs in these "
@@ -183,7 +186,7 @@ def main(argv=None):
     (args.out / "notes.txt").write_text("\n".join(run_notes) + "\n")
     results = run(
         datasets, reducers, ks=ks, seeds=args.seeds, progress=not args.quiet,
-        checkpoint=lambda partial: save_raw(partial, args.out, command),
+        checkpoint=lambda partial: save_raw(partial, args.out, command), n_jobs=args.jobs,
     )
     save_raw(results, args.out, command)
     extra = []

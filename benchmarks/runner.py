@@ -89,6 +89,61 @@ def _warm_up(reducers):
                 pass
 
 
+def _one_run(dataset, seed, k, reducer, skipped, split=None, keep_codes=()):
+    """One row of the table, and the held-out codes when they are to be kept (else None)."""
+    if split is None:
+        split = split_and_scale(dataset, seed)
+    X_train, X_test, y_train, y_test = split
+    row = {
+        "dataset": dataset.name,
+        "n_samples": dataset.shape[0],
+        "n_features": dataset.shape[1],
+        "scaling": dataset.scaling,
+        "task": dataset.task,
+        "seed": seed,
+        "k": k,
+        "reducer": reducer.name,
+        "family": reducer.family,
+        "skipped": skipped,
+        "error": "",
+    }
+    if skipped:
+        return row, None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            metrics = evaluate(
+                reducer.make(k, seed), X_train, X_test, y_train, y_test, dataset.task
+            )
+    except Exception as error:  # one failing reducer must not end a long run
+        row["error"] = f"{type(error).__name__}: {error}"[:300]
+        return row, None
+    test_codes = metrics.pop("codes")
+    row.update(metrics)
+    keep = dataset.name in keep_codes and seed == 0
+    return row, ((test_codes, y_test) if keep else None)
+
+
+def _sequential(plan, keep_codes):
+    split_key, split = None, None
+    for i, (dataset, seed, k, reducer, skipped) in enumerate(plan):
+        if split_key != (dataset.name, seed):
+            split_key, split = (dataset.name, seed), split_and_scale(dataset, seed)
+        yield i, _one_run(dataset, seed, k, reducer, skipped, split, keep_codes)
+
+
+def _parallel(plan, keep_codes, n_jobs, reducers):
+    from joblib import Parallel, delayed
+
+    def task(i, *args):
+        return i, _one_run(*args, keep_codes=keep_codes)
+
+    parallel = Parallel(
+        n_jobs=n_jobs, return_as="generator_unordered", initializer=_warm_up, initargs=(reducers,)
+    )
+    yield from parallel(delayed(task)(i, *run_args) for i, run_args in enumerate(plan))
+
+
 def run(
     datasets,
     reducers,
@@ -97,11 +152,14 @@ def run(
     progress=True,
     keep_codes=("digits",),
     checkpoint=None,
+    n_jobs=1,
 ):
     """Run every reducer on every dataset, code size and seed.
 
     ``checkpoint(results)``, when given, is called with the results so far
     after each run, so that a long run leaves usable results if stopped.
+    ``n_jobs`` processes run in parallel (one torch thread each); every run
+    is timed inside its process, in wall and CPU seconds.
 
     Returns
     -------
@@ -115,46 +173,25 @@ def run(
     from tqdm.auto import tqdm
 
     plan = list(_plan(datasets, reducers, ks, seeds))
-    _warm_up(reducers)
-    rows, codes, splits = [], {}, {}
     start = time.perf_counter()
-    bar = tqdm(plan, unit="run", disable=not progress, file=sys.stderr)
-    for dataset, seed, k, reducer, skipped in bar:
-        bar.set_postfix_str(f"{dataset.name} k={k} {reducer.name} seed={seed}", refresh=False)
-        if (dataset.name, seed) not in splits:
-            splits = {(dataset.name, seed): split_and_scale(dataset, seed)}
-        X_train, X_test, y_train, y_test = splits[dataset.name, seed]
-        row = {
-            "dataset": dataset.name,
-            "n_samples": dataset.shape[0],
-            "n_features": dataset.shape[1],
-            "scaling": dataset.scaling,
-            "task": dataset.task,
-            "seed": seed,
-            "k": k,
-            "reducer": reducer.name,
-            "family": reducer.family,
-            "skipped": skipped,
-            "error": "",
-        }
-        if not row["skipped"]:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    metrics = evaluate(
-                        reducer.make(k, seed), X_train, X_test, y_train, y_test, dataset.task
-                    )
-            except Exception as error:  # one failing reducer must not end a long run
-                row["error"] = f"{type(error).__name__}: {error}"[:300]
-            else:
-                test_codes = metrics.pop("codes")
-                row.update(metrics)
-                if dataset.name in keep_codes and seed == 0:
-                    codes[dataset.name, k, reducer.name] = (test_codes, y_test)
-        rows.append(row)
+    if n_jobs == 1:
+        _warm_up(reducers)
+        runs = _sequential(plan, keep_codes)
+    else:
+        runs = _parallel(plan, keep_codes, n_jobs, reducers)
+    done, codes = {}, {}
+    bar = tqdm(total=len(plan), unit="run", disable=not progress, file=sys.stderr)
+    for i, (row, kept) in runs:
+        done[i] = row
+        if kept is not None:
+            codes[row["dataset"], row["k"], row["reducer"]] = kept
+        bar.set_postfix_str(f"{row['dataset']} k={row['k']} {row['reducer']}", refresh=False)
+        bar.update()
         if checkpoint is not None:
+            rows = [done[j] for j in sorted(done)]
             checkpoint(Results(pd.DataFrame(rows), codes, time.perf_counter() - start))
     bar.close()
+    rows = [done[j] for j in sorted(done)]
     return Results(pd.DataFrame(rows), codes, time.perf_counter() - start)
 
 

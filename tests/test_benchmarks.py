@@ -12,7 +12,7 @@ from benchmarks.datasets import Dataset, builtin_datasets, csv_dataset
 from benchmarks.report import comparison, summary, targets
 from benchmarks.runner import code_sizes, run, split_and_scale
 
-TINY = ["--seeds", "1", "--max-iter", "2", "--quiet", "--no-deep"]
+TINY = ["--seeds", "1", "--max-iter", "2", "--quiet", "--no-deep", "--jobs", "1"]
 
 
 def test_cli_writes_table_csv_and_plots(tmp_path, capsys):
