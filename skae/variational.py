@@ -217,6 +217,14 @@ default="adam"
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during ``fit``, when they are all strings.
 
+    Notes
+    -----
+    The unit noise variance of ``loss="mse"`` makes the data's scale matter:
+    a direction whose variance is below ``beta`` is worth less to the ELBO
+    than the KL cost of encoding it, so on data with variances much smaller
+    than 1 every code unit collapses to the prior and all samples are the
+    same row. Standardize the features first.
+
     See Also
     --------
     AutoencoderTransformer : The deterministic autoencoder.

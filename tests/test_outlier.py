@@ -116,3 +116,17 @@ def test_bad_parameters_and_unfitted():
         AutoencoderOutlierDetector(StandardScaler()).fit(X)
     with pytest.raises(NotFittedError):
         AutoencoderOutlierDetector().predict(X)
+
+
+def test_benchmark_split_and_table(capsys):
+    """The outlier benchmark's protocol: clean one-class training rows, 10% outliers in test."""
+    outliers = pytest.importorskip("benchmarks.outliers")
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, is_outlier = outliers.one_class_split(X, y, inlier=3, outlier_fraction=0.1, seed=0)
+    assert len(X_train) + np.sum(is_outlier == 0) == np.sum(y == 3)
+    assert {tuple(row) for row in X_train} <= {tuple(row) for row in X[y == 3]}
+    assert abs(np.mean(is_outlier) - 0.1) < 0.02
+    results = outliers.main(["--datasets", "digits", "--classes", "1"])
+    assert set(results.method) >= {"AE", "VAE", "PCA", "IForest", "LOF", "OCSVM"}
+    assert results.roc_auc.between(0, 1).all() and results.ap.between(0, 1).all()
+    assert "vs PCA" in capsys.readouterr().out
