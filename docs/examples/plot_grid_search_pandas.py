@@ -59,6 +59,11 @@ ax.set_title("GridSearchCV over the autoencoder's hyperparameters")
 plt.show()
 
 # %%
+# Ties are expected on small data: with early stopping, an autoencoder whose
+# training does not improve the held-out reconstruction keeps its starting
+# weights, PCA's solution (``init="pca"``), so configurations that differ only
+# in their hidden layers can end at the same model.
+#
 # DataFrame out: ``set_output(transform="pandas")`` makes the fitted
 # scaler + autoencoder return a DataFrame with the original index and named
 # code columns, ready for the rest of a pandas workflow.
