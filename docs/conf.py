@@ -84,6 +84,24 @@ def _write_api_extra():
 
 _write_api_extra()
 
+# Markdown pages written beside the rst ones (docs/*.md, docs/benchmarks/*.md)
+# join the "Topics" toctree of index.rst as they appear, known ones first.
+TOPICS = ["trust", "performance", "scale"]
+
+
+def _write_topics():
+    pages = [p for p in [*DOCS.glob("*.md"), *DOCS.glob("benchmarks/*.md")] if p.name != "README.md"]
+    names = sorted(p.relative_to(DOCS).with_suffix("").as_posix() for p in pages)
+    names.sort(key=lambda name: TOPICS.index(name) if name in TOPICS else len(TOPICS))
+    text = ".. toctree::\n   :maxdepth: 1\n   :caption: Topics\n   :hidden:\n\n"
+    text += "".join(f"   {name}\n" for name in names)
+    path = DOCS / "_topics.rst"
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
+_write_topics()
+
 # -- Links into scikit-learn's and PyTorch's documentation (no network at build)
 # Docstrings inherited from scikit-learn (get_params, set_output, ...) use
 # labels of scikit-learn's own site; See Also sections name sklearn and torch

@@ -70,7 +70,7 @@ for k in sizes:
     ).fit(X_train)
     errors["AutoencoderTransformer"].append(reconstruction_error(model, X_test))
 
-fig, ax = plt.subplots(figsize=(6, 4))
+fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
 for (name, values), marker in zip(errors.items(), "os"):
     ax.plot(sizes, values, marker=marker, label=name)
 ax.set_xlabel("n_components")
