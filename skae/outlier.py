@@ -4,6 +4,7 @@ from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -194,4 +195,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
+        # Inputs are the autoencoder's: e.g. NaN for TabularAE(missing="learn").
+        estimator = AutoencoderTransformer() if self.estimator is None else self.estimator
+        tags.input_tags = get_tags(estimator).input_tags
         return tags

@@ -11,6 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
+import skae
 from skae import AutoencoderOutlierDetector, AutoencoderTransformer, VariationalAE
 
 SMALL = dict(n_components=4, hidden_layer_sizes=(32,), max_iter=30, batch_size=32, random_state=0)
@@ -130,3 +131,18 @@ def test_benchmark_split_and_table(capsys):
     assert set(results.method) >= {"AE", "VAE", "PCA", "IForest", "LOF", "OCSVM"}
     assert results.roc_auc.between(0, 1).all() and results.ap.between(0, 1).all()
     assert "vs PCA" in capsys.readouterr().out
+
+
+def test_wraps_a_table_autoencoder_with_missing_values():
+    """Inputs are the wrapped autoencoder's: a DataFrame with a categorical column and NaN."""
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(
+        {"x": rng.normal(size=200), "kind": pd.Categorical(rng.choice(["a", "b"], 200)), "y": rng.normal(size=200)}
+    )
+    frame.loc[3, "x"] = np.nan
+    table = skae.TabularAE(n_components=2, hidden_layer_sizes=(8,), max_iter=5, random_state=0, missing="learn")
+    detector = AutoencoderOutlierDetector(table, contamination=0.1).fit(frame)
+    assert detector.__sklearn_tags__().input_tags.allow_nan
+    assert not AutoencoderOutlierDetector().__sklearn_tags__().input_tags.allow_nan
+    assert list(detector.feature_names_in_) == ["x", "kind", "y"]
+    assert np.mean(detector.predict(frame) == -1) == pytest.approx(0.1, abs=1 / 200)
