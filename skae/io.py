@@ -8,6 +8,12 @@ attributes such as ``n_features_in_`` or ``feature_names_in_``, the training
 history and the skae / torch / scikit-learn versions) as JSON in the file's
 metadata. Loading parses JSON and arrays only: nothing is unpickled, and only
 classes from skae, scikit-learn, torch, skorch and NumPy can be named.
+
+An autoencoder's network is rebuilt by its own ``_build_module`` (on dummy
+data, PCA skipped) and the saved weights loaded into it; any other torch module
+attribute (e.g. a supervised model's encoder and head) is rebuilt from its
+class, plain attributes, parameters, buffers and children, without calling its
+constructor.
 """
 
 import importlib
@@ -113,10 +119,11 @@ class _Encoder:
             return {"__random_state__": self(value.get_state(), where)}
         if isinstance(value, BaseEstimator):
             return {"__estimator__": _dump(value, self)}
-        if isinstance(value, torch.nn.Module) and self.module is not None:
-            for name, submodule in self.module.named_modules():
+        if isinstance(value, torch.nn.Module):
+            for name, submodule in self.module.named_modules() if self.module else ():
                 if submodule is value:
                     return {"__submodule__": name}
+            return {"__module__": self.module_tree(value, where)}
         if isinstance(value, type) and value.__module__.split(".")[0] in TRUSTED_PACKAGES:
             return {"__type__": _class_path(value)}
         if isinstance(value, (int, float, str)):  # subclasses, e.g. IntEnum
@@ -127,6 +134,32 @@ class _Encoder:
             "without pickle. Use pickle or joblib for such an estimator (from "
             "trusted sources only)."
         )
+
+    def module_tree(self, module, where):
+        """A torch module as its class, plain attributes, tensors and children."""
+        if type(module).__module__.split(".")[0] not in TRUSTED_PACKAGES:
+            raise TypeError(
+                f"skae.save cannot store {where}: a {type(module).__name__} module from "
+                "outside skae and torch."
+            )
+        return {
+            "class": _class_path(type(module)),
+            "training": module.training,
+            "attributes": {
+                k: self(v, f"{where}.{k}")
+                for k, v in vars(module).items()
+                if k not in _MODULE_INTERNALS
+            },
+            "parameters": {
+                k: None if p is None else [self.tensor(p), p.requires_grad]
+                for k, p in module._parameters.items()
+            },
+            "buffers": {k: None if b is None else self.tensor(b) for k, b in module._buffers.items()},
+            "modules": {
+                k: None if m is None else self.module_tree(m, f"{where}.{k}")
+                for k, m in module._modules.items()
+            },
+        }
 
     def ndarray(self, value, where):
         if value.dtype.kind == "O":
@@ -187,9 +220,37 @@ class _Decoder:
             return _restore(content, self)
         if tag == "__submodule__":
             return self.module.get_submodule(content)
+        if tag == "__module__":
+            return self.module_tree(content)
         if tag == "__type__":
             return _import_class(content)
         raise ValueError(f"Unknown entry {tag!r} in the model file.")
+
+
+    def module_tree(self, saved):
+        """Rebuild a module saved by ``_Encoder.module_tree`` without calling its ``__init__``."""
+        cls = _import_class(saved["class"], base=torch.nn.Module)
+        module = cls.__new__(cls)
+        torch.nn.Module.__init__(module)
+        for name, value in saved["attributes"].items():
+            module.__dict__[name] = self(value)
+        module.training = bool(saved["training"])
+        for name, value in saved["parameters"].items():
+            module._parameters[name] = None
+            if value is not None:
+                tensor, requires_grad = value
+                module._parameters[name] = torch.nn.Parameter(
+                    self(tensor).clone(), requires_grad=bool(requires_grad)
+                )
+        for name, value in saved["buffers"].items():
+            module._buffers[name] = None if value is None else self(value).clone()
+        for name, value in saved["modules"].items():
+            module._modules[name] = None if value is None else self.module_tree(value)
+        return module
+
+
+# What torch.nn.Module.__init__ sets up: not saved, recreated on load.
+_MODULE_INTERNALS = set(vars(torch.nn.Module()))
 
 
 def _dump(estimator, encode):

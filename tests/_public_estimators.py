@@ -67,7 +67,7 @@ def fit(estimator, X):
     return estimator.fit(X)
 
 
-OUTPUT_METHODS = ("transform", "predict", "score_samples", "decision_function")
+OUTPUT_METHODS = ("transform", "predict", "predict_proba", "score_samples", "decision_function")
 
 
 def outputs(estimator, X):
