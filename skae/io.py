@@ -570,11 +570,11 @@ def export_onnx(estimator, path, *, part="encoder", opset_version=None):
     ...     n_components=2, hidden_layer_sizes=(8,), max_iter=3, random_state=0
     ... ).fit(X)
     >>> path = os.path.join(tempfile.mkdtemp(), "encoder.onnx")
-    >>> skae.export_onnx(ae, path, part="encoder")  # doctest: +SKIP
-    >>> import onnxruntime  # doctest: +SKIP
-    >>> session = onnxruntime.InferenceSession(path)  # doctest: +SKIP
-    >>> codes = session.run(None, {"X": X})[0]  # doctest: +SKIP
-    >>> bool(np.allclose(codes, ae.transform(X), atol=1e-5))  # doctest: +SKIP
+    >>> skae.export_onnx(ae, path, part="encoder")
+    >>> import onnxruntime
+    >>> session = onnxruntime.InferenceSession(path)
+    >>> codes = session.run(None, {"X": X})[0]
+    >>> bool(np.allclose(codes, ae.transform(X), atol=1e-5))
     True
     """
     check_is_fitted(estimator)
