@@ -23,3 +23,7 @@ from .sparse import SparseAE  # noqa: E402
 
 __all__ += ["ContractiveAE", "DenoisingAE", "SparseAE"]
 __all__ += ["AutoencoderOutlierDetector", "VariationalAE"]
+
+from .supervised import AutoencoderClassifier, AutoencoderRegressor  # noqa: E402
+
+__all__ += ["AutoencoderClassifier", "AutoencoderRegressor"]

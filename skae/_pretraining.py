@@ -25,15 +25,19 @@ Choices:
   hidden layers of the nonlinear branch only; its last layers are reset to
   zero afterwards, so fine-tuning still starts exactly at PCA's solution with
   pretrained hidden units. Without hidden layers there is nothing to pretrain.
-* The epochs of both phases go to ``history_`` (rows of the greedy phase carry
-  ``phase="pretraining"`` and ``layer=k``) and so to ``loss_curve_`` and
-  ``n_iter_``; ``pretraining_loss_curves_`` holds one curve per layer.
+* The epochs of both phases go to ``history_`` (rows of the greedy phase come
+  first and carry ``phase="pretraining"`` and ``layer=k``) and so to
+  ``loss_curve_`` and ``n_iter_``; ``pretraining_loss_curves_`` holds one
+  curve per layer. The greedy rows are put into the engine's history when
+  fine-tuning ends, so that fine-tuning counts its own epochs (early
+  stopping, KL warm-up).
 """
 
 import math
 
 import torch
 import torch.nn.functional as F
+from skorch.callbacks import Callback
 from torch import nn
 
 from ._engine import TrainingEngine
@@ -128,7 +132,7 @@ def pretrain(estimator, X):
         return estimator._reconstruction_errors(output[0], batch).mean()
 
     corrupt = estimator._corrupt if _overrides(estimator, "_corrupt") else None
-    curves = []
+    curves, rows = [], []
     for k in range(n_layers):
         decoder_block = decoder_blocks[len(decoder_blocks) - 1 - k]
         if k == 0 and skip:
@@ -148,21 +152,37 @@ def pretrain(estimator, X):
             verbose=estimator.verbose,
         )
         engine.partial_fit(_codes(encoder_blocks[:k], X))
-        curve = [float(v) for v in engine.history[:, "train_loss"]]
-        for row in engine.history:
-            net.history.new_epoch()
-            net.history.record("epoch", len(net.history))
-            net.history.record("train_loss", row["train_loss"])
-            net.history.record("dur", row.get("dur", math.nan))
-            net.history.record("phase", "pretraining")
-            net.history.record("layer", k)
-        curves.append(curve)
+        curves.append([float(v) for v in engine.history[:, "train_loss"]])
+        rows += [
+            {"batches": [], "train_loss": row["train_loss"], "dur": row.get("dur", math.nan),
+             "phase": "pretraining", "layer": k}
+            for row in engine.history
+        ]
     if skip:
         with torch.no_grad():
             for branch in (net.module_.encoder.mlp, net.module_.decoder.mlp):
                 last_linear(branch).weight.zero_()
                 last_linear(branch).bias.zero_()
     estimator.pretraining_loss_curves_ = curves
+    if rows:
+        net.callbacks_ = [*net.callbacks_, ("pretraining_history", _PrependHistory(rows))]
+
+
+class _PrependHistory(Callback):
+    """At the end of fine-tuning, put the greedy phase's epochs first in the history.
+
+    Added only then, so that fine-tuning counts its own epochs (early
+    stopping, KL warm-up); removes itself once done.
+    """
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def on_train_end(self, net, **kwargs):
+        net.history[:0] = self.rows
+        for epoch, row in enumerate(net.history, start=1):
+            row["epoch"] = epoch
+        net.callbacks_ = [(name, cb) for name, cb in net.callbacks_ if cb is not self]
 
 
 def _overrides(estimator, name):

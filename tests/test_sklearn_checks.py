@@ -5,6 +5,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skae import AutoencoderTransformer
 from skae import AutoencoderOutlierDetector, VariationalAE
 from skae import ContractiveAE, DenoisingAE, SparseAE
+from skae import AutoencoderClassifier, AutoencoderRegressor
 
 # Small, fast settings: the checks fit dozens of times on tiny data.
 FAST = dict(hidden_layer_sizes=(8,), max_iter=5, batch_size=32, n_components=1)
@@ -30,7 +31,22 @@ ESTIMATORS += [
     ContractiveAE(**{**FAST, "hidden_layer_sizes": ()}, code_activation="sigmoid"),
 ]
 
+# Semi-supervised: labels -1 (classifier) mark unlabeled rows; layer-wise pretraining on one.
+_SUPERVISED = dict(freeze_epochs=30, max_iter=10, fine_tuning_learning_rate=1e-2)
+ESTIMATORS += [
+    AutoencoderClassifier(AutoencoderTransformer(**FAST), **_SUPERVISED),
+    AutoencoderRegressor(AutoencoderTransformer(**FAST), **_SUPERVISED),
+    AutoencoderTransformer(**FAST, pretraining="layerwise", pretraining_max_iter=2),
+]
+
 EXPECTED_FAILED_CHECKS = {}
+EXPECTED_FAILED_CHECKS["AutoencoderClassifier"] = {
+    "check_classifiers_classes": (
+        "y == -1 marks unlabeled rows (scikit-learn's semi-supervised convention), so the "
+        "check's labels [-1, 1] leave one class; scikit-learn exempts its own "
+        "semi-supervised classifiers from these labels."
+    ),
+}
 
 
 @parametrize_with_checks(

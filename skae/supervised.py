@@ -1,0 +1,669 @@
+"""AutoencoderClassifier and AutoencoderRegressor: a head on a pretrained encoder.
+
+The autoencoder learns from every row, labeled or not; the labeled rows then
+train a head on its codes, first with the encoder frozen, then end to end.
+Both phases run through ``skae._engine.TrainingEngine`` with a batch
+``(X, y)``, like every other fit in skae.
+"""
+
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils import TransformerTags
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+from skorch.callbacks import Callback, EarlyStopping
+
+from ._base import INFERENCE_BATCH_ROWS, OPTIMIZERS, BaseAutoencoder, _discard
+from ._engine import TrainingEngine
+from ._threads import torch_threads
+from .autoencoder import AutoencoderTransformer
+from .nn import ACTIVATIONS, make_mlp
+
+__all__ = ["AutoencoderClassifier", "AutoencoderRegressor"]
+
+# Widest code of the default autoencoder (never wider than the input).
+DEFAULT_N_COMPONENTS = 32
+
+
+def default_autoencoder(n_features, random_state):
+    """The autoencoder used when ``autoencoder=None``."""
+    return AutoencoderTransformer(
+        n_components=min(DEFAULT_N_COMPONENTS, n_features),
+        hidden_layer_sizes=(128,),
+        max_iter=100,
+        random_state=random_state,
+    )
+
+
+class _EncoderHead(torch.nn.Module):
+    """An autoencoder's encoder followed by a head; ``forward`` returns ``(output, code)``.
+
+    Used by ``AutoencoderClassifier`` and ``AutoencoderRegressor``. While the
+    encoder is frozen (``freeze_encoder(True)``), its parameters do not
+    require gradients and it stays in evaluation mode (no dropout, batch
+    norm statistics unchanged), so training moves the head only.
+
+    Parameters
+    ----------
+    autoencoder : torch.nn.Module
+        A module with an ``encode`` method mapping ``(B, n_features)`` to
+        codes ``(B, n_components)``; only the parameters ``encode`` uses
+        receive gradients.
+    head : torch.nn.Module
+        Maps codes to outputs ``(B, n_outputs)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import Autoencoder, make_mlp
+    >>> from skae.supervised import _EncoderHead
+    >>> net = _EncoderHead(Autoencoder(make_mlp([4, 2]), make_mlp([2, 4])), make_mlp([2, 3]))
+    >>> output, code = net(torch.zeros(5, 4))
+    >>> tuple(output.shape), tuple(code.shape)
+    ((5, 3), (5, 2))
+    """
+
+    def __init__(self, autoencoder, head):
+        super().__init__()
+        self.autoencoder = autoencoder
+        self.head = head
+        self.encoder_frozen = False
+
+    def freeze_encoder(self, frozen=True):
+        """Freeze (or unfreeze) the encoder's parameters and training mode."""
+        self.encoder_frozen = frozen
+        for parameter in self.autoencoder.parameters():
+            parameter.requires_grad_(not frozen)
+        return self.train(self.training)
+
+    def train(self, mode=True):
+        super().train(mode)
+        if self.encoder_frozen:
+            self.autoencoder.eval()
+        return self
+
+    def encode(self, x):
+        """Map inputs ``(B, n_features)`` to codes ``(B, n_components)``."""
+        return self.autoencoder.encode(x)
+
+    def forward(self, x):
+        code = self.encode(x)  # (B, n_components)
+        return self.head(code), code
+
+
+class _Phase(Callback):
+    """Record the training phase (``"frozen"`` or ``"fine-tuning"``) in the history."""
+
+    def __init__(self, phase=None):
+        self.phase = phase
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("phase", self.phase)
+
+
+class _BaseAutoencoderSupervised(BaseEstimator):
+    """Shared fit and inference of AutoencoderClassifier and AutoencoderRegressor."""
+
+    _parameter_constraints: dict = {
+        "autoencoder": [BaseAutoencoder, None],
+        "refit_autoencoder": ["boolean"],
+        "head_hidden_layer_sizes": ["array-like"],
+        "head_activation": [StrOptions(set(ACTIVATIONS))],
+        "freeze_epochs": [Interval(Integral, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "fine_tuning_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), type],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "device": [str, torch.device],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # ------------------------------------------------------- subclass hooks
+    def _encode_targets(self, y):
+        """Return ``(labeled, targets)``: a row mask and the labeled rows' targets."""
+        raise NotImplementedError
+
+    def _loss(self, output, batch, X_input):
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- fitting
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Train the autoencoder on all rows, then the head on the labeled rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, labeled and unlabeled rows. Scale it first.
+        y : array-like of shape (n_samples,)
+            Targets; unlabeled rows are marked as described in the class
+            docstring.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        if self.freeze_epochs == 0 and self.max_iter == 0:
+            raise ValueError(
+                "freeze_epochs=0 and max_iter=0 would leave the head untrained: set "
+                "freeze_epochs (frozen-encoder epochs) or max_iter (fine-tuning epochs) > 0."
+            )
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2)
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        labeled, targets = self._encode_targets(y)
+        rng = check_random_state(self.random_state)
+        self.autoencoder_ = self._fitted_autoencoder(X, rng)
+        with torch_threads(self.n_jobs), torch.random.fork_rng(devices=[]):
+            seed = rng.randint(np.iinfo(np.int32).max)
+            torch.manual_seed(seed)
+            self.module_ = self._train_head(X[labeled], targets, seed)
+        return self
+
+    def _fitted_autoencoder(self, X, rng):
+        """A copy of the fitted autoencoder to start from."""
+        autoencoder = self.autoencoder
+        if autoencoder is not None and hasattr(autoencoder, "module_") and not self.refit_autoencoder:
+            if autoencoder.n_features_in_ != X.shape[1]:
+                raise ValueError(
+                    f"The fitted autoencoder expects {autoencoder.n_features_in_} features, "
+                    f"but X has {X.shape[1]}. Pass data with the same features, or set "
+                    "refit_autoencoder=True to train it on X."
+                )
+            return copy.deepcopy(autoencoder)
+        seed = rng.randint(np.iinfo(np.int32).max)
+        if autoencoder is None:
+            autoencoder = default_autoencoder(X.shape[1], seed)
+        else:
+            autoencoder = clone(autoencoder)
+            if autoencoder.random_state is None:
+                autoencoder.set_params(random_state=seed)
+        return autoencoder.fit(X)
+
+    def _train_head(self, X, targets, seed):
+        """Train encoder + head on the labeled rows; return the module in float64."""
+        device = self._device()
+        module = copy.deepcopy(self.autoencoder_.module_).to(device).float()
+        X = torch.tensor(np.asarray(X, dtype=np.float32), device=device)  # a copy
+        with torch.no_grad():
+            n_code = module.encode(X[:1]).shape[1]
+        head = make_mlp(
+            [n_code, *[int(w) for w in self.head_hidden_layer_sizes], self._n_outputs],
+            activation=self.head_activation,
+        )
+        module = _EncoderHead(module, head).to(device)
+        phase = _Phase()
+        engine = TrainingEngine(
+            module,
+            loss_fn=self._loss,
+            generator=torch.Generator().manual_seed(int(seed)),
+            optimizer=OPTIMIZERS.get(self.optimizer, self.optimizer),
+            optimizer__weight_decay=self.alpha,
+            lr=self.learning_rate_init,
+            batch_size=self.batch_size,
+            callbacks=[
+                ("phase", phase),
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="train_loss",
+                        patience=self.n_iter_no_change,
+                        threshold=self.tol,
+                        threshold_mode="abs",
+                        sink=print if self.verbose else _discard,
+                    ),
+                ),
+            ],
+            device=device,
+            verbose=self.verbose,
+        )
+        engine.initialize()
+        data = (X, torch.as_tensor(targets, device=device))
+        fine_tuning_rate = self.fine_tuning_learning_rate
+        if fine_tuning_rate is None:
+            fine_tuning_rate = self.learning_rate_init / 10
+        for phase.phase, epochs, rate in (
+            ("frozen", self.freeze_epochs, self.learning_rate_init),
+            ("fine-tuning", self.max_iter, fine_tuning_rate),
+        ):
+            if epochs:
+                module.freeze_encoder(phase.phase == "frozen")
+                for group in engine.optimizer_.param_groups:
+                    group["lr"] = rate
+                engine.partial_fit(data, epochs=epochs)
+        module.freeze_encoder(False)
+        self.history_ = engine.history
+        self.loss_curve_ = [float(v) for v in self.history_[:, "train_loss"]]
+        self.n_iter_ = len(self.history_)
+        return module.double().eval()
+
+    def _device(self):
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return str(self.device)
+
+    # ------------------------------------------------------------ inference
+    def _map_batches(self, X, function, n_columns):
+        """``function`` (float64 tensor -> tensor) on row batches of ``X``, no gradients."""
+        out = np.empty((X.shape[0], n_columns), dtype=np.float64)
+        device = next(self.module_.parameters()).device
+        with torch_threads(self.n_jobs), torch.no_grad():
+            for start in range(0, X.shape[0], INFERENCE_BATCH_ROWS):
+                rows = np.asarray(X[start : start + INFERENCE_BATCH_ROWS], dtype=np.float64)
+                batch = torch.tensor(rows, device=device)  # a copy: X may be read-only
+                out[start : start + INFERENCE_BATCH_ROWS] = function(batch).cpu().numpy()
+        return out
+
+    def _outputs(self, X):
+        """Head outputs for ``X``, float64, shape ``(n_samples, n_outputs)``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
+        return self._map_batches(X, lambda batch: self.module_(batch)[0], self._n_outputs)
+
+    def transform(self, X):
+        """Encode ``X`` with the fine-tuned encoder.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, n_components), dtype float64
+            The codes the head sees.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
+        n_code = self.module_.head[0].in_features
+        return self._map_batches(X, self.module_.encode, n_code)
+
+    def fit_transform(self, X, y):
+        """Fit on ``X`` and ``y``, then return the codes of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Targets, with unlabeled rows marked.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, n_components), dtype float64
+            ``self.fit(X, y).transform(X)``.
+        """
+        return self.fit(X, y).transform(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float64"])  # transform
+        return tags
+
+
+_SHARED_PARAMETERS = """\
+    autoencoder : skae autoencoder, default=None
+        The autoencoder whose encoder the head sits on (e.g.
+        ``AutoencoderTransformer``, ``DenoisingAE``), cloned and trained on all
+        rows of ``X``. ``None`` uses ``AutoencoderTransformer(n_components=
+        min(32, n_features), hidden_layer_sizes=(128,), max_iter=100)``. An
+        unset ``random_state`` is drawn from this estimator's.
+    refit_autoencoder : bool, default=True
+        If False and ``autoencoder`` is already fitted, use it as is (a copy:
+        the original is never modified), e.g. an autoencoder trained on
+        another dataset with the same features (transfer).
+    head_hidden_layer_sizes : array-like of int, default=()
+        Hidden layers of the head; ``()`` is a linear head on the codes.
+    head_activation : {"relu", "tanh", "logistic", "sigmoid", "elu", "gelu", \
+"selu", "leaky_relu", "identity"}, default="relu"
+        Activation of the head's hidden layers.
+    freeze_epochs : int, default=100
+        Epochs training the head with the encoder frozen (its weights, dropout
+        and batch-norm statistics unchanged).
+    max_iter : int, default=50
+        Epochs fine-tuning encoder and head together afterwards. ``0`` keeps
+        the encoder frozen (a probe on the autoencoder's codes).
+    learning_rate_init : float, default=1e-2
+        Learning rate of the optimizer while the encoder is frozen.
+    fine_tuning_learning_rate : float or None, default=None
+        Learning rate of the fine-tuning phase; ``None`` uses
+        ``learning_rate_init / 10``, so that a few labels do not undo what
+        the encoder learned from all rows.
+    batch_size : int, default=32
+        Labeled rows per batch.
+    alpha : float, default=1e-2
+        Weight decay (L2 penalty) of the trainable parameters.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
+default="adam"
+        The optimizer.
+    n_iter_no_change : int, default=10
+        Each phase stops after this many epochs without an improvement of
+        the training loss of at least ``tol``.
+    tol : float, default=1e-4
+        Minimal improvement of the training loss.
+    device : str or torch.device, default="auto"
+        Device of the head training and inference; ``"auto"`` uses CUDA when
+        available, else the CPU. The autoencoder's own ``device`` decides
+        where it is trained.
+    n_jobs : int, default=None
+        Number of torch threads during ``fit`` and inference (see
+        ``AutoencoderTransformer``).
+    random_state : int, RandomState instance or None, default=None
+        Seed for the autoencoder (when its own is unset), the head's
+        initialization and shuffling.
+    verbose : int, default=0
+        Show progress bars over epochs when positive.
+"""
+
+_SHARED_ATTRIBUTES = """\
+    autoencoder_ : skae autoencoder
+        The fitted autoencoder, as trained without labels (its encoder is not
+        the fine-tuned one).
+    module_ : skae.supervised._EncoderHead
+        The fine-tuned encoder and the head, in float64 (evaluation mode).
+    history_ : skorch.History
+        Per-epoch records of the head training, with a ``"phase"`` key
+        (``"frozen"`` or ``"fine-tuning"``).
+    loss_curve_ : list of float
+        Training loss at each epoch, both phases.
+    n_iter_ : int
+        Number of epochs of head training, both phases.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when they are all strings.
+"""
+
+
+class AutoencoderClassifier(ClassifierMixin, _BaseAutoencoderSupervised):
+    __doc__ = f"""Classifier on the encoder of an autoencoder, semi-supervised.
+
+    The autoencoder is trained on every row of ``X``, labeled or not; a head
+    (linear by default) is then trained on the codes of the labeled rows
+    with the encoder frozen for ``freeze_epochs`` epochs, and encoder and
+    head are fine-tuned together for ``max_iter`` epochs, with the
+    cross-entropy loss. Rows whose label is ``-1`` are unlabeled, as in
+    scikit-learn's semi-supervised estimators; when only a few rows are
+    labeled, the unlabeled ones still shape the encoder.
+
+    Parameters
+    ----------
+{_SHARED_PARAMETERS}
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels seen among the labeled rows.
+{_SHARED_ATTRIBUTES}
+    See Also
+    --------
+    sklearn.semi_supervised.SelfTrainingClassifier : Another way to use unlabeled rows.
+    AutoencoderRegressor : The regression counterpart.
+
+    References
+    ----------
+    Bengio, Y., Lamblin, P., Popovici, D., & Larochelle, H. (2007). Greedy
+    layer-wise training of deep networks. NIPS 19, 153-160.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from skae import AutoencoderClassifier, AutoencoderTransformer
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = MinMaxScaler().fit_transform(X)
+    >>> y_partial = np.where(np.arange(len(y)) % 10 == 0, y, -1)  # 10% labeled
+    >>> ae = AutoencoderTransformer(n_components=16, hidden_layer_sizes=(64,), max_iter=5)
+    >>> clf = AutoencoderClassifier(ae, freeze_epochs=5, max_iter=5, random_state=0)
+    >>> clf.fit(X, y_partial).predict_proba(X[:3]).shape
+    (3, 10)
+    >>> clf.classes_
+    array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    """
+
+    def __init__(
+        self,
+        autoencoder=None,
+        *,
+        refit_autoencoder=True,
+        head_hidden_layer_sizes=(),
+        head_activation="relu",
+        freeze_epochs=100,
+        max_iter=50,
+        learning_rate_init=1e-2,
+        fine_tuning_learning_rate=None,
+        batch_size=32,
+        alpha=1e-2,
+        optimizer="adam",
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.autoencoder = autoencoder
+        self.refit_autoencoder = refit_autoencoder
+        self.head_hidden_layer_sizes = head_hidden_layer_sizes
+        self.head_activation = head_activation
+        self.freeze_epochs = freeze_epochs
+        self.max_iter = max_iter
+        self.learning_rate_init = learning_rate_init
+        self.fine_tuning_learning_rate = fine_tuning_learning_rate
+        self.batch_size = batch_size
+        self.alpha = alpha
+        self.optimizer = optimizer
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @property
+    def _n_outputs(self):
+        return len(self.classes_)
+
+    def _encode_targets(self, y):
+        labeled = ~_is_minus_one(y)
+        if not labeled.any():
+            raise ValueError(
+                "All labels are -1, which marks unlabeled rows: AutoencoderClassifier "
+                "needs some labeled rows."
+            )
+        y_labeled = y[labeled]
+        check_classification_targets(y_labeled)
+        self.classes_ = np.unique(y_labeled)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"AutoencoderClassifier needs labeled rows of at least 2 classes; got 1 "
+                f"class ({self.classes_[0]!r}) besides the unlabeled rows (label -1)."
+            )
+        return labeled, np.searchsorted(self.classes_, y_labeled)
+
+    def _loss(self, output, batch, X_input):
+        return F.cross_entropy(output[0], batch[1])
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to classify.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), dtype float64
+            Probabilities of ``classes_``, in that order.
+        """
+        return _softmax(self._outputs(X))
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to classify.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            The most probable class of each row.
+        """
+        outputs = self._outputs(X)
+        return self.classes_[np.argmax(outputs, axis=1)]
+
+
+class AutoencoderRegressor(RegressorMixin, _BaseAutoencoderSupervised):
+    __doc__ = f"""Regressor on the encoder of an autoencoder, semi-supervised.
+
+    The autoencoder is trained on every row of ``X``, labeled or not; a head
+    (linear by default) is then trained on the codes of the labeled rows
+    with the encoder frozen for ``freeze_epochs`` epochs, and encoder and
+    head are fine-tuned together for ``max_iter`` epochs, with the squared
+    error on the standardized target. Rows whose target is NaN are
+    unlabeled.
+
+    Parameters
+    ----------
+{_SHARED_PARAMETERS}
+    Attributes
+    ----------
+{_SHARED_ATTRIBUTES}
+    See Also
+    --------
+    AutoencoderClassifier : The classification counterpart.
+    sklearn.neural_network.MLPRegressor : A network trained on labeled rows only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skae import AutoencoderRegressor, AutoencoderTransformer
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> y_partial = np.where(np.arange(len(y)) % 2 == 0, y, np.nan)  # half labeled
+    >>> ae = AutoencoderTransformer(n_components=5, hidden_layer_sizes=(16,), max_iter=5)
+    >>> reg = AutoencoderRegressor(ae, freeze_epochs=5, max_iter=5, random_state=0)
+    >>> reg.fit(X, y_partial).predict(X[:3]).shape
+    (3,)
+    """
+
+    _n_outputs = 1
+
+    def __init__(
+        self,
+        autoencoder=None,
+        *,
+        refit_autoencoder=True,
+        head_hidden_layer_sizes=(),
+        head_activation="relu",
+        freeze_epochs=100,
+        max_iter=50,
+        learning_rate_init=1e-2,
+        fine_tuning_learning_rate=None,
+        batch_size=32,
+        alpha=1e-2,
+        optimizer="adam",
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.autoencoder = autoencoder
+        self.refit_autoencoder = refit_autoencoder
+        self.head_hidden_layer_sizes = head_hidden_layer_sizes
+        self.head_activation = head_activation
+        self.freeze_epochs = freeze_epochs
+        self.max_iter = max_iter
+        self.learning_rate_init = learning_rate_init
+        self.fine_tuning_learning_rate = fine_tuning_learning_rate
+        self.batch_size = batch_size
+        self.alpha = alpha
+        self.optimizer = optimizer
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _encode_targets(self, y):
+        try:
+            y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"AutoencoderRegressor needs a numeric target y: {error}") from None
+        if np.isinf(y).any():
+            raise ValueError(
+                "Input y contains infinity; mark unlabeled rows with NaN, not inf."
+            )
+        labeled = ~np.isnan(y)
+        if not labeled.any():
+            raise ValueError(
+                "Input y contains NaN only; NaN marks unlabeled rows, and "
+                "AutoencoderRegressor needs some labeled rows."
+            )
+        y = y[labeled]
+        self._y_mean = float(y.mean())
+        self._y_scale = float(y.std()) or 1.0
+        return labeled, ((y - self._y_mean) / self._y_scale).astype(np.float32)
+
+    def _loss(self, output, batch, X_input):
+        return F.mse_loss(output[0][:, 0], batch[1])
+
+    def predict(self, X):
+        """Predict targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to predict.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,), dtype float64
+            The predictions.
+        """
+        return self._outputs(X)[:, 0] * self._y_scale + self._y_mean
+
+
+def _is_minus_one(y):
+    """Mask of the entries of ``y`` equal to -1 (no entry of a string array is)."""
+    if y.dtype.kind in "USb":
+        return np.zeros(len(y), dtype=bool)
+    return np.asarray(y == -1, dtype=bool)
+
+
+def _softmax(logits):
+    logits = logits - logits.max(axis=1, keepdims=True)
+    proba = np.exp(logits)
+    return proba / proba.sum(axis=1, keepdims=True)

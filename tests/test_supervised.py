@@ -1,0 +1,217 @@
+"""AutoencoderClassifier and AutoencoderRegressor: semi-supervised fits, freezing, transfer."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_diabetes, load_digits, make_blobs
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from skorch.callbacks import Callback
+
+from skae import AutoencoderClassifier, AutoencoderRegressor, AutoencoderTransformer, DenoisingAE
+
+SMALL_AE = dict(n_components=4, hidden_layer_sizes=(16,), max_iter=5, early_stopping=False)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    X = MinMaxScaler().fit_transform(X)
+    return train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_blobs(n_samples=200, n_features=6, centers=3, random_state=0)
+    return StandardScaler().fit_transform(X), y
+
+
+def _encoder_state(module):
+    return {k: v.detach().clone().double() for k, v in module.encoder.state_dict().items()}
+
+
+def _same_state(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+class RowCounter(Callback):
+    """Records how many rows the autoencoder trains on."""
+
+    def on_train_begin(self, net, X=None, **kwargs):
+        self.n_rows = len(X)
+
+
+def test_few_labels_beats_supervised_baselines(digits):
+    # 5% of the digits training rows labeled, the rest marked -1; held-out
+    # accuracy averaged over five draws of the labeled rows (fixed seeds, so
+    # deterministic). The autoencoder learns from all training rows; as they
+    # are the same rows for every draw, it is fitted once and used as is.
+    X_train, X_test, y_train, y_test = digits
+    ae = DenoisingAE(
+        n_components=16,
+        hidden_layer_sizes=(128,),
+        noise_level=0.3,
+        early_stopping=False,
+        max_iter=100,
+        batch_size=64,
+        random_state=0,
+    ).fit(X_train)
+    scores = {"autoencoder": [], "logistic": [], "mlp": []}
+    for seed in range(5):
+        rng = np.random.RandomState(seed)
+        labeled = np.zeros(len(y_train), dtype=bool)
+        labeled[rng.choice(len(y_train), int(0.05 * len(y_train)), replace=False)] = True
+        y_partial = np.where(labeled, y_train, -1)
+        clf = AutoencoderClassifier(
+            ae, refit_autoencoder=False, fine_tuning_learning_rate=1e-2, random_state=0
+        )
+        scores["autoencoder"].append(clf.fit(X_train, y_partial).score(X_test, y_test))
+        X_lab, y_lab = X_train[labeled], y_train[labeled]
+        scores["logistic"].append(
+            LogisticRegression(max_iter=5000).fit(X_lab, y_lab).score(X_test, y_test)
+        )
+        scores["mlp"].append(
+            MLPClassifier(max_iter=5000, random_state=0).fit(X_lab, y_lab).score(X_test, y_test)
+        )
+    means = {name: np.mean(values) for name, values in scores.items()}
+    assert means["autoencoder"] > means["logistic"] + 0.01, scores
+    assert means["autoencoder"] > means["mlp"], scores
+
+
+def test_autoencoder_trains_on_all_rows_head_on_labeled(blobs):
+    X, y = blobs
+    y_partial = np.where(np.arange(len(y)) % 4 == 0, y, -1)
+    counter = RowCounter()
+    ae = AutoencoderTransformer(**SMALL_AE, callbacks=[counter])
+    clf = AutoencoderClassifier(ae, freeze_epochs=3, max_iter=2, random_state=0)
+    clf.fit(X, y_partial)
+    assert dict(clf.autoencoder_.net_.callbacks_)["user_0"].n_rows == len(X)
+    assert counter.__dict__.get("n_rows") is None  # the user's callback is not touched
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    phases = clf.history_[:, "phase"]
+    assert phases == ["frozen"] * 3 + ["fine-tuning"] * 2
+    assert len(clf.loss_curve_) == clf.n_iter_ == 5
+
+
+def test_frozen_phase_keeps_encoder_fine_tuning_changes_it(blobs):
+    X, y = blobs
+    ae = AutoencoderTransformer(**SMALL_AE, batch_norm=True, dropout=0.2, random_state=0)
+    frozen = AutoencoderClassifier(ae, freeze_epochs=5, max_iter=0, random_state=0).fit(X, y)
+    start = _encoder_state(frozen.autoencoder_.module_)
+    # Weights and batch-norm statistics unchanged; the head did learn.
+    assert _same_state(_encoder_state(frozen.module_.autoencoder), start)
+    assert frozen.score(X, y) > 0.5
+    tuned = AutoencoderClassifier(ae, freeze_epochs=5, max_iter=5, random_state=0).fit(X, y)
+    tuned_state = _encoder_state(tuned.module_.autoencoder)
+    changed = [not torch.equal(tuned_state[k], start[k]) for k in start if "weight" in k]
+    assert all(changed)
+    # transform gives the fine-tuned codes, not the pretrained autoencoder's.
+    codes = tuned.transform(X)
+    assert codes.shape == (len(X), 4) and codes.dtype == np.float64
+    assert not np.allclose(codes, tuned.autoencoder_.transform(X), atol=1e-3)
+    np.testing.assert_allclose(frozen.transform(X), frozen.autoencoder_.transform(X), atol=1e-5)
+
+
+def test_transfer_uses_fitted_autoencoder_without_modifying_it(blobs):
+    X, y = blobs
+    source = AutoencoderTransformer(**SMALL_AE, random_state=0).fit(X[:100])
+    before = _encoder_state(source.module_)
+    clf = AutoencoderClassifier(source, refit_autoencoder=False, freeze_epochs=3, max_iter=3)
+    clf.fit(X[100:], y[100:])
+    assert _same_state(_encoder_state(clf.autoencoder_.module_), before)  # used as is
+    assert _same_state(_encoder_state(source.module_), before)  # the user's copy untouched
+    assert source.n_iter_ == clf.autoencoder_.n_iter_
+    refit = AutoencoderClassifier(source, freeze_epochs=3, max_iter=3, random_state=0)
+    refit.fit(X[100:], y[100:])
+    assert not _same_state(_encoder_state(refit.autoencoder_.module_), before)
+    with pytest.raises(ValueError, match="expects 6 features, but X has 5"):
+        AutoencoderClassifier(source, refit_autoencoder=False).fit(X[:, :5], y)
+
+
+def test_label_only_fit_string_labels_and_probabilities(blobs):
+    X, y = blobs
+    names = np.array(["cat", "dog", "eel"])[y]
+    clf = AutoencoderClassifier(
+        AutoencoderTransformer(**SMALL_AE), freeze_epochs=20, max_iter=5, random_state=0
+    ).fit(X, names)
+    np.testing.assert_array_equal(clf.classes_, ["cat", "dog", "eel"])
+    proba = clf.predict_proba(X)
+    assert proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+    assert clf.score(X, names) > 0.9
+
+
+def test_default_autoencoder(blobs):
+    X, y = blobs
+    clf = AutoencoderClassifier(freeze_epochs=5, max_iter=2, random_state=0).fit(X, y)
+    assert isinstance(clf.autoencoder_, AutoencoderTransformer)
+    assert clf.autoencoder_.n_components == min(32, X.shape[1])
+    assert clf.transform(X).shape == (len(X), X.shape[1])
+
+
+def test_deterministic_given_random_state(blobs):
+    X, y = blobs
+    y_partial = np.where(np.arange(len(y)) % 2 == 0, y, -1)
+    ae = AutoencoderTransformer(**SMALL_AE)
+    a = AutoencoderClassifier(ae, freeze_epochs=3, max_iter=3, random_state=1).fit(X, y_partial)
+    b = AutoencoderClassifier(ae, freeze_epochs=3, max_iter=3, random_state=1).fit(X, y_partial)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert ae.random_state is None  # the unfitted template is not modified
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (np.full(200, -1), "All labels are -1"),
+        (np.where(np.arange(200) < 100, 1, -1), "at least 2 classes"),
+        (None, "requires y to be passed"),
+        (np.linspace(0, 1, 200), "Unknown label type"),
+    ],
+)
+def test_classifier_bad_targets(blobs, y, match):
+    X, _ = blobs
+    clf = AutoencoderClassifier(AutoencoderTransformer(**SMALL_AE), freeze_epochs=1, max_iter=1)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y)
+
+
+def test_no_training_epochs_is_an_error(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match="head untrained"):
+        AutoencoderClassifier(freeze_epochs=0, max_iter=0).fit(X, y)
+
+
+def test_regressor_semi_supervised():
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    y_partial = y_train.copy()
+    y_partial[::2] = np.nan
+    y_given = y_partial.copy()
+    reg = AutoencoderRegressor(
+        AutoencoderTransformer(n_components=10, hidden_layer_sizes=(32,), max_iter=20),
+        random_state=0,
+    ).fit(X_train, y_partial)
+    np.testing.assert_array_equal(y_partial, y_given)  # the user's y is not modified
+    assert reg.score(X_test, y_test) > 0.3  # R^2: far better than the mean
+    assert reg.predict(X_test).dtype == np.float64
+    with pytest.raises(ValueError, match="NaN only"):
+        AutoencoderRegressor().fit(X_train, np.full(len(X_train), np.nan))
+    with pytest.raises(ValueError, match="infinity"):
+        AutoencoderRegressor().fit(X_train, np.where(np.isnan(y_partial), np.inf, y_partial))
+
+
+def test_pickle_round_trip(blobs):
+    import pickle
+
+    X, y = blobs
+    clf = AutoencoderClassifier(AutoencoderTransformer(**SMALL_AE), freeze_epochs=2, max_iter=2)
+    clf.fit(X, y)
+    clone = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(clone.predict_proba(X), clf.predict_proba(X))
+    assert copy.deepcopy(clf).score(X, y) == clf.score(X, y)
