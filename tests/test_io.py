@@ -105,6 +105,24 @@ def test_resuming_from_a_saved_model_matches_an_uninterrupted_run(X, tmp_path, h
             torch.testing.assert_close(state_a[key][name], state_b[key][name], rtol=0, atol=0)
 
 
+@pytest.mark.parametrize(
+    "cls",
+    [cls for cls in ESTIMATORS if issubclass(cls, skae.BaseAutoencoder)],
+    ids=lambda cls: cls.__name__,
+)
+def test_every_autoencoder_resumes_exactly_after_save_and_load(cls, X, tmp_path):
+    """Corruption noise, sampling and shuffling all come from the saved generator."""
+    uninterrupted = _quiet_fit(make_fast(cls, early_stopping=False), X)
+    saved = _quiet_fit(make_fast(cls, early_stopping=False), X)
+    skae.save(saved, tmp_path / "m.skae")
+    resumed = skae.load(tmp_path / "m.skae")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        uninterrupted.partial_fit(X)
+        resumed.partial_fit(X)
+    _assert_same_outputs(uninterrupted, resumed, X)
+
+
 def test_model_saved_for_a_gpu_loads_on_cpu(X, tmp_path):
     ae = make_fast(skae.AutoencoderTransformer).fit(X)
     ae.set_params(device="cuda")  # as if it had been trained on a GPU

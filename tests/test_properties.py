@@ -8,6 +8,7 @@ The documented errors are ``ValueError`` (bad data or parameters),
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from _public_estimators import fit, make_fast, outputs, public_estimator_classes
 from hypothesis import HealthCheck, given, settings
@@ -60,5 +61,55 @@ def test_fit_raises_a_documented_error_or_gives_finite_outputs(cls, X):
     np.testing.assert_array_equal(X, before)
     for method, out in found.items():
         assert out.shape[0] == X.shape[0], method
+        if out.dtype.kind == "f":
+            assert np.all(np.isfinite(out)), f"{method} gave non-finite values"
+
+
+COLUMN_KINDS = ["float", "float with NaN", "int", "bool", "str", "category", "numbers as objects"]
+
+
+@st.composite
+def frames(draw):
+    n_rows = draw(st.integers(0, 12))
+    columns = {}
+    for i, kind in enumerate(draw(st.lists(st.sampled_from(COLUMN_KINDS), max_size=4))):
+        floats = st.floats(-100, 100)
+        if kind == "float":
+            values = draw(st.lists(floats, min_size=n_rows, max_size=n_rows))
+        elif kind == "float with NaN":
+            values = draw(st.lists(floats | st.just(np.nan), min_size=n_rows, max_size=n_rows))
+        elif kind == "int":
+            values = draw(st.lists(st.integers(-50, 50), min_size=n_rows, max_size=n_rows))
+        elif kind == "bool":
+            values = draw(st.lists(st.booleans(), min_size=n_rows, max_size=n_rows))
+        elif kind == "numbers as objects":
+            items = st.integers(-5, 5) | floats | st.none()
+            values = pd.Series(draw(st.lists(items, min_size=n_rows, max_size=n_rows)), dtype=object)
+        else:
+            values = draw(st.lists(st.sampled_from("abc"), min_size=n_rows, max_size=n_rows))
+            if kind == "category":
+                values = pd.Categorical(values)
+        columns[f"c{i}"] = values
+    return pd.DataFrame(columns, index=range(n_rows))
+
+
+@pytest.mark.parametrize("cls", public_estimator_classes(), ids=lambda cls: cls.__name__)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frame=frames())
+def test_dataframes_of_any_column_types(cls, frame):
+    estimator = make_fast(cls, **({"n_components": 1} if "n_components" in cls().get_params() else {}))
+    before = frame.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fit(estimator, frame)
+        except DOCUMENTED_ERRORS as error:
+            assert str(error)
+            pd.testing.assert_frame_equal(frame, before)
+            return
+        found = outputs(estimator, frame)
+    pd.testing.assert_frame_equal(frame, before)
+    for method, out in found.items():
+        assert out.shape[0] == len(frame), method
         if out.dtype.kind == "f":
             assert np.all(np.isfinite(out)), f"{method} gave non-finite values"
