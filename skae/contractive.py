@@ -29,11 +29,14 @@ class ContractiveAE(BaseAutoencoder):
       ``code_activation``, whose Jacobian norm has a closed form
       (``sum_j f'(a_j)^2 ||W_j||^2``; Rifai et al.'s model is
       ``code_activation="sigmoid"``), costing almost nothing;
-    - with hidden layers it is exact too, by batched reverse-mode autograd:
-      one extra forward pass of the encoder and ``n_components`` backward
-      passes, vectorized, per training step (with ``batch_norm=True`` rows
-      interact through the batch statistics, and the per-row Jacobian
-      includes that coupling).
+    - with hidden layers it is exact too, as a product of per-layer factors
+      (:func:`skae.penalties.jacobian_norm_layerwise`: one extra forward
+      pass of the encoder, then products no wider than the first hidden
+      layer);
+    - with ``batch_norm=True`` (not elementwise) it falls back to batched
+      reverse-mode autograd (:func:`skae.penalties.jacobian_norm_autograd`),
+      about twice as slow; rows then interact through the batch
+      statistics, and the per-row Jacobian includes that coupling.
 
     Parameters
     ----------

@@ -9,7 +9,13 @@ from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skae import AutoencoderTransformer, ContractiveAE
-from skae.penalties import contractive, jacobian_norm_autograd, jacobian_norm_closed_form
+from skae.nn import LinearSkip, make_mlp
+from skae.penalties import (
+    contractive,
+    jacobian_norm_autograd,
+    jacobian_norm_closed_form,
+    jacobian_norm_layerwise,
+)
 
 NET = dict(n_components=8, max_iter=30, random_state=0)
 SMALL = dict(n_components=4, hidden_layer_sizes=(8,), max_iter=3, batch_size=64, random_state=0)
@@ -57,6 +63,45 @@ def test_autograd_is_exact_on_a_deeper_encoder_and_differentiable():
     torch.testing.assert_close(norms, explicit_jacobian_norms(encoder, X), rtol=1e-5, atol=1e-6)
     norms.mean().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in encoder[0].parameters())
+
+
+def deep_encoders():
+    torch.manual_seed(0)
+    return {
+        "relu": make_mlp([12, 9, 6, 4]),
+        "tanh-sigmoid": make_mlp([12, 9, 6, 4], activation="tanh", output_activation="sigmoid"),
+        "gelu-wide": make_mlp([12, 40, 4], activation="gelu", output_activation="tanh"),
+        "dropout-eval": make_mlp([12, 9, 6, 4], dropout=0.5).eval(),
+        "skip-sigmoid": LinearSkip(
+            torch.nn.Linear(12, 4), make_mlp([12, 9, 4], activation="tanh"), activation="sigmoid"
+        ),
+        "skip-identity": LinearSkip(torch.nn.Linear(12, 4), make_mlp([12, 9, 6, 4])),
+    }
+
+
+@pytest.mark.parametrize("name", list(deep_encoders()))
+def test_layerwise_matches_autograd_in_value_and_gradient(name):
+    encoder = deep_encoders()[name]
+    X = torch.randn(24, 12, generator=torch.Generator().manual_seed(1))
+    layerwise = jacobian_norm_layerwise(encoder, X, reduction="none")
+    autograd = jacobian_norm_autograd(encoder, X, reduction="none")
+    torch.testing.assert_close(layerwise, autograd, rtol=1e-5, atol=1e-6)
+    parameters = list(encoder.parameters())
+    grads_layerwise = torch.autograd.grad(layerwise.mean(), parameters, allow_unused=True)
+    grads_autograd = torch.autograd.grad(autograd.mean(), parameters, allow_unused=True)
+    for a, b in zip(grads_layerwise, grads_autograd):
+        assert (a is None) == (b is None)
+        if a is not None:
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_layerwise_refuses_batch_norm_and_contractive_falls_back():
+    torch.manual_seed(0)
+    encoder = make_mlp([6, 5, 3], batch_norm=True).eval()
+    X = torch.randn(10, 6)
+    with pytest.raises(ValueError, match="jacobian_norm_autograd"):
+        jacobian_norm_layerwise(encoder, X)
+    torch.testing.assert_close(contractive(encoder, X), jacobian_norm_autograd(encoder, X))
 
 
 def test_contractive_picks_the_closed_form_for_one_layer_only():
