@@ -233,4 +233,7 @@ def load_raw(out_dirs):
         command, secs = (out_dir / "run.txt").read_text().splitlines()[:2]
         commands.append(command)
         seconds += float(secs)
-    return Results(pd.concat(tables, ignore_index=True), codes, seconds), commands
+    table = pd.concat(tables, ignore_index=True)
+    # A setting run by several of the merged runs counts once (the first folder's).
+    table = table.drop_duplicates(["dataset", "seed", "k", "reducer"], keep="first")
+    return Results(table.reset_index(drop=True), codes, seconds), commands

@@ -129,3 +129,16 @@ def test_time_budget_stops_training():
     with pytest.warns(RuntimeWarning, match="interrupted"):
         ae.fit(X)
     assert ae.n_iter_ == 1
+
+
+def test_report_from_merges_runs_without_duplicates(tmp_path):
+    base = ["--datasets", "wine", "--seeds", "1", "--quiet", "--jobs", "1", "--no-deep"]
+    main([*base, "--ks", "2", "--reducers", "PCA", "--out", str(tmp_path / "a")])
+    main([*base, "--ks", "2,5", "--reducers", "PCA,TruncatedSVD", "--out", str(tmp_path / "b")])
+    out = tmp_path / "merged"
+    assert main(["--report-from", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(out)]) == 0
+    table = pd.read_csv(out / "results.csv")
+    assert len(table) == 4  # PCA k=2 ran twice and counts once
+    assert not table.duplicated(["dataset", "seed", "k", "reducer"]).any()
+    report = (out / "report.md").read_text()
+    assert "--out " + str(tmp_path / "a") in report and "--out " + str(tmp_path / "b") in report
