@@ -81,9 +81,9 @@ def run_dataset(dataset, fractions, seed):
     )
     scaler = MinMaxScaler() if dataset.scaling == "minmax" else StandardScaler()
     X_train = scaler.fit_transform(X_train)
-    X_test = np.clip(scaler.transform(X_test), -10, 10) if dataset.scaling != "minmax" else np.clip(
-        scaler.transform(X_test), 0, 1
-    )
+    # Test rows are clipped to the range the models were trained on.
+    low, high = (0, 1) if dataset.scaling == "minmax" else (-10, 10)
+    X_test = np.clip(scaler.transform(X_test), low, high)
     n_features = X_train.shape[1]
     rows = []
 
@@ -97,7 +97,8 @@ def run_dataset(dataset, fractions, seed):
                 seconds=seconds,
             )
         )
-        print(f"  {dataset.name:10s} {fraction:5.2f} {method:18s} {model_score:.4f} ({seconds:.1f}s)", flush=True)
+        line = f"{dataset.name:10s} {fraction:5.2f} {method:18s} {model_score:.4f}"
+        print(f"  {line} ({seconds:.1f}s)", flush=True)
 
     # Unsupervised parts, fitted once on all training rows.
     fitted = {}
@@ -113,10 +114,12 @@ def run_dataset(dataset, fractions, seed):
         X_lab, y_lab = X_train[labeled], y_train[labeled]
         logreg = LogisticRegression(max_iter=5000)
         start = time.perf_counter()
-        record("logreg", fraction, clone(logreg).fit(X_lab, y_lab).score(X_test, y_test), time.perf_counter() - start)
+        score = clone(logreg).fit(X_lab, y_lab).score(X_test, y_test)
+        record("logreg", fraction, score, time.perf_counter() - start)
         Z_train, Z_test = codes["pca"]
         start = time.perf_counter()
-        record("pca+logreg", fraction, clone(logreg).fit(Z_train[labeled], y_lab).score(Z_test, y_test), time.perf_counter() - start)
+        score = clone(logreg).fit(Z_train[labeled], y_lab).score(Z_test, y_test)
+        record("pca+logreg", fraction, score, time.perf_counter() - start)
         start = time.perf_counter()
         mlp = MLPClassifier(max_iter=2000, random_state=seed).fit(X_lab, y_lab)
         record("mlp", fraction, mlp.score(X_test, y_test), time.perf_counter() - start)
@@ -164,13 +167,16 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=os.environ.get("SKAE_DATA_DIR", DEFAULT_DATA_DIR))
     parser.add_argument("--datasets", nargs="*", default=["digits", *SHARED])
     parser.add_argument("--fractions", nargs="*", type=float, default=list(FRACTIONS))
-    parser.add_argument("--max-rows", type=int, default=4000, help="stratified subsample of larger files")
+    parser.add_argument(
+        "--max-rows", type=int, default=4000, help="stratified subsample of larger files"
+    )
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
     parser.add_argument("--out", default="results/few_labels")
     args = parser.parse_args(argv)
 
     datasets = [d for d in builtin_datasets() if d.name in args.datasets]
-    shared = [name for name in args.datasets if name in SHARED or name not in {d.name for d in datasets}]
+    builtin = {d.name for d in datasets}
+    shared = [name for name in args.datasets if name not in builtin]
     if shared:
         if Path(args.data_dir).is_dir():
             datasets += shared_datasets(args.data_dir, names=shared, max_rows=args.max_rows)
@@ -178,14 +184,17 @@ def main(argv=None):
             print(f"Skipping {shared}: no shared datasets at {args.data_dir} (set --data-dir).")
     rows = []
     for dataset in datasets:
-        print(f"{dataset.name}: {dataset.X.shape[0]} rows, {dataset.X.shape[1]} features", flush=True)
+        n_rows, n_features = dataset.X.shape
+        print(f"{dataset.name}: {n_rows} rows, {n_features} features", flush=True)
         for seed in args.seeds:
             rows += run_dataset(dataset, args.fractions, seed)
     table = pd.DataFrame(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "few_labels.csv", index=False)
-    pivot = table.pivot_table(index=["dataset", "fraction"], columns="method", values="accuracy", sort=False)
+    pivot = table.pivot_table(
+        index=["dataset", "fraction"], columns="method", values="accuracy", sort=False
+    )
     pivot = pivot[list(dict.fromkeys(table["method"]))]
     markdown = pivot.to_markdown(floatfmt=".3f")
     (out / "few_labels.md").write_text(markdown + "\n")

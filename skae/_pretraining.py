@@ -99,7 +99,8 @@ def _codes(blocks, X):
     stack = nn.Sequential(*blocks)
     was_training = stack.training
     stack.eval()
-    codes = torch.cat([stack(X[i : i + _CODE_BATCH_ROWS]) for i in range(0, len(X), _CODE_BATCH_ROWS)])
+    starts = range(0, len(X), _CODE_BATCH_ROWS)
+    codes = torch.cat([stack(X[i : i + _CODE_BATCH_ROWS]) for i in starts])
     stack.train(was_training)
     return codes
 

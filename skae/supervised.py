@@ -186,7 +186,8 @@ class _BaseAutoencoderSupervised(BaseEstimator):
     def _fitted_autoencoder(self, X, rng):
         """A copy of the fitted autoencoder to start from."""
         autoencoder = self.autoencoder
-        if autoencoder is not None and hasattr(autoencoder, "module_") and not self.refit_autoencoder:
+        fitted = autoencoder is not None and hasattr(autoencoder, "module_")
+        if fitted and not self.refit_autoencoder:
             if autoencoder.n_features_in_ != X.shape[1]:
                 raise ValueError(
                     f"The fitted autoencoder expects {autoencoder.n_features_in_} features, "
