@@ -16,6 +16,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from ._data import (
+    LazyRows,
+    abs_max,
+    is_dask_collection,
+    lazy_rows,
+    map_dask_blocks,
+    streamed_pca,
+    supports_lazy_fit,
+)
 from ._engine import DivergenceError, EarlyStoppingFromStart, TrainingEngine
 from ._threads import torch_threads
 from ._pretraining import PRETRAINING_METHODS, pretrain
@@ -263,7 +272,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                         " The estimator is restored to its last finite state, from before "
                         f"this call ({len(self.net_.history)} epochs)."
                     )
-                scale = float(np.max(np.abs(X))) if X.size else 0.0
+                scale = abs_max(X)
                 overflow = (
                     " Squared errors of values this large overflow float32."
                     if scale**2 > FLOAT32_MAX
@@ -321,7 +330,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _train_valid_split(self, X, early_stopping, generator):
         """Float32 tensors for training and, with early stopping, validation."""
         device = self.net_.device
-        X = _to_tensor(X, device)
+        X = X.to(device) if isinstance(X, LazyRows) else _to_tensor(X, device)
         if not (early_stopping and self.early_stopping):
             return X, None
         n_valid = max(1, int(round(self.validation_fraction * len(X))))
@@ -380,6 +389,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _pca_solution(self, X):
         """PCA's components (zero-padded to ``n_components`` rows) and mean, as tensors."""
         n_pca = min(self.n_components, *X.shape)
+        if isinstance(X, LazyRows):  # out-of-core data: one pass over its blocks
+            components_, mean = streamed_pca(X, n_pca)
+            components = np.zeros((self.n_components, X.shape[1]), dtype=np.float32)
+            components[:n_pca] = components_
+            return torch.from_numpy(components), torch.as_tensor(mean, dtype=torch.float32)
         if X.dtype == np.float32 and float(np.abs(X).max()) ** 2 * len(X) > 1e36:
             X = X.astype(np.float64)  # the covariance would overflow float32
         pca = PCA(n_components=n_pca, random_state=0).fit(X)
@@ -389,6 +403,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     # --------------------------------------------------------- validation
     def _validate_input(self, X, *, reset, min_samples=1):
+        # Memmaps, sparse and other sliceable arrays stay where they are (skae/_data.py).
+        lazy = lazy_rows(self, X, reset=reset, min_samples=min_samples, scan=reset)
+        if lazy is not None:
+            return lazy
         non_numeric = _non_numeric_columns(X)
         if non_numeric:
             raise ValueError(
@@ -428,7 +446,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 "identity. Lower n_components, or use DenoisingAE, SparseAE or "
                 "ContractiveAE, which allow overcomplete codes."
             )
-        if self.loss == "bce" and X.size and (X.min() < 0 or X.max() > 1):
+        # A margin for rounding: MinMaxScaler's output can reach 1 + 2e-16.
+        margin = 1e-6
+        if self.loss == "bce" and X.size and (X.min() < -margin or X.max() > 1 + margin):
             raise ValueError(
                 f"loss='bce' needs data in [0, 1], but X ranges over "
                 f"[{X.min():.3g}, {X.max():.3g}]. Scale it with MinMaxScaler, or use loss='mse'."
@@ -459,9 +479,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_components), dtype float32
-            The codes (a DataFrame under ``set_output(transform="pandas")``).
+            The codes (a DataFrame under ``set_output(transform="pandas")``;
+            a dask array, computed block by block, when ``X`` is a dask
+            array or DataFrame).
         """
         check_is_fitted(self)
+        if is_dask_collection(X):  # a lazy dask array of codes, block by block
+            return map_dask_blocks(X, self.transform, self._n_features_out)
         X = self._validate_input(X, reset=False)
         return self._map_batches(X, self.module_.encode, self._n_features_out)
 
@@ -545,6 +569,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = supports_lazy_fit(self)
         tags.transformer_tags.preserves_dtype = ["float32"]
         tags.non_deterministic = False
         return tags

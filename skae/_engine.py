@@ -167,6 +167,8 @@ class TrainingEngine(NeuralNet):
         return self
 
     def get_iterator(self, dataset, training=False):
+        if hasattr(dataset, "batches"):  # out-of-core rows (skae._data.LazyRows)
+            return dataset.batches(self.batch_size, shuffle=training, generator=self.generator)
         return TensorBatches(
             dataset, self.batch_size, shuffle=training, generator=self.generator
         )

@@ -1,0 +1,329 @@
+"""Rows that stay where they are: memmaps, sparse matrices and other sliceable arrays.
+
+``fit`` and the batched inference of skae normally turn the validated input into
+one float32 array (one tensor for training). For data that should not be copied
+whole (a ``numpy.memmap`` larger than memory, a ``scipy.sparse`` matrix such as a
+TF-IDF table, an ``h5py``/``zarr`` dataset), validation returns a ``LazyRows``
+instead: it holds the source untouched and hands out float32 batches, dense,
+converted (and checked for NaN and infinity) one batch at a time.
+
+Training over a ``LazyRows`` gives the same result as training on the same data
+in memory with the same seed: the validation split and the per-epoch
+permutations are drawn from the same generator, in the same order, and each
+batch holds the same rows in the same order. A batch is gathered by reading its
+rows in sorted order (``X[sorted_rows]``; sequential reads on a memmap, cheap
+row selection on CSR) and putting them back in the permutation's order. The
+cost is random access: each batch touches ``batch_size`` scattered rows. On a
+disk that is slow at random reads, shuffling whole blocks of rows instead
+(fewer, longer reads) would be faster but would change the batches, and with
+them the result; skae keeps the exact shuffle. Inference reads contiguous
+slices.
+
+Pages of a shared ``numpy.memmap`` (modes ``"r"``, ``"r+"``, ``"w+"``) are
+released from the process after each batch (``madvise(MADV_DONTNEED)``; they
+stay in the operating system's page cache), so resident memory stays bounded by
+a batch rather than growing to the size of the file.
+"""
+
+import mmap
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ._engine import TensorBatches
+
+__all__ = [
+    "LazyRows",
+    "abs_max",
+    "is_dask_collection",
+    "lazy_rows",
+    "map_dask_blocks",
+    "streamed_pca",
+    "supports_lazy_fit",
+]
+
+# Rows per block when scanning the whole source (checks, statistics, PCA).
+SCAN_ROWS = 16384
+
+# Hooks whose base implementations know how to train on a LazyRows.
+_LAZY_HOOKS = ("_build_module", "_train_valid_split", "_validate_input", "_fit", "_check_fit_data")
+
+
+def _is_sliceable_array(X):
+    """Whether ``X`` is a 2-D array-like read by slicing (not numpy, pandas, polars or dask)."""
+    if isinstance(X, (np.ndarray, list, tuple)) or hasattr(X, "__dask_graph__"):
+        return False
+    if hasattr(X, "columns") or hasattr(X, "iloc"):
+        return False
+    shape = getattr(X, "shape", None)
+    return (
+        shape is not None
+        and len(shape) == 2
+        and hasattr(X, "__getitem__")
+        and hasattr(X, "dtype")
+    )
+
+
+def supports_lazy_fit(estimator):
+    """Whether ``estimator`` trains on a ``LazyRows`` (it keeps the base hooks that do)."""
+    from ._base import BaseAutoencoder
+
+    if getattr(estimator, "pretraining", None):
+        return False  # the greedy phase computes codes of the whole data at once
+    cls = type(estimator)
+    return all(getattr(cls, name) is getattr(BaseAutoencoder, name) for name in _LAZY_HOOKS)
+
+
+def lazy_rows(estimator, X, *, reset, min_samples, scan):
+    """Validate ``X`` without copying it and wrap it in a ``LazyRows``.
+
+    Returns ``None`` when ``X`` is an ordinary array-like (numpy, pandas,
+    polars, lists), which the caller validates as usual, or when the estimator
+    cannot train on lazy rows: then a memmap is validated in memory (numpy
+    does not copy a float memmap) and a sparse matrix is refused by
+    scikit-learn's validation. With ``scan=True`` (in ``fit``) the whole
+    source is read once, block by block, to check it and compute the
+    statistics ``fit`` needs; otherwise each batch is checked when read.
+    """
+    from sklearn.utils.validation import validate_data
+
+    if not (isinstance(X, np.memmap) or sp.issparse(X) or _is_sliceable_array(X)):
+        return None
+    if not supports_lazy_fit(estimator):
+        return None
+    name = type(estimator).__name__
+    if sp.issparse(X):
+        X = X.tocsr()  # no copy for CSR; other formats are converted
+    if len(X.shape) != 2:
+        raise ValueError(f"{name} expects a 2-D array of shape (n_samples, n_features); got shape {X.shape}.")
+    kind = np.dtype(X.dtype).kind
+    if kind not in "biuf":
+        raise ValueError(
+            f"{name} needs numeric input, but X has dtype {X.dtype}. Convert it to "
+            "float32 first."
+        )
+    n_samples, n_features = X.shape
+    if n_samples < min_samples:
+        raise ValueError(
+            f"Found array with {n_samples} sample(s) (shape={X.shape}) while a minimum "
+            f"of {min_samples} is required by {name}."
+        )
+    if n_features < 1:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is "
+            f"required by {name}."
+        )
+    validate_data(estimator, X, reset=reset, skip_check_array=True)
+    rows = LazyRows(X, name=name)
+    if scan:
+        rows.scan()
+    return rows
+
+
+def _release(X):
+    """Drop the pages of a shared memmap from this process (they stay cached)."""
+    handle = getattr(X, "_mmap", None)
+    if handle is None or getattr(X, "mode", "c") == "c":
+        return  # copy-on-write pages would lose the user's changes
+    try:
+        handle.madvise(mmap.MADV_DONTNEED)
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+class LazyRows:
+    """Rows of a memmap, sparse matrix or sliceable array, read one batch at a time.
+
+    ``rows[start:stop]`` is a dense, C-contiguous float32 ndarray (checked for
+    NaN and infinity); ``rows[index]`` with an integer array or tensor is the
+    ``LazyRows`` of those rows, in that order, without reading them;
+    ``rows.batches(...)`` iterates over training batches like
+    ``TensorBatches``.
+
+    Parameters
+    ----------
+    source : np.memmap, scipy.sparse CSR matrix or sliceable 2-D array
+        The data, never modified nor copied whole.
+    index : ndarray of int, default=None
+        The rows of ``source`` this object stands for; all of them when None.
+    device : str or torch.device, default="cpu"
+        Where the batches of ``batches`` go.
+    name : str, default="X"
+        The estimator's name, for error messages.
+    """
+
+    ndim = 2
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, source, index=None, device="cpu", name="estimator"):
+        self.source = source
+        self.index = index
+        self.device = device
+        self.name = name
+        self._stats = None
+
+    # ---------------------------------------------------------------- shape
+    def __len__(self):
+        return self.source.shape[0] if self.index is None else len(self.index)
+
+    @property
+    def shape(self):
+        return (len(self), self.source.shape[1])
+
+    @property
+    def size(self):
+        return self.shape[0] * self.shape[1]
+
+    def to(self, device):
+        """The same rows, with batches placed on ``device``."""
+        rows = LazyRows(self.source, self.index, device, self.name)
+        rows._stats = self._stats
+        return rows
+
+    # -------------------------------------------------------------- reading
+    def _read(self, positions):
+        """Dense float32 rows of ``source`` at ``positions`` (a slice or sorted ints)."""
+        block = self.source[positions]
+        if sp.issparse(block):
+            block = block.toarray()
+        block = np.asarray(block)
+        _release(self.source)
+        if not np.isfinite(block).all():
+            raise ValueError(
+                f"Input X contains NaN or infinity. {self.name} does not accept missing "
+                "values: impute them first (e.g. sklearn.impute.SimpleImputer)."
+            )
+        batch = np.ascontiguousarray(block, dtype=np.float32)
+        if batch is block and not batch.flags.writeable:
+            batch = batch.copy()
+        if not np.isfinite(batch).all():
+            raise ValueError(
+                f"X has values beyond float32's range (+/-{np.finfo(np.float32).max:.3g}), "
+                f"which {self.name} computes in. Scale the data first."
+            )
+        return batch
+
+    def _gather(self, rows):
+        """Rows of ``source`` in the order of ``rows`` (ints), read in sorted order."""
+        order = np.argsort(rows, kind="stable")
+        batch = self._read(rows[order])
+        out = np.empty_like(batch)
+        out[order] = batch
+        return out
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            start, stop, step = key.indices(len(self))
+            if self.index is None and step == 1:
+                return self._read(slice(start, stop))
+            return self._gather(self._positions(np.arange(start, stop, step)))
+        if isinstance(key, torch.Tensor):
+            key = key.cpu().numpy()
+        return LazyRows(self.source, self._positions(np.asarray(key)), self.device, self.name)
+
+    def _positions(self, key):
+        return key if self.index is None else self.index[key]
+
+    def blocks(self, block_rows=SCAN_ROWS):
+        """Consecutive float32 blocks covering every row, in order."""
+        for start in range(0, len(self), block_rows):
+            yield self[start : start + block_rows]
+
+    def batches(self, batch_size, shuffle=False, generator=None):
+        """Training batches as tensors on ``self.device``, shuffled like ``TensorBatches``."""
+        return LazyBatches(self, batch_size, shuffle=shuffle, generator=generator)
+
+    # ----------------------------------------------------------- statistics
+    def scan(self):
+        """Read every row once: check it and record its minimum and maximum."""
+        low, high = np.inf, -np.inf
+        for block in self.blocks():
+            low, high = min(low, float(block.min())), max(high, float(block.max()))
+        self._stats = {"min": low, "max": high}
+        return self
+
+    def _stat(self, name):
+        if self._stats is None:
+            self.scan()
+        return self._stats[name]
+
+    def min(self):
+        return self._stat("min")
+
+    def max(self):
+        return self._stat("max")
+
+
+class LazyBatches(TensorBatches):
+    """``TensorBatches`` over a ``LazyRows``: same permutations, same batch boundaries."""
+
+    def __iter__(self):
+        rows = self.X
+        n = len(rows)
+        order = (
+            torch.randperm(n, generator=self.generator).numpy() if self.shuffle else np.arange(n)
+        )
+        starts = self._starts()
+        for start, stop in zip(starts[:-1], starts[1:]):
+            batch = rows._gather(rows._positions(order[start:stop]))  # (B, n_features)
+            yield torch.from_numpy(batch).to(rows.device)
+
+
+def abs_max(X):
+    """Largest absolute value of ``X`` (0 for empty input)."""
+    if isinstance(X, LazyRows):
+        return max(abs(X.min()), abs(X.max())) if X.size else 0.0
+    return float(np.max(np.abs(X))) if X.size else 0.0
+
+
+def streamed_pca(X, n_components):
+    """PCA's components and mean from one pass over the blocks of ``X``.
+
+    Accumulates the mean and the Gram matrix in float64 and diagonalizes the
+    covariance, as scikit-learn's ``PCA(svd_solver="covariance_eigh")`` does
+    (its choice for tall data), with the same sign convention.
+
+    Returns
+    -------
+    components : ndarray of shape (n_components, n_features), float64
+    mean : ndarray of shape (n_features,), float64
+    """
+    from sklearn.utils.extmath import svd_flip
+
+    n_samples, n_features = X.shape
+    total = np.zeros(n_features)
+    gram = np.zeros((n_features, n_features))
+    for block in X.blocks():
+        block = block.astype(np.float64)
+        total += block.sum(axis=0)
+        gram += block.T @ block
+    mean = total / n_samples
+    covariance = (gram - n_samples * np.outer(mean, mean)) / max(n_samples - 1, 1)
+    _, vectors = np.linalg.eigh(covariance)
+    components = np.ascontiguousarray(vectors[:, ::-1].T)
+    _, components = svd_flip(None, components, u_based_decision=False)
+    return components[:n_components], mean
+
+
+def is_dask_collection(X):
+    """Whether ``X`` is a dask collection (array or DataFrame), without importing dask."""
+    return hasattr(X, "__dask_graph__")
+
+
+def map_dask_blocks(X, function, n_columns):
+    """Apply ``function`` (ndarray rows -> float32 rows) lazily to each row block of ``X``.
+
+    ``X`` is a dask array or DataFrame (converted to an array with known
+    block lengths); the result is a dask array of shape
+    ``(n_samples, n_columns)`` with ``X``'s row blocks. Each block runs where
+    dask schedules it (a worker process receives a pickled copy of the
+    estimator once per block).
+    """
+    if hasattr(X, "to_dask_array"):
+        X = X.to_dask_array(lengths=True)
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2-D dask array of shape (n_samples, n_features); got {X.ndim}-D.")
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})  # whole rows in each block
+    return X.map_blocks(function, dtype=np.float32, chunks=(X.chunks[0], (n_columns,)))

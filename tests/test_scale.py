@@ -1,0 +1,198 @@
+"""Scale: memmaps, sliceable arrays and sparse input batch by batch; partial_fit over chunks; Dask; CUDA."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.decomposition import PCA
+
+from skae import AutoencoderTransformer, DenoisingAE
+from skae._data import SCAN_ROWS, LazyRows, streamed_pca
+
+SMALL = dict(n_components=2, hidden_layer_sizes=(16,), max_iter=4, batch_size=64, random_state=0)
+
+
+def low_rank(n_samples, n_features=12, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_samples, 3)) @ rng.normal(size=(3, n_features))
+    return (X + 0.1 * rng.normal(size=(n_samples, n_features))).astype(np.float32)
+
+
+@pytest.fixture
+def memmap_of(tmp_path):
+    def make(X, mode="r"):
+        path = tmp_path / f"X{X.shape[0]}x{X.shape[1]}.dat"
+        written = np.memmap(path, dtype=X.dtype, mode="w+", shape=X.shape)
+        written[:] = X
+        written.flush()
+        del written
+        return np.memmap(path, dtype=X.dtype, mode=mode, shape=X.shape)
+
+    return make
+
+
+class RecordingArray:
+    """A read-only 2-D array-like that records how many rows each read asks for."""
+
+    def __init__(self, X):
+        self.X, self.shape, self.dtype, self.reads = X, X.shape, X.dtype, []
+
+    def __getitem__(self, key):
+        rows = self.X[key]
+        self.reads.append(len(rows))
+        return rows.copy()
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_memmap_fit_and_transform_match_in_memory(memmap_of, early_stopping):
+    # Same seed, same permutations, same batches: bit for bit the same network.
+    X = low_rank(500)
+    params = dict(SMALL, init="random", early_stopping=early_stopping)
+    in_memory = AutoencoderTransformer(**params).fit(X)
+    out_of_core = AutoencoderTransformer(**params).fit(memmap_of(X))
+    assert out_of_core.loss_curve_ == in_memory.loss_curve_
+    np.testing.assert_array_equal(out_of_core.transform(memmap_of(X)), in_memory.transform(X))
+    np.testing.assert_array_equal(
+        out_of_core.score_samples(memmap_of(X)), in_memory.score_samples(X)
+    )
+
+
+def test_memmap_fit_with_pca_init_is_close_to_in_memory(memmap_of):
+    # The out-of-core PCA start accumulates the covariance in float64 (in-memory: sklearn's
+    # PCA in float32); Adam can amplify that rounding near PCA's optimum, so: close, not equal.
+    X = low_rank(500)
+    in_memory = AutoencoderTransformer(**SMALL).fit(X)
+    out_of_core = AutoencoderTransformer(**SMALL).fit(memmap_of(X))
+    assert out_of_core.score(X) == pytest.approx(in_memory.score(X), rel=0.02)
+    assert np.abs(out_of_core.transform(X) - in_memory.transform(X)).max() < 0.1
+
+
+def test_streamed_pca_matches_scikit_learn():
+    X = low_rank(3000, n_features=20)
+    components, mean = streamed_pca(LazyRows(X), 3)
+    pca = PCA(3).fit(X.astype(np.float64))
+    np.testing.assert_allclose(components, pca.components_, atol=1e-5)
+    np.testing.assert_allclose(mean, pca.mean_, atol=1e-6)
+
+
+def test_nothing_reads_the_whole_dataset():
+    X = low_rank(2 * SCAN_ROWS + 100, n_features=6)
+    source = RecordingArray(X)
+    ae = AutoencoderTransformer(**{**SMALL, "max_iter": 1, "batch_size": 256}).fit(source)
+    codes = ae.transform(source)
+    np.testing.assert_allclose(codes, ae.transform(X), atol=1e-6)
+    assert max(source.reads) <= SCAN_ROWS < len(X)
+
+
+def test_float64_memmap_and_read_only_rows_are_not_modified(memmap_of):
+    X = low_rank(300).astype(np.float64)
+    mm = memmap_of(X, mode="r+")
+    before = np.array(mm)
+    AutoencoderTransformer(**SMALL).fit(mm).transform(mm)
+    np.testing.assert_array_equal(np.asarray(mm), before)
+
+
+@pytest.mark.parametrize("where", ["fit", "transform"])
+def test_nan_in_memmap_is_refused(memmap_of, where):
+    X = low_rank(300)
+    bad = X.copy()
+    bad[123, 4] = np.nan
+    ae = AutoencoderTransformer(**SMALL)
+    with pytest.raises(ValueError, match="NaN"):
+        if where == "fit":
+            ae.fit(memmap_of(bad))
+        else:
+            ae.fit(X).transform(memmap_of(bad))
+
+
+def test_memmap_too_few_rows_is_refused(memmap_of):
+    with pytest.raises(ValueError, match="minimum of 2"):
+        AutoencoderTransformer(**SMALL).fit(memmap_of(low_rank(1)))
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_input_matches_dense(fmt):
+    X = low_rank(400)
+    X[np.abs(X) < 1.0] = 0  # mostly zeros, like a TF-IDF table
+    X_sparse = sp.csr_matrix(X).asformat(fmt)
+    params = dict(SMALL, init="random")
+    dense = AutoencoderTransformer(**params).fit(X)
+    sparse = AutoencoderTransformer(**params).fit(X_sparse)
+    np.testing.assert_array_equal(sparse.transform(X_sparse), dense.transform(X))
+    sparse.partial_fit(X_sparse[:100])
+    assert np.isfinite(sparse.transform(X_sparse)).all()
+
+
+def test_estimator_overriding_training_hooks_takes_the_in_memory_path(memmap_of):
+    # DenoisingAE overrides _build_module and _train_valid_split: a memmap is validated
+    # in memory (numpy does not copy it) and sparse input is refused with a clear error.
+    X = low_rank(300)
+    params = dict(SMALL, noise_level=0.1)
+    np.testing.assert_array_equal(
+        DenoisingAE(**params).fit(memmap_of(X)).transform(X),
+        DenoisingAE(**params).fit(X).transform(X),
+    )
+    with pytest.raises(TypeError, match="[Ss]parse"):
+        DenoisingAE(**params).fit(sp.csr_matrix(X))
+
+
+def test_partial_fit_over_ten_chunks_approaches_fit():
+    X = low_rank(2000)
+    params = dict(n_components=3, hidden_layer_sizes=(32,), batch_size=64, random_state=0)
+    full = AutoencoderTransformer(**params, max_iter=10, early_stopping=False, tol=0.0).fit(X)
+    streamed = AutoencoderTransformer(**params)
+    for _ in range(10):  # ten passes over the data, one chunk of 200 rows at a time
+        for chunk in np.array_split(X, 10):
+            streamed.partial_fit(chunk)
+    full_error, streamed_error = -full.score(X), -streamed.score(X)
+    pca_error = np.mean((PCA(3).fit(X).inverse_transform(PCA(3).fit(X).transform(X)) - X) ** 2)
+    assert streamed_error <= 1.2 * full_error
+    assert streamed_error <= 1.05 * pca_error  # and it learned the data's structure
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_cuda_fit_and_transform_match_cpu_closely():
+    X = low_rank(500)
+    cpu = AutoencoderTransformer(**SMALL, device="cpu").fit(X)
+    gpu = AutoencoderTransformer(**SMALL, device="cuda").fit(X)
+    assert gpu.module_.encoder.linear.weight.device.type == "cuda"
+    assert gpu.score(X) == pytest.approx(cpu.score(X), rel=0.05)
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    pytest.importorskip("dask.array", reason="dask is not installed (pip install skae[dask])")
+    distributed = pytest.importorskip("dask.distributed", reason="distributed is not installed")
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    )
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def test_dask_incremental_fit_and_lazy_transform_on_a_local_cluster(dask_client):
+    import dask.array as da
+
+    wrappers = pytest.importorskip("dask_ml.wrappers", reason="dask-ml is not installed")
+    # Dask's nanny gives each worker process one OpenMP thread.
+    assert set(dask_client.run(lambda: __import__("os").environ["OMP_NUM_THREADS"]).values()) == {"1"}
+    X = low_rank(2000)
+    dX = da.from_array(X, chunks=(500, X.shape[1]))
+    incremental = wrappers.Incremental(AutoencoderTransformer(**SMALL), shuffle_blocks=False)
+    incremental.fit(dX)
+    model = incremental.estimator_
+    assert model.n_iter_ == 4  # one partial_fit per block
+
+    codes = model.transform(dX)  # skae's own transform: a lazy dask array
+    assert isinstance(codes, da.Array)
+    assert codes.shape == (2000, 2) and codes.chunks == ((500,) * 4, (2,))
+    np.testing.assert_array_equal(codes.compute(), model.transform(X))
+
+    post_fit = wrappers.ParallelPostFit(model).transform(dX)
+    np.testing.assert_array_equal(post_fit.compute(), model.transform(X))
