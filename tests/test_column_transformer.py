@@ -11,7 +11,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from skae import AutoencoderTransformer
 
-FAST = dict(hidden_layer_sizes=(16,), max_iter=20, batch_size=64, random_state=0)
+FAST = dict(hidden_layer_sizes=(16,), max_iter=10, batch_size=64, random_state=0)
 NUMERIC = ["income", "ratio", "member"]  # the boolean is scaled as 0/1
 CATEGORICAL = ["color", "size"]
 

@@ -9,7 +9,7 @@ from sklearn.pipeline import make_pipeline
 
 from skae import AutoencoderImputer
 
-FAST = dict(hidden_layer_sizes=(32,), n_components=8, max_iter=60, batch_size=64, random_state=0)
+FAST = dict(hidden_layer_sizes=(32,), n_components=8, max_iter=40, batch_size=64, random_state=0)
 
 
 def low_rank(n=400, seed=0):

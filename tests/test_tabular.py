@@ -41,7 +41,7 @@ def table():
 
 @pytest.fixture(scope="module")
 def fitted(table):
-    ae = TabularAE(n_components=2, max_iter=60, **FAST).set_output(transform="pandas")
+    ae = TabularAE(n_components=2, max_iter=40, **FAST).set_output(transform="pandas")
     return ae.fit(table)
 
 
