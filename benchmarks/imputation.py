@@ -14,10 +14,12 @@ Lower is better. Run from the repository root::
 import argparse
 import os
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 from sklearn.preprocessing import StandardScaler
@@ -65,7 +67,9 @@ def run(datasets=DATASETS, rates=RATES, imputers=tuple(IMPUTERS), max_rows=None,
             X_missing, holes = remove_cells(X, rate, seed)
             for method in imputers:
                 start = time.perf_counter()
-                filled = IMPUTERS[method](seed).fit_transform(X_missing)
+                with warnings.catch_warnings():  # IterativeImputer's max_iter=10 stop
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    filled = IMPUTERS[method](seed).fit_transform(X_missing)
                 seconds = time.perf_counter() - start
                 rmse = float(np.sqrt(np.mean((filled[holes] - X[holes]) ** 2)))
                 rows.append(

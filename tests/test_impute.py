@@ -114,3 +114,16 @@ def test_in_a_pipeline_before_a_classifier():
 def test_rejects_strings_with_numeric_arrays():
     with pytest.raises(ValueError):
         AutoencoderImputer(missing_values="?", **FAST).fit(low_rank())
+
+
+def test_imputation_benchmark_runs_on_a_small_sample():
+    imputation = pytest.importorskip("benchmarks.imputation")
+    if not (imputation.data_dir() / "wine_quality_white.tsv.gz").exists():
+        pytest.skip("shared datasets not found (set SKAE_DATA_DIR)")
+    results = imputation.run(
+        datasets=["wine_quality_white"], rates=[0.2], imputers=["mean", "knn"], max_rows=300
+    )
+    assert list(results["method"]) == ["mean", "knn"]
+    # Standardized units: mean imputation errs by about one standard deviation.
+    mean_rmse, knn_rmse = results["rmse"]
+    assert 0.8 < mean_rmse < 1.2 and knn_rmse < mean_rmse
