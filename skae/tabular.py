@@ -154,9 +154,11 @@ default="adam"
         The optimizer.
     early_stopping : bool, default=True
         Whether to hold out ``validation_fraction`` of the rows and stop when
-        their loss (uncorrupted, on observed cells) stops improving, restoring
-        the best weights, the starting ones included. Otherwise, training
-        stops when the training loss stops improving.
+        their loss (on observed cells) stops improving, restoring the best
+        weights, the starting ones included. With ``noise``, the held-out rows
+        are corrupted once, so that the loss measures how well hidden cells
+        are predicted. Otherwise, training stops when the training loss stops
+        improving.
     validation_fraction : float, default=0.1
         Fraction of rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
@@ -417,6 +419,11 @@ default="adam"
                     levels = np.array(sorted(levels), dtype=object)
                 except TypeError:
                     levels = np.asarray(levels, dtype=object)
+            if len(levels) == 0:
+                raise ValueError(
+                    f"Categorical column {names[j]!r} has no observed value; drop it, or "
+                    "give it a category dtype with its categories."
+                )
             codes = _category_codes(column, levels)
             counts = np.bincount(codes[codes >= 0], minlength=len(levels))
             baselines[j] = _entropy(counts)

@@ -251,3 +251,9 @@ def test_polars_input():
     assert ae.feature_types_.tolist()[-2:] == ["categorical", "categorical"]
     restored = ae.inverse_transform(ae.transform(X))
     assert isinstance(restored, pl.DataFrame) and restored.columns == list(frame.columns)
+
+
+def test_categorical_column_without_observed_value_is_a_clear_error(table):
+    empty = table.assign(size=pd.Series([None] * len(table), index=table.index, dtype=object))
+    with pytest.raises(ValueError, match="'size' has no observed value"):
+        TabularAE(max_iter=2, missing="learn", **FAST).fit(empty)
