@@ -57,12 +57,13 @@ def _is_sliceable_array(X):
     if hasattr(X, "columns") or hasattr(X, "iloc"):
         return False
     shape = getattr(X, "shape", None)
-    return (
-        shape is not None
-        and len(shape) == 2
-        and hasattr(X, "__getitem__")
-        and hasattr(X, "dtype")
-    )
+    if shape is None or len(shape) != 2 or not hasattr(X, "__getitem__"):
+        return False
+    try:
+        np.dtype(X.dtype)  # NumPy dtypes only (not a torch tensor, for instance)
+    except (AttributeError, TypeError):
+        return False
+    return True
 
 
 def supports_lazy_fit(estimator):

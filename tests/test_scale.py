@@ -196,3 +196,14 @@ def test_dask_incremental_fit_and_lazy_transform_on_a_local_cluster(dask_client)
 
     post_fit = wrappers.ParallelPostFit(model).transform(dX)
     np.testing.assert_array_equal(post_fit.compute(), model.transform(X))
+
+
+def test_torch_tensor_input_is_not_taken_for_a_lazy_array():
+    # A tensor has a shape, a dtype and slicing, but not a NumPy dtype: it is validated
+    # in memory as before.
+    X = low_rank(200)
+    params = dict(SMALL, init="random")
+    from_tensor = AutoencoderTransformer(**params).fit(torch.from_numpy(X))
+    np.testing.assert_array_equal(
+        from_tensor.transform(torch.from_numpy(X)), AutoencoderTransformer(**params).fit(X).transform(X)
+    )
