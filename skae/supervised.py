@@ -25,7 +25,14 @@ from sklearn.utils.validation import (
 )
 from skorch.callbacks import Callback, EarlyStopping
 
-from ._base import INFERENCE_BATCH_ROWS, OPTIMIZERS, BaseAutoencoder, _discard
+from ._base import (
+    FLOAT32_MAX,
+    INFERENCE_BATCH_ROWS,
+    OPTIMIZERS,
+    BaseAutoencoder,
+    _discard,
+    _non_numeric_columns,
+)
 from ._engine import TrainingEngine
 from ._threads import torch_threads
 from .autoencoder import AutoencoderTransformer
@@ -136,6 +143,38 @@ class _BaseAutoencoderSupervised(BaseEstimator):
         "verbose": ["verbose"],
     }
 
+    def _validate_input(self, X, *, reset, min_samples=1):
+        """A numeric ndarray, or an error that points string columns to OneHotEncoder."""
+        non_numeric = _non_numeric_columns(X)
+        if non_numeric:
+            raise ValueError(
+                f"{type(self).__name__} needs numeric input, but column(s) "
+                f"{', '.join(non_numeric)} are not numeric. Encode them first, e.g. with "
+                "sklearn.compose.ColumnTransformer and OneHotEncoder."
+            )
+        try:
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=[np.float32, np.float64],
+                ensure_min_samples=min_samples,
+            )
+        except ValueError as error:
+            if "could not convert" in str(error):
+                raise ValueError(
+                    f"{type(self).__name__} needs numeric input: {error}. Encode string "
+                    "columns first, e.g. with sklearn.compose.ColumnTransformer and "
+                    "OneHotEncoder."
+                ) from error
+            raise
+        if X.dtype == np.float64 and X.size and np.max(np.abs(X)) > FLOAT32_MAX:
+            raise ValueError(
+                f"X has values beyond float32's range (+/-{FLOAT32_MAX:.3g}), which "
+                f"{type(self).__name__} trains in. Scale the data first."
+            )
+        return X
+
     # ------------------------------------------------------- subclass hooks
     def _encode_targets(self, y):
         """Return ``(labeled, targets)``: a row mask and the labeled rows' targets."""
@@ -171,7 +210,7 @@ class _BaseAutoencoderSupervised(BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2)
+        X = self._validate_input(X, reset=True, min_samples=2)
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         labeled, targets = self._encode_targets(y)
@@ -281,7 +320,7 @@ class _BaseAutoencoderSupervised(BaseEstimator):
     def _outputs(self, X):
         """Head outputs for ``X``, float64, shape ``(n_samples, n_outputs)``."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
+        X = self._validate_input(X, reset=False)
         return self._map_batches(X, lambda batch: self.module_(batch)[0], self._n_outputs)
 
     def transform(self, X):
@@ -298,7 +337,7 @@ class _BaseAutoencoderSupervised(BaseEstimator):
             The codes the head sees.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
+        X = self._validate_input(X, reset=False)
         n_code = self.module_.head[0].in_features
         return self._map_batches(X, self.module_.encode, n_code)
 
