@@ -11,6 +11,8 @@ each with probability ``noise_level`` (rounded to a multiple of 2**-16): a
 row has ``noise_level * n_features`` corrupted entries on average.
 """
 
+import functools
+
 import numpy as np
 import torch
 
@@ -85,16 +87,13 @@ def _indicator_below(uniform, probability, *, inplace=False, negate=False):
 def _corrupter(function):
     """Wrap a tensor -> tensor corruption so that it accepts arrays, seeds and checks its input."""
 
+    @functools.wraps(function)  # keeps the name, docstring and signature
     def wrapper(X, noise_level, generator=None, **kwargs):
         tensor, to_output = _as_tensor(X)
         _check_2d(tensor)
         generator = _as_generator(generator, tensor.device)
         return to_output(function(tensor, float(noise_level), generator, **kwargs))
 
-    wrapper.__name__ = function.__name__
-    wrapper.__qualname__ = function.__qualname__
-    wrapper.__doc__ = function.__doc__
-    wrapper.__module__ = function.__module__
     return wrapper
 
 
