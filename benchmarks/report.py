@@ -178,6 +178,9 @@ def plot_mse_vs_k(summary_table, path):
     import matplotlib.pyplot as plt
 
     datasets = list(dict.fromkeys(summary_table["dataset"]))
+    reducers = list(dict.fromkeys(summary_table["reducer"]))
+    palette = plt.get_cmap("tab10").colors
+    colors = {name: palette[i % len(palette)] for i, name in enumerate(reducers)}
     n_cols = min(3, len(datasets))
     n_rows = -(-len(datasets) // n_cols)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(5 * n_cols, 3.8 * n_rows), squeeze=False)
@@ -187,7 +190,7 @@ def plot_mse_vs_k(summary_table, path):
             style = "--" if line["family"].iloc[0] == "baseline" else "-"
             ax.errorbar(
                 line["k"], line["mse_mean"], yerr=line["mse_std"].fillna(0), fmt=style + "o",
-                label=reducer, markersize=4, capsize=2,
+                label=reducer, markersize=4, capsize=2, color=colors[reducer],
             )
         ax.set(title=dataset, xlabel="k (code size)", ylabel="held-out MSE (scaled)")
         ax.set_xscale("log", base=2)
