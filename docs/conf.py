@@ -46,7 +46,6 @@ exclude_patterns = [
     "_*.rst",  # fragments included by other pages
     "**/_*.rst",
     "sg_execution_times.rst",
-    "**/README.md",
 ]
 default_role = "literal"
 pygments_style = "sphinx"
@@ -90,9 +89,10 @@ TOPICS = ["trust", "performance", "scale"]
 
 
 def _write_topics():
-    pages = [p for p in [*DOCS.glob("*.md"), *DOCS.glob("benchmarks/*.md")] if p.name != "README.md"]
+    pages = [*DOCS.glob("*.md"), *DOCS.glob("benchmarks/*.md")]
     names = sorted(p.relative_to(DOCS).with_suffix("").as_posix() for p in pages)
-    names.sort(key=lambda name: TOPICS.index(name) if name in TOPICS else len(TOPICS))
+    order = [*TOPICS, "benchmarks/README", "benchmarks/report"]
+    names.sort(key=lambda name: order.index(name) if name in order else len(order))
     text = ".. toctree::\n   :maxdepth: 1\n   :caption: Topics\n   :hidden:\n\n"
     text += "".join(f"   {name}\n" for name in names)
     path = DOCS / "_topics.rst"
