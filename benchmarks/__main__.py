@@ -50,7 +50,7 @@ def parse_args(argv=None):
     parser.add_argument("--reducers", default=None, help="comma-separated reducer names to keep")
     parser.add_argument("--ks", default=",".join(map(str, DEFAULT_KS)),
                         help="comma-separated code sizes (default: 2,5,10,30)")
-    parser.add_argument("--seeds", type=int, default=3, help="repeats (default: 3)")
+    parser.add_argument("--seeds", type=int, default=2, help="repeats (default: 2)")
     parser.add_argument("--max-rows", type=int, default=ds.MAX_ROWS,
                         help=f"subsample larger datasets to this many rows (default: {ds.MAX_ROWS})")
     parser.add_argument("--n-generated", type=int, default=2000,
