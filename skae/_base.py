@@ -104,6 +104,21 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     Everything else, from validation to the training loop and batched
     inference, lives here and in ``skae._engine``.
+
+    Examples
+    --------
+    A new autoencoder overrides a hook; here, a small L2 penalty on the code:
+
+    >>> import numpy as np
+    >>> from skae import AutoencoderTransformer, BaseAutoencoder
+    >>> class ShrunkCodeAE(AutoencoderTransformer):
+    ...     def _penalty(self, output, X_input):
+    ...         return 1e-3 * output[1].pow(2).mean()  # output = (reconstruction, code)
+    >>> X = np.random.RandomState(0).normal(size=(100, 6))
+    >>> ae = ShrunkCodeAE(n_components=2, hidden_layer_sizes=(8,), max_iter=3,
+    ...                   random_state=0).fit(X)
+    >>> isinstance(ae, BaseAutoencoder), ae.transform(X).shape
+    (True, (100, 2))
     """
 
     _parameter_constraints: dict = {

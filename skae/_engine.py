@@ -24,7 +24,21 @@ __all__ = ["DivergenceError", "EarlyStoppingFromStart", "TensorBatches", "Traini
 
 
 class DivergenceError(FloatingPointError):
-    """Raised when the training loss becomes NaN or infinite."""
+    """Raised when the training loss becomes NaN or infinite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skae import AutoencoderTransformer, DivergenceError
+    >>> issubclass(DivergenceError, FloatingPointError)
+    True
+    >>> X = np.random.RandomState(0).normal(size=(50, 4)) * 1e30  # not scaled
+    >>> try:
+    ...     AutoencoderTransformer(n_components=2, max_iter=3).fit(X)
+    ... except DivergenceError:
+    ...     print("diverged: scale the data first")
+    diverged: scale the data first
+    """
 
 
 def _inputs(batch):

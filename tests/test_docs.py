@@ -70,20 +70,9 @@ def documented_objects():
             yield entry, obj
 
 
-# Public names whose docstring still lacks an example (in files this docs work
-# does not own); strict, so the entry must go once the example lands.
-PENDING_EXAMPLES = {"BaseAutoencoder", "DivergenceError"}
-
-
-def example_cases():
-    for entry, obj in documented_objects():
-        marks = []
-        if entry in PENDING_EXAMPLES:
-            marks = [pytest.mark.xfail(strict=True, reason="Examples section not written yet")]
-        yield pytest.param(entry, obj, id=entry, marks=marks)
-
-
-@pytest.mark.parametrize("entry, obj", list(example_cases()))
+@pytest.mark.parametrize(
+    "entry, obj", [pytest.param(entry, obj, id=entry) for entry, obj in documented_objects()]
+)
 def test_docstring_has_runnable_example(entry, obj):
     doc = inspect.getdoc(obj) or ""
     assert "\nExamples\n--------\n" in doc, f"skae.{entry} has no Examples section"
