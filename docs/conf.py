@@ -172,7 +172,6 @@ sphinx_gallery_conf = {
     "ignore_pattern": r"__init__\.py",
     "backreferences_dir": "generated/backreferences",
     "doc_module": ("skae",),
-    "reference_url": {"skae": None},
     "within_subsection_order": "FileNameSortKey",
     "remove_config_comments": True,
     "matplotlib_animations": False,
