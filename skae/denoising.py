@@ -97,8 +97,9 @@ default="adam"
         ``"auto"`` uses CUDA when available, else the CPU.
     n_jobs : int, default=None
         Number of torch threads during ``fit`` and inference. ``None`` uses
-        ``OMP_NUM_THREADS`` when set (as in joblib workers), otherwise
-        torch's setting; ``-1`` uses all cores. Restored afterwards.
+        ``OMP_NUM_THREADS`` when set (as in joblib workers), otherwise 1
+        (safe on a busy machine, see the performance guide); ``-1`` uses all
+        physical cores. torch's setting is restored afterwards.
     random_state : int, RandomState instance or None, default=None
         Seed for weight initialization, shuffling, dropout and the
         corruption. Pass an int for reproducible results.
