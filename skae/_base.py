@@ -212,6 +212,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return RECONSTRUCTION_LOSSES[self.loss](reconstruction, X, reduction=reduction)
 
     def _training_loss(self, output, X_clean, X_input):
+        if isinstance(X_clean, tuple):  # an (input, target) batch, e.g. corrupted and clean
+            X_clean = X_clean[1]
         loss = self._reconstruction_errors(output[0], X_clean, reduction="mean")
         penalty = self._penalty(output, X_input)
         return loss if penalty is None else loss + penalty
@@ -315,6 +317,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             module,
             loss_fn=self._training_loss,
             corrupt=self._corrupt if type(self)._corrupt is not BaseAutoencoder._corrupt else None,
+            hand_backprop=self._trains_on_mse(),
             generator=torch.Generator().manual_seed(int(seed)),
             optimizer=optimizer,
             optimizer__weight_decay=self.alpha,
@@ -326,6 +329,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             device=device,
             verbose=self.verbose,
         )
+
+    def _trains_on_mse(self):
+        """Whether the training loss is the plain mean squared reconstruction error."""
+        cls = type(self)
+        return all(
+            getattr(cls, hook) is getattr(BaseAutoencoder, hook)
+            for hook in ("_training_loss", "_penalty", "_reconstruction_errors")
+        ) and self.loss == "mse"
 
     def _user_callbacks(self):
         from copy import deepcopy

@@ -2,14 +2,17 @@
 
 skorch provides the structure (initialization, history, callbacks such as
 ``EarlyStopping``, ``Checkpoint`` or ``LRScheduler``, and interruption
-handling). Two things are changed for speed, measured in
-``benchmarks/speed.py``:
+handling). What is changed for speed, measured in ``benchmarks/speed.py``:
 
 * batches are contiguous slices of a tensor shuffled once per epoch
   (``TensorBatches``), instead of a ``DataLoader`` collating rows one by one;
 * per-batch work is kept to the optimizer step: the loss is recorded once per
   epoch, and batch-level callback methods are only called on the callbacks
-  that implement them.
+  that implement them;
+* a plain autoencoder trained on the mean squared error takes a hand-written
+  backward pass instead of autograd (``skae._backprop``), and a fused Adam
+  step skips ``torch.optim``'s per-step bookkeeping (``skae._fused_step``):
+  on small networks, per-call overhead, not arithmetic, sets the pace.
 """
 
 import math
@@ -19,6 +22,9 @@ from copy import deepcopy
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer
+
+from ._backprop import hand_backprop
+from ._fused_step import fused_step
 
 __all__ = ["DivergenceError", "EarlyStoppingFromStart", "TensorBatches", "TrainingEngine"]
 
@@ -153,16 +159,24 @@ class TrainingEngine(NeuralNet):
         ``loss_fn(output, batch, X_input) -> torch.Tensor`` (a scalar).
     corrupt : callable or None, default=None
         ``corrupt(X, generator) -> torch.Tensor``, applied to training batches only.
+    hand_backprop : bool, default=False
+        Whether the training loss is the mean squared error of the
+        reconstruction of a tensor batch, so that a hand-written backward
+        pass may replace ``loss_fn`` and autograd where it knows the module
+        (``skae._backprop``, faster on small networks).
     generator : torch.Generator or None, default=None
         Source of randomness for shuffling and corruption.
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
 
-    def __init__(self, module, *, loss_fn, corrupt=None, generator=None, **kwargs):
+    def __init__(
+        self, module, *, loss_fn, corrupt=None, hand_backprop=False, generator=None, **kwargs
+    ):
         super().__init__(module, criterion=torch.nn.MSELoss, train_split=None, **kwargs)
         self.loss_fn = loss_fn
         self.corrupt = corrupt
+        self.hand_backprop = hand_backprop
         self.generator = generator
 
     def get_default_callbacks(self):
@@ -191,10 +205,14 @@ class TrainingEngine(NeuralNet):
         X_input = _inputs(batch)
         if self.corrupt is not None:
             X_input = self.corrupt(X_input, self.generator)
-        self.optimizer_.zero_grad(set_to_none=True)
-        output = self.module_(X_input)
-        loss = self.loss_fn(output, batch, X_input)
-        loss.backward()
+        hand_step = self._hand_step()
+        if hand_step is not None:  # sets every gradient: no zero_grad needed
+            loss, output = hand_step(X_input, batch)
+        else:
+            self.optimizer_.zero_grad(set_to_none=True)
+            output = self.module_(X_input)
+            loss = self.loss_fn(output, batch, X_input)
+            loss.backward()
         for cb in self._batch_callbacks["on_grad_computed"]:
             cb.on_grad_computed(
                 self,
@@ -202,8 +220,29 @@ class TrainingEngine(NeuralNet):
                 batch=batch,
                 training=True,
             )
-        self.optimizer_.step()
+        self._optimizer_step()
         return {"loss": loss.detach(), "y_pred": output}
+
+    def _built_for(self, obj, build):
+        """``build(obj)``, cached while ``obj`` stays the same object (closures, not pickled)."""
+        cache = self.__dict__.setdefault("_step_cache", {})
+        if build not in cache or cache[build][0] is not obj:
+            cache[build] = (obj, build(obj))
+        return cache[build][1]
+
+    def _hand_step(self):
+        """The hand-written training step for ``module_``, or ``None``."""
+        return self._built_for(self.module_, hand_backprop) if self.hand_backprop else None
+
+    def _optimizer_step(self):
+        step = self._built_for(self.optimizer_, fused_step)
+        if step is None or not step():
+            self.optimizer_.step()
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_step_cache", None)  # closures do not pickle; rebuilt on demand
+        return state
 
     @torch.no_grad()
     def validation_step(self, batch, **fit_params):

@@ -265,10 +265,5 @@ default="adam"
             X_valid = (self._corrupt(X_valid, generator), X_valid)  # (input, target)
         return X_train, X_valid
 
-    def _training_loss(self, output, X_clean, X_input):
-        if isinstance(X_clean, tuple):  # a validation batch: (corrupted, clean)
-            X_clean = X_clean[1]
-        return super()._training_loss(output, X_clean, X_input)
-
     def _corrupt(self, X, generator):
         return corrupt(X, self.noise, self.noise_level, generator)  # (B, n_features)

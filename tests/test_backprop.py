@@ -1,0 +1,137 @@
+"""The hand-written backward pass gives autograd's loss and gradients, and is used where it should be."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from skae import AutoencoderTransformer, DenoisingAE, SparseAE
+from skae._backprop import hand_backprop
+from skae.nn import Autoencoder, LinearSkip, make_mlp
+
+
+def _autograd(module, X_input, X_target):
+    module.zero_grad(set_to_none=True)
+    reconstruction, code = module(X_input)
+    loss = F.mse_loss(reconstruction, X_target)
+    loss.backward()
+    return loss.detach(), code.detach(), [p.grad.clone() for p in module.parameters()]
+
+
+def _by_hand(module, X_input, X_target):
+    module.zero_grad(set_to_none=True)
+    loss, (reconstruction, code) = hand_backprop(module)(X_input, X_target)
+    return loss, code, [p.grad.clone() for p in module.parameters()]
+
+
+def _skip(sizes, activation, output_activation):
+    return LinearSkip(
+        torch.nn.Linear(sizes[0], sizes[-1]),
+        make_mlp(sizes, activation=activation),
+        activation=output_activation,
+    )
+
+
+MODULES = {
+    "relu": lambda: Autoencoder(make_mlp([6, 5, 3]), make_mlp([3, 5, 6])),
+    "tanh, deep": lambda: Autoencoder(
+        make_mlp([6, 5, 4, 3], activation="tanh"), make_mlp([3, 4, 5, 6], activation="tanh")
+    ),
+    "sigmoid code and output": lambda: Autoencoder(
+        make_mlp([6, 4, 3], output_activation="sigmoid"),
+        make_mlp([3, 4, 6], activation="logistic", output_activation="sigmoid"),
+    ),
+    "linear": lambda: Autoencoder(make_mlp([6, 3]), make_mlp([3, 6])),
+    "linear skip (init='pca')": lambda: Autoencoder(
+        _skip([6, 5, 3], "relu", "identity"), _skip([3, 5, 6], "relu", "tanh")
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_loss_and_gradients_match_autograd(name):
+    torch.manual_seed(0)
+    module = MODULES[name]()
+    X_target = torch.randn(9, 6)
+    X_input = X_target + 0.1 * torch.randn(9, 6)  # a corrupted input, as DenoisingAE trains
+    expected_loss, expected_code, expected_grads = _autograd(module, X_input, X_target)
+    loss, code, grads = _by_hand(module, X_input, X_target)
+    torch.testing.assert_close(loss, expected_loss)
+    torch.testing.assert_close(code, expected_code)
+    assert len(grads) == len(expected_grads)
+    for grad, expected in zip(grads, expected_grads):
+        torch.testing.assert_close(grad, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_gradients_replace_stale_ones():
+    torch.manual_seed(0)
+    module = MODULES["relu"]()
+    X = torch.randn(9, 6)
+    for p in module.parameters():
+        p.grad = torch.full_like(p, 7.0)
+    _, _, expected = _autograd(module, X, X)
+    hand_backprop(module)(X, X)
+    for p, grad in zip(module.parameters(), expected):
+        torch.testing.assert_close(p.grad, grad, rtol=1e-5, atol=1e-6)
+
+
+UNKNOWN = {
+    "dropout": lambda: Autoencoder(make_mlp([6, 5, 3], dropout=0.2), make_mlp([3, 5, 6])),
+    "batch norm": lambda: Autoencoder(make_mlp([6, 5, 3], batch_norm=True), make_mlp([3, 5, 6])),
+    "gelu": lambda: Autoencoder(make_mlp([6, 5, 3], activation="gelu"), make_mlp([3, 5, 6])),
+    "not an Autoencoder": lambda: make_mlp([6, 3, 6]),
+}
+
+
+@pytest.mark.parametrize("name", list(UNKNOWN))
+def test_unknown_modules_are_left_to_autograd(name):
+    assert hand_backprop(UNKNOWN[name]()) is None
+
+
+def test_tied_weights_and_hooks_are_left_to_autograd():
+    tied = Autoencoder(make_mlp([6, 3]), make_mlp([3, 6]))
+    tied.decoder[0].weight = torch.nn.Parameter(tied.encoder[0].weight.T)  # a new one: fine
+    assert hand_backprop(tied) is not None
+    shared = torch.nn.Linear(6, 6)
+    assert hand_backprop(Autoencoder(torch.nn.Sequential(shared), torch.nn.Sequential(shared))) is None
+    hooked = MODULES["relu"]()
+    hooked.encoder[1].register_forward_hook(lambda module, args, output: output * 2)
+    assert hand_backprop(hooked) is None
+
+
+X_DIGITS = np.random.RandomState(0).normal(size=(120, 8)).astype(np.float32)
+
+
+@pytest.mark.parametrize("cls", [AutoencoderTransformer, DenoisingAE])
+@pytest.mark.parametrize("init", ["pca", "random"])
+def test_estimators_train_alike_by_hand_and_by_autograd(cls, init, monkeypatch):
+    params = dict(n_components=3, hidden_layer_sizes=(6,), init=init, max_iter=8, random_state=0)
+    by_hand = cls(**params).fit(X_DIGITS)
+    assert by_hand.net_._hand_step() is not None
+    monkeypatch.setattr(cls, "_trains_on_mse", lambda self: False)
+    by_autograd = cls(**params).fit(X_DIGITS)
+    assert by_autograd.net_._hand_step() is None
+    np.testing.assert_allclose(by_hand.transform(X_DIGITS), by_autograd.transform(X_DIGITS), atol=1e-4)
+    np.testing.assert_allclose(by_hand.loss_curve_, by_autograd.loss_curve_, rtol=1e-4)
+
+
+def test_losses_with_other_terms_use_autograd():
+    estimators = [
+        SparseAE(n_components=3, hidden_layer_sizes=(6,), max_iter=2),
+        AutoencoderTransformer(n_components=3, hidden_layer_sizes=(6,), max_iter=2, loss="bce"),
+    ]
+    X = np.random.RandomState(0).uniform(size=(40, 8))
+    for estimator in estimators:
+        assert estimator.fit(X).net_._hand_step() is None
+
+
+def test_fitted_estimator_pickles_and_keeps_training():
+    ae = AutoencoderTransformer(n_components=3, hidden_layer_sizes=(6,), max_iter=3, random_state=0)
+    ae.fit(X_DIGITS)
+    restored = pickle.loads(pickle.dumps(ae))
+    np.testing.assert_array_equal(restored.transform(X_DIGITS), ae.transform(X_DIGITS))
+    restored.partial_fit(X_DIGITS)
+    assert restored.net_._hand_step() is not None
+    assert not np.allclose(restored.transform(X_DIGITS), ae.transform(X_DIGITS))
