@@ -28,7 +28,15 @@ from ._data import (
 from ._engine import DivergenceError, EarlyStoppingFromStart, TrainingEngine
 from ._threads import torch_threads
 from ._pretraining import PRETRAINING_METHODS, pretrain
-from .nn import ACTIVATIONS, Autoencoder, LinearSkip, init_linear_pca, last_linear, make_mlp
+from .nn import (
+    ACTIVATIONS,
+    Autoencoder,
+    LinearSkip,
+    init_linear_pca,
+    last_linear,
+    linearize_sigmoid_output,
+    make_mlp,
+)
 
 __all__ = ["BaseAutoencoder"]
 
@@ -190,7 +198,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
             linears = encoder[0], last_linear(decoder)
         if self.init == "pca":
-            init_linear_pca(*linears, *self._pca_solution(X))
+            components, mean = self._pca_solution(X)
+            init_linear_pca(*linears, components, mean)
+            if output_activation == "sigmoid":
+                linearize_sigmoid_output(linears[1], mean)
         return Autoencoder(encoder, decoder)
 
     def _corrupt(self, X, generator):

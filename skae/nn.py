@@ -197,6 +197,44 @@ def linearize_sigmoid_code(encoder_linear, decoder_linear, mean_activation=0.5):
 
 
 @torch.no_grad()
+def linearize_sigmoid_output(decoder_linear, mean, margin=0.01):
+    """Make a decoder with a sigmoid output start at its linear reconstruction, to first order.
+
+    A decoder set by ``init_linear_pca`` reconstructs ``x`` as ``a = W h + b``
+    (about the data mean ``m`` plus PCA's correction); a sigmoid on top would
+    give ``sigmoid(a)`` instead, far from it (``sigmoid(0) = 0.5``). This sets
+    the layer to ``logit(m) + (a - m) / (m (1 - m))``, whose sigmoid is about
+    ``a`` near the mean, so a ``loss="bce"`` network starts near PCA too.
+
+    Parameters
+    ----------
+    decoder_linear : torch.nn.Linear
+        The decoder's linear path, of shape ``n_components -> n_features``.
+    mean : torch.Tensor of shape (n_features,)
+        The mean of the training data, in [0, 1].
+    margin : float, default=0.01
+        ``m`` is clipped to ``[margin, 1 - margin]``, so that constant pixels
+        (mean 0 or 1) get a finite logit and slope.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import init_linear_pca, linearize_sigmoid_output
+    >>> encoder, decoder = torch.nn.Linear(2, 1), torch.nn.Linear(1, 2)
+    >>> mean = torch.tensor([0.3, 0.6])
+    >>> init_linear_pca(encoder, decoder, torch.tensor([[0.6, 0.8]]), mean)
+    >>> linearize_sigmoid_output(decoder, mean)
+    >>> x = mean + 0.01 * torch.tensor([0.6, 0.8])  # on PCA's line
+    >>> torch.allclose(torch.sigmoid(decoder(encoder(x))), x, atol=1e-4)
+    True
+    """
+    m = mean.to(decoder_linear.weight).clamp(margin, 1.0 - margin)  # (n_features,)
+    slope = m * (1.0 - m)
+    decoder_linear.weight /= slope[:, None]
+    decoder_linear.bias.sub_(m).div_(slope).add_(torch.logit(m))
+
+
+@torch.no_grad()
 def activate_idle_units(encoder_linear, decoder_linear, X):
     """Give the code units that PCA leaves constant on ``X`` random directions to learn from.
 

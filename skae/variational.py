@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAutoencoder
 from ._engine import EarlyStoppingFromStart
-from .nn import LinearSkip, VariationalAutoencoder, last_linear, make_mlp
+from .nn import LinearSkip, VariationalAutoencoder, last_linear, linearize_sigmoid_output, make_mlp
 from .penalties import kl_standard_normal
 
 __all__ = ["VariationalAE"]
@@ -343,6 +343,9 @@ default="adam"
             else:
                 linears = encoder[0], decoder[0]
             self._init_probabilistic_pca(*linears, X)
+            if output_activation == "sigmoid":
+                mean = linears[1].bias.detach().clone()  # PCA's mean, as set just above
+                linearize_sigmoid_output(linears[1], mean)
         return VariationalAutoencoder(encoder, decoder)
 
     @torch.no_grad()

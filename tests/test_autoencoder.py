@@ -74,6 +74,18 @@ def test_pca_init_starts_at_pca_solution(digits):
     assert -ae.score(X_test) == pytest.approx(pca_mse(X_train, X_test, 5), rel=1e-3)
 
 
+@pytest.mark.parametrize("k", [2, 10])
+def test_pca_init_with_sigmoid_output_starts_near_pca(k):
+    # loss="bce" puts a sigmoid on the output: the start is PCA's, linearized in logit space.
+    X_train, X_test = train_test_split(load_digits().data / 16.0, test_size=0.25, random_state=0)
+    ae = AutoencoderTransformer(
+        n_components=k, loss="bce", max_iter=1, learning_rate_init=1e-9, random_state=0
+    ).fit(X_train)
+    reconstruction = ae.inverse_transform(ae.transform(X_test))
+    ratio = np.mean((reconstruction - X_test) ** 2) / pca_mse(X_train, X_test, k)
+    assert ratio < 1.2  # a sigmoid on PCA's output, unlinearized, gives 3x (k=2) to 8x (k=10)
+
+
 def test_pipeline_on_dataframe_and_grid_search(digits):
     data = load_digits(as_frame=True)
     X, y = data.data.iloc[:600], data.target.iloc[:600]
