@@ -35,8 +35,9 @@ class AutoencoderTransformer(BaseAutoencoder):
         output, set to PCA's projection and reconstruction, beside the hidden
         layers, whose last layer starts at zero: the network starts exactly
         at PCA's solution and training improves on it. ``"random"`` is a plain
-        MLP with PyTorch's default initialization. With a sigmoid output the
-        start is PCA's reconstruction passed through the sigmoid.
+        MLP with PyTorch's default initialization. With a sigmoid output
+        (``loss="bce"``) the linear path works in logit space, so the start is
+        PCA's reconstruction to first order about the mean.
     dropout : float, default=0.0
         Dropout probability after each hidden activation.
     batch_norm : bool, default=False

@@ -16,8 +16,8 @@ codes drawn from :math:`\\mathcal{N}(0, I)` gives new digits: that is
 ``sample``. With pixel intensities in [0, 1] we use the Bernoulli likelihood
 (``loss="bce"``), and a randomly initialized network (``init="random"``):
 the probabilistic-PCA start of ``init="pca"`` is exact for ``loss="mse"``
-but only a heuristic for the Bernoulli likelihood, and on these digits it
-ends at a lower ELBO.
+but only a heuristic for the Bernoulli likelihood (linearized in logit
+space), and on these digits it ends at a lower ELBO.
 """
 
 # %%
