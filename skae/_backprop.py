@@ -8,7 +8,8 @@ backward pass through autograd takes about 350 µs, by hand about 250 µs.
 
 What: ``hand_backprop(module)`` returns ``step(X_input, X_target) -> (loss,
 (reconstruction, code))``. It runs the forward pass without building a graph,
-takes the mean squared error, and sets (not adds to) every parameter's
+takes the mean squared error (plus, optionally, a penalty on the code whose
+gradient is given), and sets (not adds to) every parameter's
 ``.grad`` to what autograd would give (``tests/test_backprop.py`` compares them). It returns
 ``None`` for a module holding anything it does not know (dropout, batch
 normalization, other activations, other module types, module hooks);
@@ -132,13 +133,17 @@ def _shares_parameters(module):
     return len(found) != len(set(found))
 
 
-def hand_backprop(module):
+def hand_backprop(module, code_penalty=None):
     """Return a training step with a hand-written backward pass, or ``None``.
 
     Parameters
     ----------
     module : torch.nn.Module
         The autoencoder to train.
+    code_penalty : callable or None, default=None
+        ``code_penalty(code) -> (value, grad)``: a term added to the loss
+        that depends on the code alone, with its gradient with respect to
+        the code (e.g. ``skae.penalties.l1_activity_and_grad``).
 
     Returns
     -------
@@ -175,7 +180,11 @@ def hand_backprop(module):
         error = (reconstruction - X_target).view(-1)  # (B * n_features,)
         loss = torch.dot(error, error) / error.numel()
         grad = error.mul_(2.0 / error.numel()).view_as(reconstruction)
-        back_encoder(back_decoder(grad, True), False)
+        grad_code = back_decoder(grad, True)  # (B, n_components)
+        if code_penalty is not None:
+            penalty, grad_penalty = code_penalty(code)
+            loss, grad_code = loss + penalty, grad_code + grad_penalty
+        back_encoder(grad_code, False)
         return loss, (reconstruction, code)
 
     return step

@@ -212,6 +212,15 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """Return a term added to the training loss, or ``None``."""
         return None
 
+    def _code_penalty_and_grad(self, code):
+        """``_penalty`` and its gradient with respect to the code, when it depends on the code only.
+
+        A subclass that overrides both trains with the hand-written backward
+        pass (``skae._backprop``); one that overrides ``_penalty`` alone
+        trains with autograd.
+        """
+        raise NotImplementedError
+
     # --------------------------------------------------------------- losses
     def _output_activation(self):
         if self.output_activation == "auto":
@@ -328,7 +337,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             module,
             loss_fn=self._training_loss,
             corrupt=self._corrupt if type(self)._corrupt is not BaseAutoencoder._corrupt else None,
-            hand_backprop=self._trains_on_mse(),
+            **self._hand_backprop_settings(),
             generator=torch.Generator().manual_seed(int(seed)),
             optimizer=optimizer,
             optimizer__weight_decay=self.alpha,
@@ -341,13 +350,25 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             verbose=self.verbose,
         )
 
-    def _trains_on_mse(self):
-        """Whether the training loss is the plain mean squared reconstruction error."""
+    def _hand_backprop_settings(self):
+        """The engine's ``hand_backprop`` and ``code_penalty``: by hand when the loss allows.
+
+        That is when the training loss is the mean squared reconstruction
+        error, plus either no penalty or one a subclass also computes by
+        hand from the code (``_code_penalty_and_grad``).
+        """
         cls = type(self)
-        return all(
+        plain = all(
             getattr(cls, hook) is getattr(BaseAutoencoder, hook)
-            for hook in ("_training_loss", "_penalty", "_reconstruction_errors")
-        ) and self.loss == "mse"
+            for hook in ("_training_loss", "_reconstruction_errors")
+        )
+        if not plain or self.loss != "mse":
+            return {"hand_backprop": False}
+        if cls._penalty is BaseAutoencoder._penalty:
+            return {"hand_backprop": True}
+        if cls._code_penalty_and_grad is not BaseAutoencoder._code_penalty_and_grad:
+            return {"hand_backprop": True, "code_penalty": self._code_penalty_and_grad}
+        return {"hand_backprop": False}
 
     def _user_callbacks(self):
         from copy import deepcopy

@@ -161,9 +161,13 @@ class TrainingEngine(NeuralNet):
         ``corrupt(X, generator) -> torch.Tensor``, applied to training batches only.
     hand_backprop : bool, default=False
         Whether the training loss is the mean squared error of the
-        reconstruction of a tensor batch, so that a hand-written backward
-        pass may replace ``loss_fn`` and autograd where it knows the module
-        (``skae._backprop``, faster on small networks).
+        reconstruction of a tensor batch (plus ``code_penalty``), so that a
+        hand-written backward pass may replace ``loss_fn`` and autograd where
+        it knows the module (``skae._backprop``, faster on small networks).
+    code_penalty : callable or None, default=None
+        ``code_penalty(code) -> (value, grad)``, the penalty term of the
+        training loss and its gradient with respect to the code, for the
+        hand-written backward pass.
     generator : torch.Generator or None, default=None
         Source of randomness for shuffling and corruption.
     **kwargs
@@ -171,12 +175,21 @@ class TrainingEngine(NeuralNet):
     """
 
     def __init__(
-        self, module, *, loss_fn, corrupt=None, hand_backprop=False, generator=None, **kwargs
+        self,
+        module,
+        *,
+        loss_fn,
+        corrupt=None,
+        hand_backprop=False,
+        code_penalty=None,
+        generator=None,
+        **kwargs,
     ):
         super().__init__(module, criterion=torch.nn.MSELoss, train_split=None, **kwargs)
         self.loss_fn = loss_fn
         self.corrupt = corrupt
         self.hand_backprop = hand_backprop
+        self.code_penalty = code_penalty
         self.generator = generator
 
     def get_default_callbacks(self):
@@ -232,7 +245,12 @@ class TrainingEngine(NeuralNet):
 
     def _hand_step(self):
         """The hand-written training step for ``module_``, or ``None``."""
-        return self._built_for(self.module_, hand_backprop) if self.hand_backprop else None
+        if not self.hand_backprop:
+            return None
+        return self._built_for(self.module_, self._build_hand_step)
+
+    def _build_hand_step(self, module):
+        return hand_backprop(module, self.code_penalty)
 
     def _optimizer_step(self):
         step = self._built_for(self.optimizer_, fused_step)

@@ -112,6 +112,44 @@ def kl_sparsity(code, target):
     return cross_entropy - entropy * len(rho_hat)
 
 
+def l1_activity_and_grad(code):
+    """``l1_activity(code)`` and its gradient with respect to ``code``, without autograd.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.penalties import l1_activity_and_grad
+    >>> value, grad = l1_activity_and_grad(torch.tensor([[1.0, -3.0], [0.0, 0.0]]))
+    >>> float(value), grad.tolist()
+    (1.0, [[0.25, -0.25], [0.0, 0.0]])
+    """
+    return code.abs().mean(), code.sign().div_(code.numel())
+
+
+def kl_sparsity_and_grad(code, target):
+    """``kl_sparsity(code, target)`` and its gradient with respect to ``code``, without autograd.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.penalties import kl_sparsity, kl_sparsity_and_grad
+    >>> code = torch.rand(8, 3, requires_grad=True)
+    >>> kl_sparsity(code, 0.1).backward()
+    >>> value, grad = kl_sparsity_and_grad(code.detach(), 0.1)
+    >>> torch.allclose(grad, code.grad)
+    True
+    """
+    mean = code.mean(0)  # (n_components,)
+    rho_hat = mean.clamp(_KL_EPS, 1.0 - _KL_EPS)
+    rho = float(target)
+    cross_entropy = F.binary_cross_entropy(rho_hat, torch.full_like(rho_hat, rho), reduction="sum")
+    entropy = -(rho * math.log(rho) + (1.0 - rho) * math.log1p(-rho))
+    # d KL / d rho_hat_j, zero where the clamp is active; each row adds 1 / B of rho_hat_j.
+    slope = (rho_hat - rho) / (rho_hat * (1.0 - rho_hat))
+    slope = torch.where(mean == rho_hat, slope, torch.zeros_like(slope)) / len(code)
+    return cross_entropy - entropy * len(rho_hat), slope.expand_as(code).contiguous()
+
+
 # Derivative of an elementwise activation, written from its output h = f(a).
 ACTIVATION_SLOPES = {
     "identity": lambda h: torch.ones_like(h),

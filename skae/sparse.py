@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseAutoencoder
 from .nn import activate_idle_units, linearize_sigmoid_code, pca_linears
-from .penalties import kl_sparsity, l1_activity
+from .penalties import kl_sparsity, kl_sparsity_and_grad, l1_activity, l1_activity_and_grad
 
 __all__ = ["SparseAE"]
 
@@ -272,6 +272,13 @@ default="adam"
         if self.sparsity == "kl":
             return self.sparsity_weight * kl_sparsity(code, self.sparsity_target)
         return self.sparsity_weight * l1_activity(code)
+
+    def _code_penalty_and_grad(self, code):
+        if self.sparsity == "kl":
+            value, grad = kl_sparsity_and_grad(code, self.sparsity_target)
+        else:
+            value, grad = l1_activity_and_grad(code)
+        return self.sparsity_weight * value, grad.mul_(self.sparsity_weight)
 
     def _fit(self, X, **kwargs):
         super()._fit(X, **kwargs)

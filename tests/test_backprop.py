@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from skae import AutoencoderTransformer, DenoisingAE, SparseAE
+from skae import AutoencoderTransformer, ContractiveAE, DenoisingAE, SparseAE
 from skae._backprop import hand_backprop
 from skae.nn import Autoencoder, LinearSkip, make_mlp
 
@@ -77,6 +77,35 @@ def test_gradients_replace_stale_ones():
         torch.testing.assert_close(p.grad, grad, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("sparsity", ["l1", "kl"])
+def test_code_penalty_gradient_matches_autograd(sparsity):
+    from skae.penalties import kl_sparsity, kl_sparsity_and_grad, l1_activity, l1_activity_and_grad
+
+    torch.manual_seed(0)
+    module = Autoencoder(make_mlp([6, 5, 3], output_activation="sigmoid"), make_mlp([3, 5, 6]))
+    module.encoder[2].bias.data[0] = 30.0  # one unit saturated at 1: the KL clamp is active
+    X = torch.randn(9, 6)
+    penalty, by_hand = {
+        "l1": (l1_activity, l1_activity_and_grad),
+        "kl": (lambda code: kl_sparsity(code, 0.1), lambda code: kl_sparsity_and_grad(code, 0.1)),
+    }[sparsity]
+    module.zero_grad(set_to_none=True)
+    reconstruction, code = module(X)
+    expected_loss = F.mse_loss(reconstruction, X) + 0.5 * penalty(code)
+    expected_loss.backward()
+    expected = [p.grad.clone() for p in module.parameters()]
+
+    def code_penalty(code):
+        value, grad = by_hand(code)
+        return 0.5 * value, 0.5 * grad
+
+    module.zero_grad(set_to_none=True)
+    loss, _ = hand_backprop(module, code_penalty)(X, X)
+    torch.testing.assert_close(loss, expected_loss.detach())
+    for p, grad in zip(module.parameters(), expected):
+        torch.testing.assert_close(p.grad, grad, rtol=1e-5, atol=1e-6)
+
+
 UNKNOWN = {
     "dropout": lambda: Autoencoder(make_mlp([6, 5, 3], dropout=0.2), make_mlp([3, 5, 6])),
     "batch norm": lambda: Autoencoder(make_mlp([6, 5, 3], batch_norm=True), make_mlp([3, 5, 6])),
@@ -104,14 +133,23 @@ def test_tied_weights_and_hooks_are_left_to_autograd():
 X_DIGITS = np.random.RandomState(0).normal(size=(120, 8)).astype(np.float32)
 
 
-@pytest.mark.parametrize("cls", [AutoencoderTransformer, DenoisingAE])
+HAND_TRAINED = {
+    "AutoencoderTransformer": (AutoencoderTransformer, {}),
+    "DenoisingAE": (DenoisingAE, {}),
+    "SparseAE l1": (SparseAE, dict(sparsity="l1", sparsity_weight=0.1)),
+    "SparseAE kl": (SparseAE, dict(sparsity="kl", sparsity_weight=0.1)),
+}
+
+
+@pytest.mark.parametrize("name", list(HAND_TRAINED))
 @pytest.mark.parametrize("init", ["pca", "random"])
-def test_estimators_train_alike_by_hand_and_by_autograd(cls, init, monkeypatch):
+def test_estimators_train_alike_by_hand_and_by_autograd(name, init, monkeypatch):
+    cls, extra = HAND_TRAINED[name]
     params = dict(n_components=3, hidden_layer_sizes=(6,), init=init, max_iter=8, random_state=0)
-    by_hand = cls(**params).fit(X_DIGITS)
+    by_hand = cls(**params, **extra).fit(X_DIGITS)
     assert by_hand.net_._hand_step() is not None
-    monkeypatch.setattr(cls, "_trains_on_mse", lambda self: False)
-    by_autograd = cls(**params).fit(X_DIGITS)
+    monkeypatch.setattr(cls, "_hand_backprop_settings", lambda self: {"hand_backprop": False})
+    by_autograd = cls(**params, **extra).fit(X_DIGITS)
     assert by_autograd.net_._hand_step() is None
     np.testing.assert_allclose(by_hand.transform(X_DIGITS), by_autograd.transform(X_DIGITS), atol=1e-4)
     np.testing.assert_allclose(by_hand.loss_curve_, by_autograd.loss_curve_, rtol=1e-4)
@@ -119,7 +157,7 @@ def test_estimators_train_alike_by_hand_and_by_autograd(cls, init, monkeypatch):
 
 def test_losses_with_other_terms_use_autograd():
     estimators = [
-        SparseAE(n_components=3, hidden_layer_sizes=(6,), max_iter=2),
+        ContractiveAE(n_components=3, hidden_layer_sizes=(6,), max_iter=2),
         AutoencoderTransformer(n_components=3, hidden_layer_sizes=(6,), max_iter=2, loss="bce"),
     ]
     X = np.random.RandomState(0).uniform(size=(40, 8))
