@@ -7,15 +7,15 @@ autoencoder of ``benchmarks/speed.py`` (64-32-10, batch 256) a forward and
 backward pass through autograd takes about 350 µs, by hand about 250 µs.
 
 What: ``hand_backprop(module)`` returns ``step(X_input, X_target) -> (loss,
-(reconstruction, code))``. It runs the forward pass without building a graph,
-takes the mean squared error (plus, optionally, a penalty on the code whose
-gradient is given), and sets (not adds to) every parameter's
-``.grad`` to what autograd would give (``tests/test_backprop.py`` compares them). It returns
-``None`` for a module holding anything it does not know (dropout, batch
-normalization, other activations, other module types, module hooks);
-training then uses autograd. Known: ``Autoencoder`` of ``nn.Sequential`` or ``LinearSkip`` parts
-made of ``nn.Linear``, ``nn.ReLU``, ``nn.Tanh``, ``nn.Sigmoid`` and
-``nn.Identity``.
+(reconstruction, code))``. It runs the forward pass without building a
+graph, takes the mean squared error (plus, optionally, a penalty on the code
+whose gradient is given), and sets (not adds to) every parameter's ``.grad``
+to what autograd would give (``tests/test_backprop.py`` compares them). It
+returns ``None`` for a module holding anything it does not know (dropout,
+batch normalization, other activations, other module types, module hooks,
+frozen or tied parameters); training then uses autograd. Known:
+``Autoencoder`` of ``nn.Sequential`` or ``LinearSkip`` parts made of
+``nn.Linear``, ``nn.ReLU``, ``nn.Tanh``, ``nn.Sigmoid`` and ``nn.Identity``.
 
 Each known module becomes ``run(x) -> (y, back)``, where ``back(grad,
 input_grad)`` sets the module's parameter gradients from ``grad`` (the
@@ -168,6 +168,8 @@ def hand_backprop(module, code_penalty=None):
     True
     """
     if type(module) is not Autoencoder or _shares_parameters(module):
+        return None
+    if not all(p.requires_grad for p in module.parameters()):  # frozen: leave to autograd
         return None
     encoder, decoder = _runner(module.encoder), _runner(module.decoder)
     if encoder is None or decoder is None:

@@ -119,12 +119,15 @@ def test_unknown_modules_are_left_to_autograd(name):
     assert hand_backprop(UNKNOWN[name]()) is None
 
 
-def test_tied_weights_and_hooks_are_left_to_autograd():
+def test_tied_frozen_or_hooked_modules_are_left_to_autograd():
     tied = Autoencoder(make_mlp([6, 3]), make_mlp([3, 6]))
     tied.decoder[0].weight = torch.nn.Parameter(tied.encoder[0].weight.T)  # a new one: fine
     assert hand_backprop(tied) is not None
     shared = torch.nn.Linear(6, 6)
     assert hand_backprop(Autoencoder(torch.nn.Sequential(shared), torch.nn.Sequential(shared))) is None
+    frozen = MODULES["relu"]()
+    frozen.encoder[0].weight.requires_grad_(False)
+    assert hand_backprop(frozen) is None
     hooked = MODULES["relu"]()
     hooked.encoder[1].register_forward_hook(lambda module, args, output: output * 2)
     assert hand_backprop(hooked) is None
