@@ -100,11 +100,13 @@ def _skip(linear, mlp, activation):
     return run
 
 
+_HOOKS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+
+
 def _has_hooks(module):
-    return any(
-        getattr(module, name, None)
-        for name in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
-    )
+    """Hooks on ``module``, or global module hooks (``register_module_forward_hook``...)."""
+    global_hooks = (getattr(nn.modules.module, "_global" + name, None) for name in _HOOKS)
+    return any(getattr(module, name, None) for name in _HOOKS) or any(global_hooks)
 
 
 def _runner(module):

@@ -131,6 +131,12 @@ def test_tied_frozen_or_hooked_modules_are_left_to_autograd():
     hooked = MODULES["relu"]()
     hooked.encoder[1].register_forward_hook(lambda module, args, output: output * 2)
     assert hand_backprop(hooked) is None
+    handle = torch.nn.modules.module.register_module_forward_hook(lambda *args: None)
+    try:
+        assert hand_backprop(MODULES["relu"]()) is None
+    finally:
+        handle.remove()
+    assert hand_backprop(MODULES["relu"]()) is not None
 
 
 X_DIGITS = np.random.RandomState(0).normal(size=(120, 8)).astype(np.float32)
