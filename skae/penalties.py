@@ -105,8 +105,11 @@ def kl_sparsity(code, target):
     True
     """
     rho_hat = code.mean(0).clamp(_KL_EPS, 1.0 - _KL_EPS)  # (n_components,)
-    rho = float(target)
-    # KL = cross-entropy - entropy: one fused op instead of a dozen small ones.
+    return _summed_kl(float(target), rho_hat)
+
+
+def _summed_kl(rho, rho_hat):
+    """sum_j KL(rho || rho_hat_j), as cross-entropy - entropy: one fused op, not a dozen."""
     cross_entropy = F.binary_cross_entropy(rho_hat, torch.full_like(rho_hat, rho), reduction="sum")
     entropy = -(rho * math.log(rho) + (1.0 - rho) * math.log1p(-rho))
     return cross_entropy - entropy * len(rho_hat)
@@ -142,12 +145,10 @@ def kl_sparsity_and_grad(code, target):
     mean = code.mean(0)  # (n_components,)
     rho_hat = mean.clamp(_KL_EPS, 1.0 - _KL_EPS)
     rho = float(target)
-    cross_entropy = F.binary_cross_entropy(rho_hat, torch.full_like(rho_hat, rho), reduction="sum")
-    entropy = -(rho * math.log(rho) + (1.0 - rho) * math.log1p(-rho))
     # d KL / d rho_hat_j, zero where the clamp is active; each row adds 1 / B of rho_hat_j.
     slope = (rho_hat - rho) / (rho_hat * (1.0 - rho_hat))
     slope = torch.where(mean == rho_hat, slope, torch.zeros_like(slope)) / len(code)
-    return cross_entropy - entropy * len(rho_hat), slope.expand_as(code).contiguous()
+    return _summed_kl(rho, rho_hat), slope.expand_as(code).contiguous()
 
 
 # Derivative of an elementwise activation, written from its output h = f(a).
