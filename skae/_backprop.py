@@ -154,7 +154,8 @@ def hand_backprop(module, code_penalty=None):
         known ``Autoencoder`` (see the module docstring): the mean squared
         error of the reconstruction of ``X_input`` against ``X_target``,
         with every parameter's ``.grad`` set, replacing what was there.
-        ``None`` for any other module, or one with tied weights.
+        ``None`` for any other module, or one with tied or frozen
+        parameters or module hooks.
 
     Examples
     --------

@@ -148,7 +148,7 @@ def kl_sparsity_and_grad(code, target):
     # d KL / d rho_hat_j, zero where the clamp is active; each row adds 1 / B of rho_hat_j.
     slope = (rho_hat - rho) / (rho_hat * (1.0 - rho_hat))
     slope = torch.where(mean == rho_hat, slope, torch.zeros_like(slope)) / len(code)
-    return _summed_kl(rho, rho_hat), slope.expand_as(code).contiguous()
+    return _summed_kl(rho, rho_hat), slope.expand_as(code)  # a view: the same for every row
 
 
 # Derivative of an elementwise activation, written from its output h = f(a).

@@ -278,7 +278,7 @@ default="adam"
             value, grad = kl_sparsity_and_grad(code, self.sparsity_target)
         else:
             value, grad = l1_activity_and_grad(code)
-        return self.sparsity_weight * value, grad.mul_(self.sparsity_weight)
+        return self.sparsity_weight * value, self.sparsity_weight * grad
 
     def _fit(self, X, **kwargs):
         super()._fit(X, **kwargs)

@@ -343,14 +343,15 @@ default="adam"
             else:
                 linears = encoder[0], decoder[0]
             self._init_probabilistic_pca(*linears, X)
-            if output_activation == "sigmoid":
-                mean = linears[1].bias.detach().clone()  # PCA's mean, as set just above
-                linearize_sigmoid_output(linears[1], mean)
         return VariationalAutoencoder(encoder, decoder)
 
     @torch.no_grad()
     def _init_probabilistic_pca(self, encoder_linear, decoder_linear, X):
-        """Set the linear paths to probabilistic PCA's posterior and decoder."""
+        """Set the linear paths to probabilistic PCA's posterior and decoder.
+
+        With a sigmoid output the decoder is then linearized in logit space
+        (``linearize_sigmoid_output``).
+        """
         k = self.n_components
         n_pca = min(k, *X.shape)
         pca = PCA(n_components=n_pca, random_state=0).fit(X)
@@ -373,6 +374,8 @@ default="adam"
         encoder_linear.bias.copy_(tensor(np.concatenate([-encoder_weight @ pca.mean_, log_var])))
         decoder_linear.weight.copy_(tensor(components.T * scale[None, :]))
         decoder_linear.bias.copy_(tensor(pca.mean_))
+        if self._output_activation() == "sigmoid":
+            linearize_sigmoid_output(decoder_linear, tensor(pca.mean_))
 
     def _negative_log_likelihood(self, reconstruction, X):
         """Per-row -log p(x | z), summed over features, shape ``(B,)``."""

@@ -139,7 +139,7 @@ def test_tied_frozen_or_hooked_modules_are_left_to_autograd():
     assert hand_backprop(MODULES["relu"]()) is not None
 
 
-X_DIGITS = np.random.RandomState(0).normal(size=(120, 8)).astype(np.float32)
+X_SMALL = np.random.RandomState(0).normal(size=(120, 8)).astype(np.float32)
 
 
 HAND_TRAINED = {
@@ -155,12 +155,12 @@ HAND_TRAINED = {
 def test_estimators_train_alike_by_hand_and_by_autograd(name, init, monkeypatch):
     cls, extra = HAND_TRAINED[name]
     params = dict(n_components=3, hidden_layer_sizes=(6,), init=init, max_iter=8, random_state=0)
-    by_hand = cls(**params, **extra).fit(X_DIGITS)
+    by_hand = cls(**params, **extra).fit(X_SMALL)
     assert by_hand.net_._hand_step() is not None
     monkeypatch.setattr(cls, "_hand_backprop_settings", lambda self: {"hand_backprop": False})
-    by_autograd = cls(**params, **extra).fit(X_DIGITS)
+    by_autograd = cls(**params, **extra).fit(X_SMALL)
     assert by_autograd.net_._hand_step() is None
-    np.testing.assert_allclose(by_hand.transform(X_DIGITS), by_autograd.transform(X_DIGITS), atol=1e-4)
+    np.testing.assert_allclose(by_hand.transform(X_SMALL), by_autograd.transform(X_SMALL), atol=1e-4)
     np.testing.assert_allclose(by_hand.loss_curve_, by_autograd.loss_curve_, rtol=1e-4)
 
 
@@ -176,9 +176,9 @@ def test_losses_with_other_terms_use_autograd():
 
 def test_fitted_estimator_pickles_and_keeps_training():
     ae = AutoencoderTransformer(n_components=3, hidden_layer_sizes=(6,), max_iter=3, random_state=0)
-    ae.fit(X_DIGITS)
+    ae.fit(X_SMALL)
     restored = pickle.loads(pickle.dumps(ae))
-    np.testing.assert_array_equal(restored.transform(X_DIGITS), ae.transform(X_DIGITS))
-    restored.partial_fit(X_DIGITS)
+    np.testing.assert_array_equal(restored.transform(X_SMALL), ae.transform(X_SMALL))
+    restored.partial_fit(X_SMALL)
     assert restored.net_._hand_step() is not None
-    assert not np.allclose(restored.transform(X_DIGITS), ae.transform(X_DIGITS))
+    assert not np.allclose(restored.transform(X_SMALL), ae.transform(X_SMALL))
