@@ -1,0 +1,191 @@
+"""Benchmark slices: plan the runs, run them through a per-run cache, write the report section.
+
+A slice is a module of ``benchmarks`` with four functions:
+
+* ``plan(config) -> list[dict]``: one JSON-serializable dict per run (dataset,
+  seed, method, ...); ``config`` holds ``quick`` (bool), ``seeds`` (int) and
+  ``data_dir`` (str or None);
+* ``run_one(run) -> dict``: the result of one run, JSON-serializable scalars,
+  deterministic given ``run``;
+* ``report(rows, out_dir) -> str``: a markdown section from the rows (a
+  DataFrame, one row per run: its keys and its results), plots written to
+  ``out_dir``;
+* ``main(argv=None)``, which is ``main_for(module, argv)``.
+
+Each run's row is cached in ``<out>/.cache/<slice>.jsonl`` (not committed) under a key made of
+the slice's name, the run's parameters and a fingerprint of the code (skae's
+version and sources, and the slice module's source), so an interrupted run
+resumes where it stopped, and a change to the code runs again what it may
+have changed.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["code_fingerprint", "default_data_dir", "main_for", "run_slice"]
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def default_data_dir():
+    """``$SKAE_DATA_DIR``, else ``<repo>/../shared/datasets``; None when it does not exist."""
+    path = Path(os.environ.get("SKAE_DATA_DIR", REPO.parent / "shared" / "datasets"))
+    return str(path) if path.is_dir() else None
+
+
+def _digest(paths):
+    sha = hashlib.sha256()
+    for path in sorted(paths):
+        sha.update(path.relative_to(REPO).as_posix().encode())
+        sha.update(path.read_bytes())
+    return sha.hexdigest()[:16]
+
+
+def code_fingerprint(module):
+    """skae's version and a digest of its sources and of ``module``'s source file."""
+    import skae
+
+    package = Path(skae.__file__).resolve().parent
+    sources = list(package.rglob("*.py")) + [Path(module.__file__).resolve()]
+    return f"{skae.__version__}+{_digest(sources)}"
+
+
+def _run_key(name, fingerprint, run):
+    text = json.dumps({"slice": name, "code": fingerprint, "run": run}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class RunCache:
+    """Result rows of one slice's runs, one JSON line each, appended as they finish."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.rows = {}
+        if self.path.exists():
+            for line in self.path.read_text().splitlines():
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:  # a line cut short by an interruption
+                    continue
+                self.rows[entry["key"]] = entry["row"]
+
+    def add(self, key, run, row):
+        self.rows[key] = row
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as file:
+            file.write(json.dumps({"key": key, "run": run, "row": row}, default=_plain) + "\n")
+
+
+def _plain(value):
+    """JSON for numpy scalars and arrays."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON-serializable: {type(value).__name__}")
+
+
+def _limit_threads():
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
+def _timed(run_one, run):
+    _limit_threads()
+    start = time.perf_counter()
+    row = run_one(run)
+    return run, row, time.perf_counter() - start
+
+
+def run_slice(module, config, out_dir, *, jobs=1, use_cache=True, progress=True):
+    """Run every planned run of ``module`` not yet cached; return the rows as a DataFrame.
+
+    Returns
+    -------
+    rows : pandas.DataFrame
+        One row per run: the run's keys, then its results.
+    seconds : float
+        Wall time of the runs done now (cached ones cost nothing).
+    """
+    from tqdm.auto import tqdm
+
+    name = module.NAME
+    out_dir = Path(out_dir)
+    fingerprint = code_fingerprint(module)
+    cache = RunCache(out_dir / ".cache" / f"{name}.jsonl")
+    if not use_cache:
+        cache.rows = {}
+    runs = module.plan(config)
+    keys = [_run_key(name, fingerprint, run) for run in runs]
+    todo = [(key, run) for key, run in zip(keys, runs) if key not in cache.rows]
+    start = time.perf_counter()
+    bar = tqdm(total=len(runs), initial=len(runs) - len(todo), unit="run", desc=name,
+               disable=not progress, file=sys.stderr)
+    key_of = {json.dumps(run, sort_keys=True): key for key, run in todo}
+    if jobs == 1:
+        _limit_threads()
+        finished = (_timed(module.run_one, run) for _, run in todo)
+    else:
+        from joblib import Parallel, delayed
+
+        parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
+        finished = parallel(delayed(_timed)(module.run_one, run) for _, run in todo)
+    for run, row, seconds in finished:
+        row = {**row, "run_seconds": seconds}
+        cache.add(key_of[json.dumps(run, sort_keys=True)], run, row)
+        bar.set_postfix_str(" ".join(f"{v}" for v in run.values())[:60], refresh=False)
+        bar.update()
+    bar.close()
+    rows = pd.DataFrame([{**run, **cache.rows[key]} for key, run in zip(keys, runs)])
+    return rows, time.perf_counter() - start
+
+
+def parser_for(module):
+    """The command line of one slice."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m benchmarks.{module.NAME}",
+        description=(module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else None,
+    )
+    parser.add_argument("--quick", action="store_true", help="a few minutes: fewer datasets and seeds")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help=f"seeds (default: {getattr(module, 'DEFAULT_SEEDS', 3)})")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder of the PMLB-layout shared datasets "
+                        "(default: $SKAE_DATA_DIR or ../shared/datasets)")
+    parser.add_argument("--out", type=Path, default=Path("results"), help="output folder")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs in parallel, one process and one torch thread each")
+    parser.add_argument("--no-cache", action="store_true", help="run everything again")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def config_from(module, args):
+    return {
+        "quick": bool(args.quick),
+        "seeds": args.seeds if args.seeds is not None else getattr(module, "DEFAULT_SEEDS", 3),
+        "data_dir": args.data_dir if args.data_dir is not None else default_data_dir(),
+    }
+
+
+def main_for(module, argv=None):
+    """``python -m benchmarks.<slice>``: run the slice, write ``<out>/<name>.csv`` and ``.md``."""
+    args = parser_for(module).parse_args(argv)
+    config = config_from(module, args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows, seconds = run_slice(module, config, args.out, jobs=args.jobs,
+                              use_cache=not args.no_cache, progress=not args.quiet)
+    rows.to_csv(args.out / f"{module.NAME}.csv", index=False)
+    section = module.report(rows, args.out)
+    (args.out / f"{module.NAME}.md").write_text(section + "\n")
+    print(section)
+    print(f"\n{len(rows)} runs ({seconds:.0f} s now); wrote {args.out}/{module.NAME}.csv and .md",
+          file=sys.stderr)
+    return 0
