@@ -1,8 +1,10 @@
-"""skae's benchmark against PCA: ``python -m benchmarks`` (see ``--help``).
+"""skae's benchmarks: ``python -m benchmarks`` (see ``--help``).
 
-Modules: ``datasets`` (what is compared on), ``reducers`` (PCA, TruncatedSVD,
-KernelPCA and every skae autoencoder found at run time), ``metrics`` (held-out
-reconstruction, downstream accuracy, trustworthiness, timings), ``runner``
-(the loop over datasets, seeds, code sizes and reducers), ``report`` (tables,
-targets and plots). ``speed.py`` is the training-speed benchmark.
+The report is made of *slices* (``benchmarks/slices.py`` defines the contract,
+the per-run cache and the runner; ``__main__.py`` lists them and writes the
+report). ``reduction`` compares every autoencoder with PCA on held-out
+reconstruction and downstream accuracy, using ``datasets`` (what is compared
+on), ``reducers`` (PCA, TruncatedSVD, KernelPCA and every skae autoencoder) and
+``metrics``; ``speed`` times training epochs against hand-written loops;
+``stats`` holds the paired comparisons over seeds that every slice reports.
 """

@@ -1,216 +1,200 @@
-"""Command line: ``python -m benchmarks [--full] [--data-dir DIR] [--csv FILE --target COL] ...``.
+"""Command line: ``python -m benchmarks [--full | --only NAMES] [--out DIR] ...``.
 
-Compares PCA, TruncatedSVD, KernelPCA and every skae autoencoder on held-out
-reconstruction, downstream accuracy, trustworthiness and speed; prints a
-markdown table and writes it, a CSV and PNG plots to ``--out`` (``results/``).
+Without options: the quick run (the README's main job), the reduction slice on
+scikit-learn's bundled and two generated datasets, a few minutes on 2 cores.
+``--full`` runs every slice of the report (:data:`SLICES`) and writes
+``report.md`` with the command, commit, machine, versions and wall time of
+each slice; ``--only outliers,speed`` reruns some slices and rewrites the report
+from every slice's last section. Each run's result is cached under
+``<out>/.cache/``, so an interrupted run resumes where it stopped.
 """
 
 import argparse
-import contextlib
-import inspect
-import io
+import importlib
+import json
 import os
+import platform
 import shlex
+import subprocess
 import sys
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
-from . import datasets as ds
-from . import reducers as rd
-from .report import markdown, write_report
-from .runner import MAX_ROWS_FOR_REPEATS, TEST_SIZE, load_raw, run, save_raw
+from .slices import REPO, default_data_dir, run_slice
 
-DEFAULT_KS = (2, 5, 10, 30)
-
-
-def default_data_dir():
-    """``$SKAE_DATA_DIR``, else ``<repo>/../shared/datasets``."""
-    repo = Path(__file__).resolve().parents[1]
-    return Path(os.environ.get("SKAE_DATA_DIR", repo.parent / "shared" / "datasets"))
+# The report's slices, in its order. Each is a module of this package (benchmarks/slices.py).
+SLICES = ("reduction", "tune_deep", "small", "density", "outliers", "few_labels", "imputation", "speed")
+VERSIONED = ("skae", "torch", "sklearn", "skorch", "numpy", "pandas", "scipy", "pyod")
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="Benchmark skae's autoencoders against PCA and friends.",
+        description="Benchmark skae's autoencoders against PCA and the estimators a user "
+        "would pick instead.",
     )
     parser.add_argument("--full", action="store_true",
-                        help="run everything: built-in and shared datasets, the deep "
-                        "configuration, and the speed benchmark")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="add the PMLB-layout *.tsv.gz datasets of this folder "
-                        "(default with --full: $SKAE_DATA_DIR or ../shared/datasets)")
-    parser.add_argument("--csv", type=Path, default=None, help="add a CSV file of your own")
-    parser.add_argument("--target", default=None, help="label column of --csv")
-    parser.add_argument("--scaling", choices=sorted(["standard", "minmax"]), default="standard",
-                        help="scaler for --csv (default: standard)")
-    parser.add_argument("--datasets", default=None,
-                        help="comma-separated dataset names to keep, in this order (after adding them)")
-    parser.add_argument("--no-builtin", action="store_true",
-                        help="leave out the bundled and generated datasets")
-    parser.add_argument("--reducers", default=None, help="comma-separated reducer names to keep")
-    parser.add_argument("--ks", default=",".join(map(str, DEFAULT_KS)),
-                        help="comma-separated code sizes (default: 2,5,10,30)")
-    parser.add_argument("--seeds", type=int, default=2, help="repeats (default: 2)")
-    parser.add_argument("--max-rows", type=int, default=ds.MAX_ROWS,
-                        help=f"subsample larger datasets to this many rows (default: {ds.MAX_ROWS})")
-    parser.add_argument("--n-generated", type=int, default=2000,
-                        help="rows of the generated datasets (default: 2000)")
-    parser.add_argument("--max-iter", type=int, default=None,
-                        help="override the autoencoders' max_iter (for quick smoke runs)")
-    parser.add_argument("--deep-budget", type=float, default=rd.DEEP_BUDGET_SECONDS,
-                        help="training CPU seconds of the deep configuration (default: %(default)s)")
-    parser.add_argument("--no-deep", action="store_true", help="leave out the deep configuration")
-    parser.add_argument("--speed", action="store_true",
-                        help="also run the speed benchmark (benchmarks/speed.py)")
-    parser.add_argument("--speed-args", default="",
-                        help='arguments for the speed benchmark, e.g. "--quick"')
-    parser.add_argument("--no-speed", action="store_true", help="skip the speed benchmark in --full")
+                        help=f"run every slice ({', '.join(SLICES)}) on the bundled and shared "
+                        "datasets, with their full settings")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated slices to run (full settings unless --quick); "
+                        "the report keeps the other slices' last sections")
+    parser.add_argument("--quick", action="store_true",
+                        help="quick settings (the default without --full or --only)")
     parser.add_argument("--out", type=Path, default=Path("results"),
                         help="output folder (default: results)")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help="seeds (or repeats) per setting (default: each slice's own)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                         help="runs in parallel, one process and one torch thread each "
-                        "(default: 2, or 1 on a one-core machine)")
+                        "(default: 2, or 1 on a one-core machine; the speed slice runs alone)")
+    parser.add_argument("--data-dir", default=None,
+                        help="the PMLB-layout shared datasets (default: $SKAE_DATA_DIR or "
+                        "../shared/datasets)")
+    parser.add_argument("--no-cache", action="store_true", help="run everything again")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--report-from", type=Path, nargs="+", default=None, metavar="DIR",
-                        help="run nothing: merge the raw results of earlier runs in these "
-                        "folders and write the report to --out")
+    reduction = parser.add_argument_group("reduction slice")
+    reduction.add_argument("--csv", type=Path, default=None, help="add a CSV file of your own")
+    reduction.add_argument("--target", default=None, help="label column of --csv")
+    reduction.add_argument("--scaling", choices=["standard", "minmax"], default="standard",
+                           help="scaler for --csv (default: standard)")
+    reduction.add_argument("--datasets", default=None, help="comma-separated dataset names to keep")
+    reduction.add_argument("--no-builtin", action="store_true",
+                           help="leave out the bundled and generated datasets")
+    reduction.add_argument("--reducers", default=None, help="comma-separated reducer names to keep")
+    reduction.add_argument("--ks", default=None, help="comma-separated code sizes")
+    reduction.add_argument("--max-iter", type=int, default=None,
+                           help="override the autoencoders' max_iter (smoke runs)")
+    reduction.add_argument("--no-deep", action="store_true",
+                           help="leave out the deep MNIST configuration")
     args = parser.parse_args(argv)
     if (args.csv is None) != (args.target is None):
         parser.error("--csv and --target go together: --csv FILE --target COLUMN")
+    if args.only:
+        unknown = set(args.only.split(",")) - set(SLICES)
+        if unknown:
+            parser.error(f"unknown slice(s) {sorted(unknown)}; the slices are {', '.join(SLICES)}")
     return args
 
 
-def load_datasets(args):
-    datasets = [] if args.no_builtin else ds.builtin_datasets(n_generated=args.n_generated)
-    data_dir = args.data_dir
-    if data_dir is None and args.full:
-        data_dir = default_data_dir()
-        if not data_dir.is_dir():
-            print(f"note: no shared datasets at {data_dir}; running the built-in ones only",
-                  file=sys.stderr)
-            data_dir = None
-    if data_dir is not None:
-        datasets += ds.shared_datasets(data_dir, max_rows=args.max_rows)
-    if args.csv is not None:
-        datasets.append(ds.csv_dataset(args.csv, args.target, args.scaling, args.max_rows))
-    if args.datasets:  # keep these, in this order
-        by_name = {d.name: d for d in datasets}
-        datasets = [by_name[name] for name in args.datasets.split(",") if name in by_name]
-    if not datasets:
-        raise SystemExit("No datasets selected.")
-    return datasets
+def selected_slices(args):
+    if args.only:
+        return [name for name in SLICES if name in args.only.split(",")]
+    return list(SLICES) if args.full else ["reduction"]
 
 
-def run_speed(speed_args=()):
-    """Run ``benchmarks.speed.main(speed_args)`` if that module and function exist.
+def slice_config(module, args, quick):
+    seeds = args.seeds
+    if seeds is None:
+        seeds = getattr(module, "QUICK_SEEDS", None) if quick else None
+        seeds = seeds or getattr(module, "DEFAULT_SEEDS", 3)
+    data_dir = args.data_dir if args.data_dir is not None else default_data_dir()
+    config = {"quick": quick, "seeds": seeds, "data_dir": data_dir}
+    if module.NAME == "reduction":
+        config.update({
+            "csv": str(args.csv) if args.csv else None, "target": args.target,
+            "scaling": args.scaling, "no_builtin": args.no_builtin, "no_deep": args.no_deep,
+            "datasets": args.datasets.split(",") if args.datasets else None,
+            "reducers": args.reducers.split(",") if args.reducers else None,
+            "ks": [int(k) for k in args.ks.split(",")] if args.ks else None,
+            "max_iter": args.max_iter,
+        })
+    return config
 
-    Returns what it printed (and returned), for the report.
-    """
+
+def _git(*command):
     try:
-        from . import speed
-    except ImportError as error:
-        return f"(speed benchmark not available: {error})"
-    main = getattr(speed, "main", None)
-    if main is None:
-        return "(benchmarks/speed.py has no main() yet)"
+        return subprocess.run(["git", *command], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
 
-    class Tee(io.StringIO):
-        def write(self, text):
-            sys.__stdout__.write(text)
-            return super().write(text)
 
-    buffer = Tee()
-    with contextlib.redirect_stdout(buffer):
-        takes_args = bool(inspect.signature(main).parameters)
-        returned = main(list(speed_args)) if takes_args else main()
-    text = buffer.getvalue()
-    if returned is not None and not isinstance(returned, int):
-        text += ("\n" if text else "") + (
-            markdown(returned) if hasattr(returned, "to_markdown") else str(returned)
-        )
+def provenance():
+    """Commit, machine and library versions of this run."""
+    versions = {}
+    for name in VERSIONED:
+        try:
+            versions[name] = importlib.import_module(name).__version__
+        except ImportError:
+            continue
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    dirty = _git("status", "--porcelain", "--", "skae", "benchmarks")
+    return {
+        "commit": _git("rev-parse", "--short=12", "HEAD") + (" (with uncommitted changes)" if dirty else ""),
+        "machine": f"{cpu}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "versions": versions,
+        "threads": f"one torch thread per run, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}",
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def write_report(out_dir, command):
+    """``report.md``: every slice's last section, each under the record of the run that made it."""
+    lines = ["# skae benchmark report", "",
+             f"Regenerate: `{command}` (one command; results are cached per run in "
+             "`.cache/`, so an interrupted run resumes). Each section below says which run "
+             "produced it.", ""]
+    total = 0.0
+    for name in SLICES:
+        section, record = out_dir / "sections" / f"{name}.md", out_dir / "sections" / f"{name}.json"
+        if not (section.exists() and record.exists()):
+            continue
+        meta = json.loads(record.read_text())
+        total += meta["run_seconds"]
+        versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+        lines += [section.read_text().rstrip(), "",
+                  f"<sub>Produced by `{meta['command']}` at commit {meta['commit']} on "
+                  f"{meta['date']}: {meta['machine']}; Python {meta['python']}, {versions}; "
+                  f"{meta['threads']}, {meta['jobs']} run(s) in parallel; {meta['runs']} runs "
+                  f"({meta['cached']} from the cache of an earlier run of the same code), "
+                  f"{meta['run_seconds'] / 60:.1f} min of run time in all.</sub>", ""]
+    lines.insert(4, f"Run time of every run of every slice, summed: {total / 60:.0f} min "
+                    "(parallel runs overlap in wall time).")
+    lines.insert(5, "")
+    text = "\n".join(lines)
+    (out_dir / "report.md").write_text(text)
     return text
-
-
-def notes(args, datasets, reducers):
-    scalings = ", ".join(f"{d.name}: {d.scaling}" for d in datasets)
-    ae_params = ", ".join(f"{k}={v!r}" for k, v in rd.AUTOENCODER_PARAMS.items())
-    skae_names = [r.name for r in reducers if r.family == "skae"]
-    out = [
-        f"Datasets (rows x features, scaler fitted on the training rows): "
-        + ", ".join(f"{d.name} {d.shape[0]}x{d.shape[1]} ({d.scaling})" for d in datasets) + ".",
-        f"Split: {1 - TEST_SIZE:.0%}/{TEST_SIZE:.0%} train/test, stratified by class; seed s "
-        "sets the split and the reducer's random_state. Metrics are on the test rows, "
-        "in the scaled space. StandardScaler for tabular data, MinMaxScaler(clip=True) for pixel data.",
-        f"Seeds: {args.seeds} (1 for datasets with more than {MAX_ROWS_FOR_REPEATS:,} rows). "
-        f"k in {args.ks}, below n_features.",
-        f"Reducers: PCA, TruncatedSVD, KernelPCA (rbf kernel, fit_inverse_transform=True, "
-        f"eigen_solver='randomized', scikit-learn defaults otherwise; skipped above {rd.KERNEL_PCA_MAX_ROWS} training rows), "
-        f"and the skae autoencoders found at run time: {', '.join(skae_names) or 'none'}. "
-        f"Each autoencoder uses its own defaults plus {ae_params}, the same on every dataset, "
-        f"and stops after {rd.AUTOENCODER_BUDGET_SECONDS:.0f} CPU seconds of training.",
-        f"AutoencoderTransformer[deep]: "
-        + ", ".join(f"{k}={v!r}" for k, v in rd.DEEP_PARAMS.items())
-        + f" (Hinton & Salakhutdinov 2006's 784-1000-500-250-30 shape, cross-entropy on [0, 1] "
-        f"pixels; dropout for the 8,000 training images), otherwise as above, training stopped after {args.deep_budget:.0f} CPU seconds; "
-        f"run only at k in {rd.DEEP_KS} on MinMax-scaled datasets with at least "
-        f"{rd.DEEP_MIN_FEATURES} features.",
-        "Downstream: StandardScaler + LogisticRegression(max_iter=1000) on the codes (Ridge R^2 "
-        "for a continuous target); trustworthiness with 5 neighbors on the test rows; "
-        "transform rows/s on the test rows.",
-    ]
-    return out
 
 
 def main(argv=None):
     args = parse_args(argv)
-    command = "python -m benchmarks " + shlex.join(sys.argv[1:] if argv is None else argv)
-    command = command.strip()
-    if args.report_from:
-        results, commands = load_raw(args.report_from)
-        text, _, _ = write_report(
-            results, args.out, " ; ".join(commands), *merged_notes(args.report_from)
-        )
-        print(text)
-        return 0
-    ks = tuple(int(k) for k in args.ks.split(","))
-    datasets = load_datasets(args)
-    names = args.reducers.split(",") if args.reducers else None
-    reducers = rd.available_reducers(
-        names, deep=not args.no_deep, deep_budget=args.deep_budget
-    )
-    if args.max_iter is not None:
-        rd.AUTOENCODER_PARAMS["max_iter"] = args.max_iter
-        rd.DEEP_PARAMS["max_iter"] = args.max_iter
-    run_notes = notes(args, datasets, reducers)
+    command = ("python -m benchmarks " + shlex.join(sys.argv[1:] if argv is None else argv)).strip()
+    quick = args.quick or not (args.full or args.only)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "notes.txt").write_text("\n".join(run_notes) + "\n")
-    results = run(
-        datasets, reducers, ks=ks, seeds=args.seeds, progress=not args.quiet,
-        checkpoint=lambda partial: save_raw(partial, args.out, command), n_jobs=args.jobs,
-    )
-    save_raw(results, args.out, command)
-    extra = []
-    if args.speed or (args.full and not args.no_speed):
-        speed = run_speed(shlex.split(args.speed_args)).rstrip()
-        (args.out / "speed.txt").write_text(speed + "\n")
-        extra.append(("Speed (benchmarks/speed.py)", "```\n" + speed + "\n```"))
-    text, _, _ = write_report(results, args.out, command, run_notes, extra)
-    print(text)
-    print(f"\nWrote {args.out}/report.md, results.csv, summary.csv, comparison.csv and plots.")
+    for name in selected_slices(args):
+        module = importlib.import_module(f".{name}", __package__)
+        if not hasattr(module, "plan"):
+            print(f"note: benchmarks/{name}.py is not a slice yet (no plan()); skipped",
+                  file=sys.stderr)
+            continue
+        config = slice_config(module, args, quick)
+        started = time.perf_counter()
+        rows, _, n_new = run_slice(module, config, args.out, jobs=args.jobs,
+                                   use_cache=not args.no_cache, progress=not args.quiet)
+        rows.to_csv(args.out / f"{name}.csv", index=False)
+        section = module.report(rows, args.out)
+        (args.out / "sections").mkdir(exist_ok=True)
+        (args.out / "sections" / f"{name}.md").write_text(section + "\n")
+        jobs = 1 if getattr(module, "SEQUENTIAL", False) else args.jobs
+        record = {**provenance(), "command": command, "jobs": jobs, "runs": len(rows),
+                  "cached": len(rows) - n_new, "wall_seconds": time.perf_counter() - started,
+                  "run_seconds": float(rows["run_seconds"].sum())}
+        (args.out / "sections" / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+        print(section, flush=True)
+    write_report(args.out, command)
+    print(f"\nWrote {args.out}/report.md, the slices' .csv and .md files and their plots.",
+          file=sys.stderr)
     return 0
-
-
-def merged_notes(out_dirs):
-    """The notes of merged runs (each line once) and their speed sections."""
-    lines, extra = [], []
-    for out_dir in map(Path, out_dirs):
-        if (out_dir / "notes.txt").exists():
-            new = (out_dir / "notes.txt").read_text().splitlines()
-            lines += [line for line in new if line not in lines]
-        if (out_dir / "speed.txt").exists():
-            speed = (out_dir / "speed.txt").read_text().rstrip()
-            extra.append(("Speed (benchmarks/speed.py)", "```\n" + speed + "\n```"))
-    return lines, extra
 
 
 if __name__ == "__main__":

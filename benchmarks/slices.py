@@ -113,6 +113,8 @@ def run_slice(module, config, out_dir, *, jobs=1, use_cache=True, progress=True)
         One row per run: the run's keys, then its results.
     seconds : float
         Wall time of the runs done now (cached ones cost nothing).
+    n_new : int
+        How many runs were done now (the others came from the cache).
     """
     from tqdm.auto import tqdm
 
@@ -122,6 +124,8 @@ def run_slice(module, config, out_dir, *, jobs=1, use_cache=True, progress=True)
     cache = RunCache(out_dir / ".cache" / f"{name}.jsonl")
     if not use_cache:
         cache.rows = {}
+    if getattr(module, "SEQUENTIAL", False):
+        jobs = 1  # timings: runs must not disturb each other
     runs = module.plan(config)
     keys = [_run_key(name, fingerprint, run) for run in runs]
     todo = [(key, run) for key, run in zip(keys, runs) if key not in cache.rows]
@@ -144,7 +148,7 @@ def run_slice(module, config, out_dir, *, jobs=1, use_cache=True, progress=True)
         bar.update()
     bar.close()
     rows = pd.DataFrame([{**run, **cache.rows[key]} for key, run in zip(keys, runs)])
-    return rows, time.perf_counter() - start
+    return rows, time.perf_counter() - start, len(todo)
 
 
 def parser_for(module):
@@ -180,8 +184,8 @@ def main_for(module, argv=None):
     args = parser_for(module).parse_args(argv)
     config = config_from(module, args)
     args.out.mkdir(parents=True, exist_ok=True)
-    rows, seconds = run_slice(module, config, args.out, jobs=args.jobs,
-                              use_cache=not args.no_cache, progress=not args.quiet)
+    rows, seconds, _ = run_slice(module, config, args.out, jobs=args.jobs,
+                                 use_cache=not args.no_cache, progress=not args.quiet)
     rows.to_csv(args.out / f"{module.NAME}.csv", index=False)
     section = module.report(rows, args.out)
     (args.out / f"{module.NAME}.md").write_text(section + "\n")

@@ -1,29 +1,33 @@
-"""Training speed: skae against a hand-written PyTorch loop, skorch's default and MLPRegressor.
+"""Training speed: skae against hand-written PyTorch loops, skorch's default and MLPRegressor.
 
-Per-epoch seconds on the same network, data, batch size and optimizer (Adam, lr 1e-3),
-measured side by side and interleaved over repeats, so that the ratios survive a noisy machine.
+Seconds per epoch on the same network, data, batch size and optimizer (Adam, lr 1e-3),
+with the same explicit number of threads (torch and BLAS) for every contender. Each timed
+fit starts with one warm-up epoch that is not counted (first-call costs: allocations,
+torch's lazy imports). Repeats are interleaved (repeat 1 of every contender, then repeat
+2, ...), so that a change of load hits every contender alike, and each ratio is taken
+within a repeat, against the reference: the hand-written loop with fused Adam, the
+fastest loop a PyTorch user writes.
 
-    python -m benchmarks.speed            # both settings (a few minutes on 2 cores)
-    python -m benchmarks.speed --quick    # small network only, fewer epochs
+    python -m benchmarks.speed            # both settings (about 15 minutes on 2 cores)
+    python -m benchmarks.speed --quick    # small network only
 
-Settings (from the foundation issue):
+Settings:
 
 * large: 60,000 x 784 float32 (random values: the time per epoch does not depend on them),
   encoder 784-256-64-10 with a mirrored decoder, batch 256;
 * small: scikit-learn's digits (1,797 x 64, standardized), encoder 64-32-10, batch 256,
   where per-step overhead dominates.
 
-The hand-written loop is what a PyTorch user writes: a fresh permutation per epoch, one
-index gather per batch, ``torch.optim.Adam`` with its default implementation. skae uses the
-fused Adam kernel where torch has it (torch >= 2.4 on CPU); the table also shows the raw
-loop with fused Adam, so the part of the gain that comes from the optimizer is visible.
+Runs one at a time, whatever ``--jobs`` says: timings of parallel runs would disturb
+each other.
 """
 
-import argparse
-import statistics
+import sys
 import time
+import warnings
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
@@ -34,16 +38,25 @@ from threadpoolctl import threadpool_limits
 from skae import AutoencoderTransformer
 from skae.nn import make_mlp
 
+NAME = "speed"
+DEFAULT_SEEDS = 5  # repeats
+SEQUENTIAL = True
+THREADS = 1
+
 SETTINGS = {
-    "small": dict(hidden=(32,), n_components=10, epochs=60),
-    "large": dict(hidden=(256, 64), n_components=10, epochs=3),
+    "small": dict(hidden=(32,), n_components=10, epochs=30),
+    "large": dict(hidden=(256, 64), n_components=10, epochs=2),
 }
 BATCH_SIZE = 256
+REFERENCE = "raw loop, fused Adam"
+# transform is called repeatedly until this much time has passed.
+MIN_TIMING_SECONDS = 0.5
 
 
-def load_setting(name, rng):
+def load_setting(name, rng=None):
     if name == "small":
         return StandardScaler().fit_transform(load_digits().data).astype(np.float32)
+    rng = np.random.default_rng(0) if rng is None else rng
     return rng.standard_normal((60_000, 784), dtype=np.float32)
 
 
@@ -57,8 +70,8 @@ def time_raw_loop(X, hidden, n_components, epochs, fused=False):
     module = make_module(X.shape[1], hidden, n_components)
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-3, **({"fused": True} if fused else {}))
     X = torch.from_numpy(X)
-    start = time.perf_counter()
-    for _ in range(epochs):
+
+    def epoch():
         order = torch.randperm(len(X))
         for i in range(0, len(X), BATCH_SIZE):
             batch = X[order[i : i + BATCH_SIZE]]
@@ -66,13 +79,16 @@ def time_raw_loop(X, hidden, n_components, epochs, fused=False):
             loss = torch.nn.functional.mse_loss(module(batch), batch)
             loss.backward()
             optimizer.step()
+
+    epoch()  # warm-up, not counted
+    start = time.perf_counter()
+    for _ in range(epochs):
+        epoch()
     return (time.perf_counter() - start) / epochs
 
 
-def time_skae(X, hidden, n_components, epochs):
-    ae = AutoencoderTransformer(
-        n_components,
-        hidden_layer_sizes=hidden,
+def _skae(epochs):
+    return AutoencoderTransformer(
         init="random",  # the same plain MLP as the other contenders
         batch_size=BATCH_SIZE,
         max_iter=epochs,
@@ -80,8 +96,15 @@ def time_skae(X, hidden, n_components, epochs):
         tol=0.0,
         n_iter_no_change=epochs + 1,
         device="cpu",
+        n_jobs=THREADS,
         random_state=0,
     )
+
+
+def time_skae(X, hidden, n_components, epochs):
+    ae = _skae(epochs).set_params(n_components=n_components, hidden_layer_sizes=hidden)
+    ae.set_params(max_iter=1).fit(X)  # warm-up epoch
+    ae.set_params(max_iter=epochs, n_iter_no_change=epochs + 1)
     start = time.perf_counter()
     ae.fit(X)
     return (time.perf_counter() - start) / epochs
@@ -92,104 +115,132 @@ def time_skorch_default(X, hidden, n_components, epochs):
 
     torch.manual_seed(0)
     net = NeuralNetRegressor(
-        make_module(X.shape[1], hidden, n_components),
-        optimizer=torch.optim.Adam,
-        lr=1e-3,
-        batch_size=BATCH_SIZE,
-        max_epochs=epochs,
-        train_split=None,
-        verbose=0,
+        make_module(X.shape[1], hidden, n_components), optimizer=torch.optim.Adam, lr=1e-3,
+        batch_size=BATCH_SIZE, max_epochs=1, train_split=None, verbose=0,
     )
+    net.fit(X, X)  # warm-up epoch
+    net.set_params(max_epochs=epochs)
     start = time.perf_counter()
     net.fit(X, X)
     return (time.perf_counter() - start) / epochs
 
 
 def time_mlp_regressor(X, hidden, n_components, epochs):
-    mlp = MLPRegressor(
-        hidden_layer_sizes=(*hidden, n_components, *hidden[::-1]),
-        batch_size=BATCH_SIZE,
-        max_iter=epochs,
-        tol=0.0,
-        n_iter_no_change=epochs + 1,
-        random_state=0,
-    )
-    start = time.perf_counter()
-    import warnings
+    def fit(n_epochs):
+        mlp = MLPRegressor(
+            hidden_layer_sizes=(*hidden, n_components, *hidden[::-1]), batch_size=BATCH_SIZE,
+            max_iter=n_epochs, tol=0.0, n_iter_no_change=n_epochs + 1, random_state=0,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning: max_iter is the point here
+            mlp.fit(X, X)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ConvergenceWarning: max_iter is the point here
-        mlp.fit(X, X)
+    fit(1)  # warm-up epoch
+    start = time.perf_counter()
+    fit(epochs)
     return (time.perf_counter() - start) / epochs
 
 
-def time_transform(X, n_components, hidden):
-    """Rows per second of skae's transform and PCA's, on the same data."""
-    ae = AutoencoderTransformer(
-        n_components, hidden_layer_sizes=hidden, init="random", max_iter=1, device="cpu",
-        random_state=0,
-    ).fit(X[:2048])
-    pca = PCA(n_components, random_state=0).fit(X[:2048])
-    rates = {}
-    for name, transform in (("skae transform", ae.transform), ("PCA.transform", pca.transform)):
-        transform(X[:1000])
-        start = time.perf_counter()
+def _rows_per_second(transform, X):
+    transform(X[:1000])  # warm-up
+    repeats, start = 0, time.perf_counter()
+    while True:
         transform(X)
-        rates[name] = len(X) / (time.perf_counter() - start)
-    return rates
+        repeats += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= MIN_TIMING_SECONDS:
+            return repeats * len(X) / elapsed
 
 
-CONTENDERS = {
+def rate_skae_transform(X, hidden, n_components):
+    ae = _skae(1).set_params(n_components=n_components, hidden_layer_sizes=hidden).fit(X[:2048])
+    return _rows_per_second(ae.transform, X)
+
+
+def rate_pca_transform(X, hidden, n_components):
+    return _rows_per_second(PCA(n_components, random_state=0).fit(X[:2048]).transform, X)
+
+
+FITS = {
     "raw PyTorch loop": time_raw_loop,
-    "raw loop, fused Adam": lambda *args: time_raw_loop(*args, fused=True),
+    REFERENCE: lambda *args: time_raw_loop(*args, fused=True),
     "skae": time_skae,
     "skorch NeuralNetRegressor": time_skorch_default,
     "MLPRegressor": time_mlp_regressor,
 }
+TRANSFORMS = {"skae transform": rate_skae_transform, "PCA.transform": rate_pca_transform}
+# MLPRegressor on the large setting takes minutes per epoch.
+SKIP = {"large": ("MLPRegressor",)}
 
 
-def run(settings, repeats, epochs_scale, skip):
-    rng = np.random.default_rng(0)
-    for name in settings:
-        setting = SETTINGS[name]
-        X = load_setting(name, rng)
-        epochs = max(1, round(setting["epochs"] * epochs_scale))
-        args = (X, setting["hidden"], setting["n_components"], epochs)
-        contenders = {k: f for k, f in CONTENDERS.items() if k not in skip.get(name, ())}
-        times = {k: [] for k in contenders}
-        for _ in range(repeats):  # interleaved, so load changes hit every contender alike
-            for contender, function in contenders.items():
-                times[contender].append(function(*args))
-        raw = times["raw PyTorch loop"]
-        sizes = "-".join(map(str, [X.shape[1], *setting["hidden"], setting["n_components"]]))
-        print(f"\n{name}: {X.shape[0]} x {X.shape[1]}, encoder {sizes} (mirrored), "
-              f"batch {BATCH_SIZE}, {epochs} epochs x {repeats} repeats, "
-              f"{torch.get_num_threads()} torch thread(s)")
-        print(f"| {'contender':<28} | s/epoch (median) | ratio to raw loop (median) |")
-        print(f"|{'-' * 30}|-----------------:|---------------------------:|")
-        for contender, values in times.items():
-            ratio = statistics.median(v / r for v, r in zip(values, raw))
-            print(f"| {contender:<28} | {statistics.median(values):16.4f} | {ratio:26.2f} |")
-        rates = time_transform(X, setting["n_components"], setting["hidden"])
-        print("transform throughput: " + ", ".join(f"{k} {v:,.0f} rows/s" for k, v in rates.items()))
+def plan(config):
+    settings = ["small"] if config["quick"] else ["small", "large"]
+    runs = []
+    for setting in settings:
+        for repeat in range(config["seeds"]):  # interleaved: every contender once per repeat
+            for contender in [*FITS, *TRANSFORMS]:
+                if contender not in SKIP.get(setting, ()):
+                    runs.append({"setting": setting, "repeat": repeat, "contender": contender,
+                                 "threads": config.get("threads", THREADS)})
+    return runs
+
+
+def run_one(run):
+    torch.set_num_threads(run["threads"])
+    setting = SETTINGS[run["setting"]]
+    X = load_setting(run["setting"])
+    with threadpool_limits(limits=run["threads"]):
+        if run["contender"] in TRANSFORMS:
+            rate = TRANSFORMS[run["contender"]](X, setting["hidden"], setting["n_components"])
+            return {"rows_per_s": rate}
+        seconds = FITS[run["contender"]](X, setting["hidden"], setting["n_components"],
+                                         setting["epochs"])
+    return {"s_per_epoch": seconds, "epochs": setting["epochs"]}
+
+
+def report(rows, out_dir):
+    lines = ["## Speed: seconds per training epoch", ""]
+    lines += [
+        f"- Same network, data, batch size ({BATCH_SIZE}) and optimizer (Adam, lr 1e-3) for "
+        f"every contender, {rows['threads'].iloc[0]} torch/BLAS thread(s) each; one warm-up "
+        "epoch before each timed fit, not counted; repeats interleaved across contenders.",
+        f"- Ratio: a contender's seconds per epoch over the reference's ({REFERENCE}) in the "
+        "same repeat; median and range over repeats. Below 1 is faster than the reference.",
+        "- Settings: small = digits 1,797 x 64, encoder 64-32-10; large = 60,000 x 784, "
+        "encoder 784-256-64-10 (decoders mirrored).", "",
+    ]
+    for setting, part in rows.groupby("setting", sort=False):
+        fits = part[part["contender"].isin(FITS)]
+        reference = fits[fits["contender"] == REFERENCE].set_index("repeat")["s_per_epoch"]
+        table = []
+        for contender, own in fits.groupby("contender", sort=False):
+            own = own.set_index("repeat")["s_per_epoch"]
+            ratios = (own / reference.reindex(own.index)).dropna()
+            table.append({
+                "contender": contender, "repeats": len(own),
+                "s/epoch (median)": f"{own.median():.4f}",
+                "s/epoch (min-max)": f"{own.min():.4f}-{own.max():.4f}",
+                "ratio to reference (median)": f"{ratios.median():.2f}",
+                "ratio (min-max)": f"{ratios.min():.2f}-{ratios.max():.2f}",
+            })
+        lines += [f"### {setting}", "", pd.DataFrame(table).to_markdown(index=False), ""]
+        rates = part[part["contender"].isin(TRANSFORMS)]
+        if not rates.empty:
+            text = ", ".join(
+                f"{name} {group['rows_per_s'].median():,.0f} rows/s "
+                f"(range {group['rows_per_s'].min():,.0f}-{group['rows_per_s'].max():,.0f})"
+                for name, group in rates.groupby("contender", sort=False)
+            )
+            lines += [f"Transform throughput (calls repeated for {MIN_TIMING_SECONDS} s, "
+                      f"median over repeats): {text}.", ""]
+    return "\n".join(lines)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small setting only, fewer epochs")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None, help="torch and BLAS threads")
-    parser.add_argument(
-        "--mlp-large", action="store_true", help="also time MLPRegressor on the large setting"
-    )
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    settings = ["small"] if args.quick else ["small", "large"]
-    skip = {} if args.mlp_large else {"large": ("MLPRegressor",)}
-    with threadpool_limits(limits=torch.get_num_threads()):
-        run(settings, args.repeats, 0.5 if args.quick else 1.0, skip)
+    from .slices import main_for
+
+    return main_for(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -46,6 +46,7 @@ exclude_patterns = [
     "_*.rst",  # fragments included by other pages
     "**/_*.rst",
     "sg_execution_times.rst",
+    "benchmarks/sections",  # each slice's part of report.md, as the last run left it
 ]
 default_role = "literal"
 pygments_style = "sphinx"

@@ -1,5 +1,6 @@
 """Smoke tests of the benchmark package (``python -m benchmarks``) on tiny settings."""
 
+import json
 
 import numpy as np
 import pandas as pd
@@ -7,23 +8,24 @@ import pytest
 
 import skae
 from benchmarks import reducers as rd
-from benchmarks.__main__ import main, run_speed
+from benchmarks import reduction, slices, speed
+from benchmarks.__main__ import SLICES, main, write_report
 from benchmarks.datasets import Dataset, builtin_datasets, csv_dataset
-from benchmarks.report import comparison, summary, targets
-from benchmarks.runner import code_sizes, run, split_and_scale
+from benchmarks.stats import geometric_mean, paired
 
 TINY = ["--seeds", "1", "--max-iter", "2", "--quiet", "--no-deep", "--jobs", "1"]
 
 
-def test_cli_writes_table_csv_and_plots(tmp_path, capsys):
+def test_cli_writes_report_csv_and_plots(tmp_path, capsys):
     out = tmp_path / "results"
     argv = ["--datasets", "wine,digits", "--ks", "2,5", "--reducers",
             "PCA,KernelPCA,AutoencoderTransformer", "--out", str(out), *TINY]
     assert main(argv) == 0
-    for name in ["report.md", "results.csv", "summary.csv", "comparison.csv",
-                 "mse_vs_k.png", "digits_embedding.png"]:
+    for name in ["report.md", "reduction.csv", "sections/reduction.md", "sections/reduction.json",
+                 "reduction_summary.csv", "reduction_comparison.csv", "mse_vs_k.png",
+                 "digits_embedding.png"]:
         assert (out / name).stat().st_size > 0, name
-    table = pd.read_csv(out / "results.csv")
+    table = pd.read_csv(out / "reduction.csv")
     assert set(table["reducer"]) == {"PCA", "KernelPCA", "AutoencoderTransformer"}
     assert set(table["dataset"]) == {"wine", "digits"}
     assert set(table["k"]) == {2, 5}
@@ -35,7 +37,32 @@ def test_cli_writes_table_csv_and_plots(tmp_path, capsys):
     assert set(table.loc[table["dataset"] == "wine", "scaling"]) == {"standard"}
     printed = capsys.readouterr().out
     assert "| dataset" in printed and "MSE ratio" in printed
-    assert printed.count("AutoencoderTransformer") >= 4
+    report = (out / "report.md").read_text()
+    record = json.loads((out / "sections" / "reduction.json").read_text())
+    assert record["command"] in report and record["commit"] in report
+    assert record["runs"] == len(table) and record["cached"] == 0
+
+
+def test_second_run_comes_from_the_cache(tmp_path):
+    argv = ["--datasets", "wine", "--ks", "2", "--reducers", "PCA,AutoencoderTransformer",
+            "--out", str(tmp_path), *TINY]
+    main(argv)
+    first = pd.read_csv(tmp_path / "reduction.csv")
+    main(argv[:-4] + ["--seeds", "2", "--quiet", "--no-deep", "--jobs", "1"])  # one more seed
+    record = json.loads((tmp_path / "sections" / "reduction.json").read_text())
+    assert record["runs"] == 4 and record["cached"] == 2
+    second = pd.read_csv(tmp_path / "reduction.csv")
+    pd.testing.assert_series_equal(first["mse"], second.loc[second["seed"] == 0, "mse"])
+
+
+def test_code_change_invalidates_the_cache(tmp_path, monkeypatch):
+    config = {"quick": True, "seeds": 1, "data_dir": None, "datasets": ["wine"], "ks": [2],
+              "reducers": ["PCA"]}
+    _, _, n_new = slices.run_slice(reduction, config, tmp_path, progress=False)
+    assert n_new == 1
+    assert slices.run_slice(reduction, config, tmp_path, progress=False)[2] == 0
+    monkeypatch.setattr(slices, "code_fingerprint", lambda module: "another version")
+    assert slices.run_slice(reduction, config, tmp_path, progress=False)[2] == 1
 
 
 def test_user_csv(tmp_path):
@@ -49,7 +76,7 @@ def test_user_csv(tmp_path):
     out = tmp_path / "out"
     main(["--no-builtin", "--csv", str(path), "--target", "label", "--ks", "2",
           "--reducers", "PCA", "--out", str(out), *TINY])
-    table = pd.read_csv(out / "results.csv")
+    table = pd.read_csv(out / "reduction.csv")
     assert list(table["dataset"]) == ["mine"]
     # The label is a linear function of two features: PCA's 2-D code keeps most of it.
     assert table["downstream"].iloc[0] > 0.6
@@ -57,32 +84,40 @@ def test_user_csv(tmp_path):
         csv_dataset(path, "nope")
 
 
-def test_pca_beats_nothing_and_metrics_are_consistent():
-    """PCA's held-out MSE falls with k, and the report's ratios are computed from the table."""
-    datasets = [d for d in builtin_datasets() if d.name == "wine"]
-    results = run(datasets, rd.available_reducers(["PCA", "TruncatedSVD"]), ks=(2, 5, 10),
-                  seeds=2, progress=False)
-    summ = summary(results.table)
+def test_pca_error_falls_with_k_and_ratios_are_paired():
+    config = {"quick": True, "seeds": 2, "data_dir": None, "datasets": ["wine"],
+              "ks": [2, 5, 10], "reducers": ["PCA", "TruncatedSVD"]}
+    runs = reduction.plan(config)
+    rows = pd.DataFrame([{**run, **reduction.run_one(run)} for run in runs])
+    summ = reduction.summary(rows)
     pca = summ[summ["reducer"] == "PCA"].sort_values("k")
     assert (np.diff(pca["mse_mean"]) < 0).all()
     assert (summ["seeds"] == 2).all() and summ["mse_std"].notna().all()
-    # Pretend TruncatedSVD is a skae reducer: the comparison divides its MSE by PCA's.
-    summ.loc[summ["reducer"] == "TruncatedSVD", "family"] = "skae"
-    comp = comparison(summ)
-    svd = summ[summ["reducer"] == "TruncatedSVD"].set_index("k")["mse_mean"]
-    expected = svd / pca.set_index("k")["mse_mean"]
-    np.testing.assert_allclose(comp.set_index("k")["MSE ratio"], expected.loc[comp["k"]])
-    holds = targets(comp).set_index("target")["holds"]
-    assert list(holds.index) == ["MSE ratio < 1 at k=2", "MSE ratio < 1 at k=10"]
-    assert holds.tolist() == list(expected.loc[[2, 10]] < 1)
+    # Pretend TruncatedSVD is a skae reducer: the comparison pairs its MSE with PCA's per seed.
+    rows.loc[rows["reducer"] == "TruncatedSVD", "family"] = "skae"
+    comp = reduction.comparison(rows).set_index("k")
+    by = rows.set_index(["reducer", "k", "seed"])["mse"].sort_index()
+    for k in (2, 5, 10):
+        ratios = by["TruncatedSVD", k] / by["PCA", k]
+        assert comp.loc[k, "MSE ratio"] == pytest.approx(geometric_mean(ratios))
+        assert comp.loc[k, "worst seed ratio"] == pytest.approx(ratios.max())
+
+
+def test_paired_verdicts():
+    better = paired([0.50, 0.52, 0.49, 0.51], [1.0, 1.01, 0.99, 1.0], log=True)
+    assert better["verdict"] == "better" and better["low"] < better["mean"] < better["high"] < 1
+    assert paired([1.2, 1.3, 1.25], [1.0, 1.0, 1.0], log=True)["verdict"] == "worse"
+    assert paired([0.9, 1.1, 0.95], [1.0, 1.0, 1.0])["verdict"] == "tie"
+    assert paired([0.9], [1.0])["verdict"] == "1 seed"
+    accuracy = paired([0.9, 0.91, 0.92], [0.8, 0.81, 0.8], lower_is_better=False)
+    assert accuracy["verdict"] == "better" and accuracy["mean"] == pytest.approx(0.1067, abs=1e-3)
 
 
 def test_every_exported_autoencoder_is_benchmarked():
     names = [r.name for r in rd.skae_reducers(deep=False)]
     expected = [n for n in rd.AUTOENCODER_NAMES if getattr(skae, n, None) is not None]
     assert names == expected and "AutoencoderTransformer" in names
-    reducer = rd.skae_reducers(deep=False)[0]
-    estimator = reducer.make(3, 7)
+    estimator = reduction.make_estimator({"reducer": names[0], "k": 3, "seed": 7})
     assert estimator.n_components == 3 and estimator.random_state == 7
     assert estimator.early_stopping is True
 
@@ -96,28 +131,24 @@ def test_skips_and_split():
     pixels = Dataset("pix", np.zeros((10, 784)), np.zeros(10), scaling="minmax")
     assert deep.skip(pixels, 30, 8) is None
     assert deep.skip(pixels, 2, 8).startswith("not applicable")
-    assert code_sizes(13, (2, 5, 10, 30)) == [2, 5, 10]
+    assert reduction.code_sizes(13, (2, 5, 10, 30)) == [2, 5, 10]
     wine = [d for d in builtin_datasets() if d.name == "wine"][0]
-    X_train, X_test, y_train, y_test = split_and_scale(wine, 0)
+    X_train, X_test, y_train, y_test = reduction.split_and_scale(wine, 0)
     assert len(X_test) == 36 and len(X_train) == 142
     np.testing.assert_allclose(X_train.mean(axis=0), 0, atol=1e-10)
     assert set(np.unique(y_test)) == set(np.unique(wine.y))
 
 
-def test_speed_hook_passes_arguments(monkeypatch):
-    import benchmarks.speed as speed
-
-    seen = {}
-
-    def fake_main(argv=None):
-        seen["argv"] = argv
-        print("speed table")
-
-    monkeypatch.setattr(speed, "main", fake_main)
-    assert "speed table" in run_speed(["--quick"])
-    assert seen["argv"] == ["--quick"]
-    monkeypatch.delattr(speed, "main")
-    assert "no main()" in run_speed()
+def test_speed_plan_interleaves_and_report_ratios_to_the_reference():
+    runs = speed.plan({"quick": True, "seeds": 2})
+    contenders = [*speed.FITS, *speed.TRANSFORMS]
+    assert [r["contender"] for r in runs] == contenders * 2  # repeat 0 of all, then repeat 1
+    rows = pd.DataFrame([{**r, "s_per_epoch": 2.0 if r["contender"] == "skae" else 1.0,
+                          "rows_per_s": 1e5} for r in runs])
+    rows.loc[rows["contender"].isin(speed.TRANSFORMS), "s_per_epoch"] = np.nan
+    text = speed.report(rows, None)
+    skae_line = next(line for line in text.splitlines() if line.startswith("| skae "))
+    assert "2.00" in skae_line  # twice the reference's seconds per epoch
 
 
 def test_time_budget_stops_training():
@@ -131,14 +162,40 @@ def test_time_budget_stops_training():
     assert ae.n_iter_ == 1
 
 
-def test_report_from_merges_runs_without_duplicates(tmp_path):
-    base = ["--datasets", "wine", "--seeds", "1", "--quiet", "--jobs", "1", "--no-deep"]
-    main([*base, "--ks", "2", "--reducers", "PCA", "--out", str(tmp_path / "a")])
-    main([*base, "--ks", "2,5", "--reducers", "PCA,TruncatedSVD", "--out", str(tmp_path / "b")])
-    out = tmp_path / "merged"
-    assert main(["--report-from", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(out)]) == 0
-    table = pd.read_csv(out / "results.csv")
-    assert len(table) == 4  # PCA k=2 ran twice and counts once
-    assert not table.duplicated(["dataset", "seed", "k", "reducer"]).any()
-    report = (out / "report.md").read_text()
-    assert "--out " + str(tmp_path / "a") in report and "--out " + str(tmp_path / "b") in report
+def test_report_keeps_every_slice_with_its_own_record(tmp_path):
+    (tmp_path / "sections").mkdir()
+    for name, commit in [("reduction", "aaa"), ("speed", "bbb")]:
+        (tmp_path / "sections" / f"{name}.md").write_text(f"## section {name}\n")
+        record = {"command": f"cmd {name}", "commit": commit, "date": "today", "machine": "m",
+                  "python": "3", "versions": {"skae": "0"}, "threads": "1", "jobs": 1,
+                  "runs": 3, "cached": 1, "wall_seconds": 1.0, "run_seconds": 60.0}
+        (tmp_path / "sections" / f"{name}.json").write_text(json.dumps(record))
+    text = write_report(tmp_path, "python -m benchmarks --full")
+    assert text.index("section reduction") < text.index("section speed")
+    assert "commit aaa" in text and "commit bbb" in text and "`cmd speed`" in text
+    assert "2 min" in text  # 60 s + 60 s of runs
+
+
+def test_only_refuses_unknown_slices():
+    with pytest.raises(SystemExit):
+        main(["--only", "reduction,nope"])
+    assert SLICES[0] == "reduction" and "speed" in SLICES
+
+
+def test_deep_tuning_reads_no_test_row_and_picks_the_lowest_validation_ratio():
+    from benchmarks import tune_deep
+
+    assert tune_deep.plan({"data_dir": None}) == []
+    X = np.random.RandomState(0).rand(200, 5)
+    y = np.arange(200) % 2
+    run = {"dataset": "toy", "source": "builtin", "max_rows": 10, "n_generated": 10}
+    toy = Dataset("toy", X, y, scaling="minmax")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tune_deep, "load_dataset", lambda run: toy)
+        fit, valid = tune_deep._fit_validation_rows(run)
+    X_train, X_test, _, _ = reduction.split_and_scale(toy, 0)
+    seen = {tuple(row) for row in np.vstack([fit, valid]).round(12)}
+    assert seen == {tuple(row) for row in X_train.round(12)}
+    assert not seen & {tuple(row) for row in X_test.round(12)}
+    rows = [{"candidate": name, "ratio": r} for name, r in zip(tune_deep.CANDIDATES, [0.5, 0.3, 0.9])]
+    assert tune_deep.chosen(rows) == {**tune_deep.BASE, **tune_deep.CANDIDATES[rows[1]["candidate"]]}
