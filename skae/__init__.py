@@ -5,9 +5,8 @@ from ._engine import DivergenceError
 from .autoencoder import AutoencoderTransformer
 from .io import export_onnx, load, save
 from .outlier import AutoencoderOutlierDetector
+from ._version import __version__
 from .variational import VariationalAE
-
-__version__ = "0.1.0"
 
 __all__ = ["AutoencoderTransformer", "BaseAutoencoder", "DivergenceError", "export_onnx", "load", "save"]
 __all__ += ["AutoencoderOutlierDetector", "VariationalAE"]

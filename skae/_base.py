@@ -23,7 +23,6 @@ from ._data import (
     lazy_rows,
     map_dask_blocks,
     streamed_pca,
-    supports_lazy_fit,
 )
 from ._engine import DivergenceError, EarlyStoppingFromStart, TrainingEngine
 from ._threads import torch_threads
@@ -113,6 +112,32 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     Everything else, from validation to the training loop and batched
     inference, lives here and in ``skae._engine``.
 
+    Three class attributes declare what the fast paths may assume about a
+    class's hooks (in the spirit of scikit-learn's tags):
+
+    * ``_hand_backprop``: the training loss is the mean squared
+      reconstruction error (with ``loss="mse"``) plus the penalty that
+      ``_code_penalty_and_grad(code)`` returns with its gradient with respect
+      to the code (none when it is ``None``), so the hand-written backward
+      pass of ``skae._backprop`` may replace autograd. Vouches for
+      ``_training_loss``, ``_reconstruction_errors``, ``_penalty`` and
+      ``_code_penalty_and_grad``.
+    * ``_lazy_fit``: ``fit`` can train on rows left where they are
+      (``numpy.memmap``, ``scipy.sparse``; see ``skae._data``). Vouches for
+      ``_build_module``, ``_train_valid_split``, ``_validate_input``,
+      ``_fit`` and ``_check_fit_data``.
+    * ``_network_is_transform``: ``transform`` and ``inverse_transform`` are
+      the network alone, so that ``skae.export_onnx`` reproduces them.
+      Vouches for ``transform``, ``inverse_transform``, ``_validate_input``
+      and ``_map_batches``.
+
+    Each is true here. A subclass that defines one of the hooks a flag
+    vouches for loses the flag (it is set to False when the class is
+    created), unless its own body declares the flag again: a ``SparseAE``
+    subclass that overrides ``_penalty`` trains its own penalty with
+    autograd, where ``SparseAE``, which defines ``_penalty`` and
+    ``_code_penalty_and_grad`` together, declares ``_hand_backprop = True``.
+
     Examples
     --------
     A new autoencoder overrides a hook; here, a small L2 penalty on the code:
@@ -163,6 +188,40 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     # Activation of the code layer.
     _code_activation = "identity"
 
+    # Capability flags (see the class docstring) and the hooks each vouches for.
+    _hand_backprop = True
+    _lazy_fit = True
+    _network_is_transform = True
+    _CAPABILITY_HOOKS = {
+        "_hand_backprop": (
+            "_training_loss",
+            "_reconstruction_errors",
+            "_penalty",
+            "_code_penalty_and_grad",
+        ),
+        "_lazy_fit": (
+            "_build_module",
+            "_train_valid_split",
+            "_validate_input",
+            "_fit",
+            "_check_fit_data",
+        ),
+        "_network_is_transform": (
+            "transform",
+            "inverse_transform",
+            "_validate_input",
+            "_map_batches",
+        ),
+    }
+
+    def __init_subclass__(cls, **kwargs):
+        """Withdraw each flag whose hooks the new class defines without declaring the flag."""
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        for flag, hooks in cls._CAPABILITY_HOOKS.items():
+            if flag not in own and any(hook in own for hook in hooks):
+                setattr(cls, flag, False)
+
     # ------------------------------------------------------------------ hooks
     def _build_module(self, X):
         """Return the torch module for training data ``X`` (validated ndarray)."""
@@ -212,14 +271,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """Return a term added to the training loss, or ``None``."""
         return None
 
-    def _code_penalty_and_grad(self, code):
-        """``_penalty`` and its gradient with respect to the code, when it depends on the code only.
-
-        A subclass that overrides both trains with the hand-written backward
-        pass (``skae._backprop``); one that overrides ``_penalty`` alone
-        trains with autograd.
-        """
-        raise NotImplementedError
+    # ``code -> (penalty, gradient with respect to the code)``: ``_penalty`` and its
+    # gradient for the hand-written backward pass, when the penalty depends on
+    # the code alone; ``None`` when there is no penalty. A subclass that defines it
+    # with ``_penalty`` declares ``_hand_backprop = True`` (see SparseAE).
+    _code_penalty_and_grad = None
 
     # --------------------------------------------------------------- losses
     def _output_activation(self):
@@ -336,7 +392,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return TrainingEngine(
             module,
             loss_fn=self._training_loss,
-            corrupt=self._corrupt if type(self)._corrupt is not BaseAutoencoder._corrupt else None,
+            corrupt=self._corrupt,
             **self._hand_backprop_settings(),
             generator=torch.Generator().manual_seed(int(seed)),
             optimizer=optimizer,
@@ -353,22 +409,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _hand_backprop_settings(self):
         """The engine's ``hand_backprop`` and ``code_penalty``: by hand when the loss allows.
 
-        That is when the training loss is the mean squared reconstruction
-        error, plus either no penalty or one a subclass also computes by
-        hand from the code (``_code_penalty_and_grad``).
+        That is when the class declares ``_hand_backprop`` (the training loss
+        is the mean squared reconstruction error plus the penalty of
+        ``_code_penalty_and_grad``) and ``loss="mse"``.
         """
-        cls = type(self)
-        plain = all(
-            getattr(cls, hook) is getattr(BaseAutoencoder, hook)
-            for hook in ("_training_loss", "_reconstruction_errors")
-        )
-        if not plain or self.loss != "mse":
+        if not (self._hand_backprop and self.loss == "mse"):
             return {"hand_backprop": False}
-        if cls._penalty is BaseAutoencoder._penalty:
-            return {"hand_backprop": True}
-        if cls._code_penalty_and_grad is not BaseAutoencoder._code_penalty_and_grad:
-            return {"hand_backprop": True, "code_penalty": self._code_penalty_and_grad}
-        return {"hand_backprop": False}
+        return {"hand_backprop": True, "code_penalty": self._code_penalty_and_grad}
 
     def _user_callbacks(self):
         from copy import deepcopy
@@ -439,6 +486,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             if (name.endswith("_") and not name.startswith("__")) or name == "_n_features_out":
                 delattr(self, name)
 
+    def _supports_lazy_fit(self):
+        """Whether ``fit`` trains on rows left where they are (a ``LazyRows``)."""
+        # The greedy layer-wise phase computes codes of the whole data at once.
+        return self._lazy_fit and not getattr(self, "pretraining", None)
+
     def _device(self):
         if self.device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
@@ -462,9 +514,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     # --------------------------------------------------------- validation
     def _validate_input(self, X, *, reset, min_samples=1):
         # Memmaps, sparse and other sliceable arrays stay where they are (skae/_data.py).
-        lazy = lazy_rows(self, X, reset=reset, min_samples=min_samples, scan=reset)
-        if lazy is not None:
-            return lazy
+        if self._supports_lazy_fit():
+            lazy = lazy_rows(self, X, reset=reset, min_samples=min_samples, scan=reset)
+            if lazy is not None:
+                return lazy
         non_numeric = _non_numeric_columns(X)
         if non_numeric:
             raise ValueError(
@@ -627,7 +680,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = supports_lazy_fit(self)
+        tags.input_tags.sparse = self._supports_lazy_fit()
         tags.transformer_tags.preserves_dtype = ["float32"]
         tags.non_deterministic = False
         return tags

@@ -40,15 +40,10 @@ __all__ = [
     "lazy_rows",
     "map_dask_blocks",
     "streamed_pca",
-    "supports_lazy_fit",
 ]
 
 # Rows per block when scanning the whole source (checks, statistics, PCA).
 SCAN_ROWS = 16384
-
-# Hooks whose base implementations know how to train on a LazyRows.
-_LAZY_HOOKS = ("_build_module", "_train_valid_split", "_validate_input", "_fit", "_check_fit_data")
-
 
 def _is_sliceable_array(X):
     """Whether ``X`` is a 2-D array-like read by slicing (not numpy, pandas, polars or dask)."""
@@ -66,32 +61,21 @@ def _is_sliceable_array(X):
     return True
 
 
-def supports_lazy_fit(estimator):
-    """Whether ``estimator`` trains on a ``LazyRows`` (it keeps the base hooks that do)."""
-    from ._base import BaseAutoencoder
-
-    if getattr(estimator, "pretraining", None):
-        return False  # the greedy phase computes codes of the whole data at once
-    cls = type(estimator)
-    return all(getattr(cls, name) is getattr(BaseAutoencoder, name) for name in _LAZY_HOOKS)
-
-
 def lazy_rows(estimator, X, *, reset, min_samples, scan):
     """Validate ``X`` without copying it and wrap it in a ``LazyRows``.
 
-    Returns ``None`` when ``X`` is an ordinary array-like (numpy, pandas,
-    polars, lists), which the caller validates as usual, or when the estimator
-    cannot train on lazy rows: then a memmap is validated in memory (numpy
-    does not copy a float memmap) and a sparse matrix is refused by
-    scikit-learn's validation. With ``scan=True`` (in ``fit``) the whole
-    source is read once, block by block, to check it and compute the
+    The caller asks only for an estimator that can train on lazy rows (one
+    that declares so, ``BaseAutoencoder._supports_lazy_fit``); for any other,
+    a memmap is validated in memory (numpy does not copy a float memmap) and
+    a sparse matrix is refused by scikit-learn's validation. Returns ``None``
+    when ``X`` is an ordinary array-like (numpy, pandas, polars, lists),
+    which the caller validates as usual. With ``scan=True`` (in ``fit``) the
+    whole source is read once, block by block, to check it and compute the
     statistics ``fit`` needs; otherwise each batch is checked when read.
     """
     from sklearn.utils.validation import validate_data
 
     if not (isinstance(X, np.memmap) or sp.issparse(X) or _is_sliceable_array(X)):
-        return None
-    if not supports_lazy_fit(estimator):
         return None
     name = type(estimator).__name__
     if sp.issparse(X):

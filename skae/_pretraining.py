@@ -132,7 +132,6 @@ def pretrain(estimator, X):
     def data_loss(output, batch, X_input):
         return estimator._reconstruction_errors(output[0], batch).mean()
 
-    corrupt = estimator._corrupt if _overrides(estimator, "_corrupt") else None
     curves, rows = [], []
     for k in range(n_layers):
         decoder_block = decoder_blocks[len(decoder_blocks) - 1 - k]
@@ -142,7 +141,7 @@ def pretrain(estimator, X):
         engine = TrainingEngine(
             Autoencoder(encoder_blocks[k], decoder_block),
             loss_fn=data_loss if k == 0 else _squared_error,
-            corrupt=corrupt if k == 0 else None,
+            corrupt=estimator._corrupt if k == 0 else None,
             generator=torch.Generator().manual_seed(seed),
             optimizer=net.optimizer,
             optimizer__weight_decay=estimator.alpha,
@@ -185,8 +184,3 @@ class _PrependHistory(Callback):
             row["epoch"] = epoch
         net.callbacks_ = [(name, cb) for name, cb in net.callbacks_ if cb is not self]
 
-
-def _overrides(estimator, name):
-    from ._base import BaseAutoencoder
-
-    return getattr(type(estimator), name) is not getattr(BaseAutoencoder, name)

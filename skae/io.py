@@ -33,6 +33,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
+from ._version import __version__
+
 __all__ = ["export_onnx", "load", "save"]
 
 FORMAT = "skae"
@@ -43,8 +45,6 @@ TRUSTED_PACKAGES = ("skae", "sklearn", "torch", "skorch", "numpy")
 
 
 def _versions():
-    from . import __version__
-
     return {
         "skae": __version__,
         "torch": torch.__version__,
@@ -295,8 +295,6 @@ def _input_width(module, estimator):
 
 def _restore(saved, decode):
     """Rebuild the estimator described by ``_dump``'s output."""
-    from ._base import BaseAutoencoder
-
     cls = _import_class(saved["class"], base=BaseEstimator)
     params = {name: decode(value) for name, value in saved["params"].items()}
     if "device" in params:
@@ -311,7 +309,7 @@ def _restore(saved, decode):
         else:
             estimator.__dict__[name] = decode(value)
     if "net" in saved:
-        if not isinstance(estimator, BaseAutoencoder):
+        if not all(callable(getattr(estimator, name, None)) for name in _ENGINE_HOOKS):
             raise ValueError(f"{cls.__name__} is not a skae autoencoder; cannot load its network.")
         _rebuild_engine(estimator, saved["net"], decode)
         decode.module = estimator.net_.module_
@@ -321,6 +319,10 @@ def _restore(saved, decode):
             if name not in deferred:
                 estimator.__dict__[name] = decode(value)
     return estimator
+
+
+# What rebuilding a saved network asks of the estimator (a skae autoencoder).
+_ENGINE_HOOKS = ("_build_module", "_make_engine", "_set_fitted_attributes")
 
 
 def _rebuild_engine(estimator, saved, decode):
@@ -582,19 +584,11 @@ def export_onnx(estimator, path, *, part="encoder", opset_version=None):
         raise ValueError(f"part must be one of {sorted(PARTS)}; got {part!r}.")
     if not hasattr(estimator, "module_") or not hasattr(estimator.module_, "encode"):
         raise TypeError(f"{type(estimator).__name__} has no autoencoder network to export.")
-    from ._base import BaseAutoencoder
-
-    changed = [
-        name
-        for name in ("transform", "inverse_transform", "_validate_input", "_map_batches")
-        if getattr(type(estimator), name, None) is not getattr(BaseAutoencoder, name)
-    ]
-    if not isinstance(estimator, BaseAutoencoder) or changed:
+    if not getattr(estimator, "_network_is_transform", False):
         raise TypeError(
             f"export_onnx exports networks whose transform / inverse_transform are the "
             f"network alone; {type(estimator).__name__} also transforms the data around "
-            f"its network ({', '.join(changed) or 'not a skae autoencoder'}), which the "
-            "ONNX file would not reproduce."
+            "its network, which the ONNX file would not reproduce."
         )
     if importlib.util.find_spec("onnx") is None:
         raise ImportError(

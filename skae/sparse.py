@@ -190,6 +190,9 @@ default="adam"
     }
 
     _allows_overcomplete = True
+    # The penalty depends on the code alone, and _code_penalty_and_grad gives its
+    # gradient: the hand-written backward pass applies.
+    _hand_backprop = True
 
     def __init__(
         self,

@@ -182,3 +182,46 @@ def test_fitted_estimator_pickles_and_keeps_training():
     restored.partial_fit(X_SMALL)
     assert restored.net_._hand_step() is not None
     assert not np.allclose(restored.transform(X_SMALL), ae.transform(X_SMALL))
+
+
+class _CenteredSparseAE(SparseAE):
+    """A SparseAE whose own penalty (not SparseAE's) pulls the code towards 0.5, plus 100."""
+
+    def _penalty(self, output, X_input):
+        return 100.0 + 10.0 * (output[1] - 0.5).pow(2).mean()
+
+
+def test_a_subclass_that_overrides_the_penalty_trains_with_its_own_penalty():
+    params = dict(n_components=3, hidden_layer_sizes=(6,), max_iter=8, random_state=0)
+    sparse = SparseAE(**params).fit(X_SMALL)
+    centered = _CenteredSparseAE(**params).fit(X_SMALL)
+    assert sparse.net_._hand_step() is not None
+    assert centered.net_._hand_step() is None  # autograd, through its own _penalty
+    # The training loss is the subclass's: its constant 100 is in every epoch's loss...
+    assert min(sparse.loss_curve_) < 100 < min(centered.loss_curve_)
+    # ... and its gradient pulls the code towards 0.5, away from SparseAE's target 0.05.
+    assert abs(centered.mean_activation_.mean() - 0.5) < abs(sparse.mean_activation_.mean() - 0.5)
+
+
+def test_capability_flags_follow_the_hooks_a_class_defines():
+    class OwnLoss(AutoencoderTransformer):
+        def _training_loss(self, output, X_clean, X_input):
+            return super()._training_loss(output, X_clean, X_input)
+
+    class Redeclared(OwnLoss):
+        _hand_backprop = True  # vouches that its loss is still the plain one
+
+    class OwnTransform(AutoencoderTransformer):
+        def transform(self, X):
+            return super().transform(X)
+
+    assert AutoencoderTransformer._hand_backprop and AutoencoderTransformer._lazy_fit
+    assert SparseAE._hand_backprop and not _CenteredSparseAE._hand_backprop
+    assert not OwnLoss._hand_backprop and OwnLoss._lazy_fit and OwnLoss._network_is_transform
+    assert Redeclared._hand_backprop
+    assert not OwnTransform._network_is_transform and OwnTransform._hand_backprop
+    assert not ContractiveAE._hand_backprop  # its penalty needs the Jacobian
+    assert DenoisingAE._hand_backprop and not DenoisingAE._lazy_fit
+    X = np.random.RandomState(0).normal(size=(40, 8))
+    assert OwnLoss(n_components=3, hidden_layer_sizes=(6,), max_iter=2).fit(X).net_._hand_step() is None
+    assert Redeclared(n_components=3, hidden_layer_sizes=(6,), max_iter=2).fit(X).net_._hand_step()
