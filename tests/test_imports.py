@@ -1,0 +1,138 @@
+"""The package's imports run downward: no import cycle, no lower module reaching up.
+
+Read from the source (AST), so that imports inside functions, which run late
+and hide a cycle from a plain ``import skae``, count like the others.
+"""
+
+import ast
+from pathlib import Path
+
+import skae
+
+PACKAGE = Path(skae.__file__).resolve().parent
+
+# Modules below the estimators: they are handed what they need (a loss, a
+# corruption function, an estimator to ask) and never import the base class
+# or an estimator, not even inside a function.
+LOWER = [
+    "skae._backprop",
+    "skae._data",
+    "skae._engine",
+    "skae._fused_step",
+    "skae._pretraining",
+    "skae._threads",
+    "skae._version",
+    "skae.io",
+    "skae.nn",
+    "skae.noise",
+    "skae.penalties",
+]
+UPPER = [
+    "skae._base",
+    "skae.autoencoder",
+    "skae.contractive",
+    "skae.denoising",
+    "skae.impute",
+    "skae.outlier",
+    "skae.sparse",
+    "skae.supervised",
+    "skae.tabular",
+    "skae.variational",
+]
+
+
+def _module_name(path):
+    parts = ("skae", *path.relative_to(PACKAGE).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _imported(name, path):
+    """The package's modules that module ``name`` (file ``path``) imports, anywhere in it."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                source = f"{base}.{node.module}" if node.module else base
+            else:
+                source = node.module
+            # "from . import io" imports the module skae.io; "from .nn import make_mlp" skae.nn.
+            for alias in node.names:
+                submodule = f"{source}.{alias.name}"
+                found.add(submodule if submodule in MODULES else source)
+    return {module for module in found if module in MODULES and module != name}
+
+
+GRAPH = {name: _imported(name, path) for name, path in MODULES.items()}
+
+
+def _cycles(graph):
+    """Each strongly connected group of two or more modules (Tarjan's algorithm)."""
+    index, low, stack, on_stack, groups = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph[node]):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while not group or group[-1] != node:
+                group.append(stack.pop())
+                on_stack.discard(group[-1])
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return groups
+
+
+def _reach(name):
+    seen, todo = set(), [name]
+    while todo:
+        for target in GRAPH[todo.pop()] - seen:
+            seen.add(target)
+            todo.append(target)
+    return seen
+
+
+def test_the_walk_sees_the_package_and_its_imports(tmp_path):
+    assert {"skae", "skae._base", "skae._data", "skae.io"} <= MODULES.keys()
+    assert set(LOWER) | set(UPPER) == MODULES.keys() - {"skae"}, "file the new module above"
+    assert "skae._base" in GRAPH["skae.autoencoder"]  # from ._base import BaseAutoencoder
+    assert "skae._engine" in GRAPH["skae._data"]  # from ._engine import TensorBatches
+    assert "skae.io" in GRAPH["skae"]  # from .io import export_onnx, load, save
+    # An import inside a function counts as well; "from . import name" is the
+    # module skae.name when there is one, else the package.
+    module = tmp_path / "deferred.py"
+    module.write_text(
+        "import numpy\n\ndef f():\n    from ._base import BaseAutoencoder\n"
+        "    from . import nn, __version__\n    import skae.noise\n"
+    )
+    assert _imported("skae.deferred", module) == {"skae._base", "skae.nn", "skae", "skae.noise"}
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_no_import_cycle():
+    cycles = _cycles(GRAPH)
+    assert not cycles, "modules importing each other (directly or in a loop): " + "; ".join(
+        " <-> ".join(group) for group in cycles
+    )
+
+
+def test_lower_modules_reach_neither_the_base_nor_an_estimator():
+    reaching_up = {name: sorted(_reach(name) & set(UPPER)) for name in LOWER if name in MODULES}
+    assert not any(reaching_up.values()), {k: v for k, v in reaching_up.items() if v}
