@@ -202,7 +202,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 return X
             return X.mask(X.isin([self.missing_values]))
         numeric = not isinstance(self.missing_values, str) and (
-            reset or all(kind == "numeric" for kind in self.estimator_.feature_types_)
+            reset or self.estimator_.codec_.all_numeric
         )
         X = validate_data(
             self,
@@ -267,32 +267,10 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X = self._with_nan(X, reset=False)
         filled = self.estimator_.impute(X)
         for _ in range(self.n_refinements):
-            filled = self._refine(X, filled)
+            # The completed table goes back in, imputed cells shown as observed,
+            # and the missing cells of X are predicted again.
+            filled = self.estimator_._impute(X, source=filled)
         return filled
-
-    def _refine(self, X, filled):
-        """Re-predict the missing cells of ``X`` from the completed table ``filled``."""
-        estimator = self.estimator_
-        table = estimator._as_table(filled, reset=False, min_samples=1)
-        encoded = estimator._encode(table)
-        n_encoded = estimator._layout_["n_encoded"]
-        raw = estimator._map_batches(
-            encoded, lambda batch: estimator.module_(batch)[0], n_encoded
-        )
-        columns = estimator._decode(raw, table.index)
-        original = estimator._as_table(X, reset=False, min_samples=1)
-        if isinstance(filled, pd.DataFrame):
-            refined = filled.copy()
-            for j, column in columns.items():
-                holes = original.iloc[:, j].isna()
-                if holes.any():
-                    refined.iloc[:, j] = filled.iloc[:, j].mask(holes, column)
-            return refined
-        refined = filled.copy()
-        for j, column in columns.items():
-            holes = original.iloc[:, j].isna().to_numpy()
-            refined[holes, j] = column.to_numpy()[holes]
-        return refined
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

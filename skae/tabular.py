@@ -1,50 +1,19 @@
 """TabularAE: an autoencoder that reads a table of mixed column types, with holes."""
 
-import warnings
 from numbers import Real
 
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
-from pandas.api.types import is_bool_dtype, is_complex_dtype, is_integer_dtype, is_numeric_dtype
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import BaseAutoencoder
+from ._columns import TableCodec
 from .nn import Autoencoder, LinearSkip, last_linear, make_mlp
 
 __all__ = ["TabularAE"]
-
-# Column types, in the order their encodings are laid out in the network's input.
-FEATURE_TYPES = ("numeric", "binary", "categorical")
-
-# Smallest baseline loss a column is normalized by (caps its weight at 10).
-MIN_BASELINE = 0.1
-
-
-def _entropy(counts):
-    """Entropy (nats) of the empirical distribution given by ``counts``."""
-    p = np.asarray(counts, dtype=np.float64)
-    p = p[p > 0] / max(p.sum(), 1.0)
-    return float(-(p * np.log(p)).sum())
-
-
-def _as_float(column, name):
-    """The values of a pandas column as float64, missing values as NaN."""
-    try:
-        return column.to_numpy(dtype=np.float64, na_value=np.nan)
-    except (TypeError, ValueError) as error:
-        raise ValueError(
-            f"Column {name!r} was numeric during fit but holds non-numeric values "
-            f"now ({error})."
-        ) from None
-
-
-def _category_codes(column, levels):
-    """Position of each value of ``column`` in ``levels``; -1 if missing or unknown."""
-    return pd.Index(levels, dtype=object).get_indexer(column.to_numpy(dtype=object))
 
 
 def _mask_noise(X, drop, cell_of_input, fill, generator):
@@ -195,6 +164,9 @@ default="adam"
         position in the array is the one-hot position.
     column_weights_ : ndarray of shape (n_features_in_,)
         Weight of each column's loss (one over its baseline loss).
+    codec_ : skae._columns.TableCodec
+        The column codec learned at ``fit``: column types, encoding and
+        decoding, per-column losses. The five attributes above are its own.
     module_ : skae.nn.Autoencoder
         The trained torch module, with ``encode`` and ``decode``.
     net_ : skorch.NeuralNet
@@ -312,6 +284,13 @@ default="adam"
         self.callbacks = callbacks
         self.warm_start = warm_start
 
+    # The column codec's fitted attributes, read from ``codec_`` (see the class docstring).
+    feature_types_ = property(lambda self: self.codec_.feature_types_)
+    mean_ = property(lambda self: self.codec_.mean_)
+    scale_ = property(lambda self: self.codec_.scale_)
+    categories_ = property(lambda self: self.codec_.categories_)
+    column_weights_ = property(lambda self: self.codec_.column_weights_)
+
     # ------------------------------------------------------------ columns
     def _noise(self):
         """The corruption in use: a key of ``NOISES`` or None."""
@@ -332,7 +311,7 @@ default="adam"
                     f"by {type(self).__name__}."
                 )
             return X
-        numeric = reset or all(kind == "numeric" for kind in self.feature_types_)
+        numeric = reset or self.codec_.all_numeric
         try:
             X = validate_data(
                 self,
@@ -351,167 +330,6 @@ default="adam"
             raise
         return pd.DataFrame(X, copy=False)
 
-    def _categorical_positions(self, table):
-        if isinstance(self.categorical_features, str):
-            return set()
-        chosen = np.asarray(self.categorical_features)
-        if chosen.dtype == bool:
-            if len(chosen) != table.shape[1]:
-                raise ValueError(
-                    f"categorical_features is a boolean mask of length {len(chosen)}, but "
-                    f"X has {table.shape[1]} columns."
-                )
-            return set(np.flatnonzero(chosen).tolist())
-        columns = list(table.columns)
-        positions = set()
-        for item in chosen.tolist():
-            if item in columns:
-                positions.add(columns.index(item))
-            elif isinstance(item, int) and 0 <= item < len(columns):
-                positions.add(item)
-            else:
-                raise ValueError(
-                    f"categorical_features names {item!r}, which is neither a column name "
-                    f"nor a column position of X (columns: {columns})."
-                )
-        return positions
-
-    def _learn_columns(self, table, from_frame):
-        """Learn each column's type and encoding (means, scales, categories)."""
-        forced = self._categorical_positions(table)
-        types = []
-        for j, dtype in enumerate(table.dtypes):
-            if j in forced:
-                types.append("categorical")
-            elif is_bool_dtype(dtype):
-                types.append("binary")
-            elif is_numeric_dtype(dtype) and not is_complex_dtype(dtype):
-                types.append("numeric")
-            else:
-                types.append("categorical")
-        types = np.array(types, dtype=object)
-        groups = {kind: np.flatnonzero(types == kind).tolist() for kind in FEATURE_TYPES}
-        names = self._column_names(table)
-
-        means, scales, baselines = [], [], np.ones(len(types))
-        for j in groups["numeric"]:
-            values = _as_float(table.iloc[:, j], names[j])
-            observed = values[~np.isnan(values)]
-            mean = float(observed.mean()) if observed.size else 0.0
-            scale = float(observed.std()) if observed.size else 0.0
-            means.append(mean)
-            scales.append(scale if scale > 0 and np.isfinite(scale) else 1.0)
-        log_priors = []
-        for j in groups["binary"]:
-            values = _as_float(table.iloc[:, j], names[j])
-            positive = np.nansum(values)
-            counts = [np.sum(~np.isnan(values)) - positive, positive]
-            baselines[j] = _entropy(counts)
-            p = np.clip((positive + 0.5) / (sum(counts) + 1.0), 1e-6, 1 - 1e-6)
-            log_priors.append([np.log(p / (1 - p))])
-        categories = []
-        for j in groups["categorical"]:
-            column = table.iloc[:, j]
-            if isinstance(column.dtype, pd.CategoricalDtype):
-                levels = np.asarray(column.cat.categories, dtype=object)
-            else:
-                levels = pd.unique(column.dropna().to_numpy(dtype=object))
-                try:
-                    levels = np.array(sorted(levels), dtype=object)
-                except TypeError:
-                    levels = np.asarray(levels, dtype=object)
-            if len(levels) == 0:
-                raise ValueError(
-                    f"Categorical column {names[j]!r} has no observed value; drop it, or "
-                    "give it a category dtype with its categories."
-                )
-            codes = _category_codes(column, levels)
-            counts = np.bincount(codes[codes >= 0], minlength=len(levels))
-            baselines[j] = _entropy(counts)
-            log_priors.append(np.log((counts + 0.5) / (counts.sum() + 0.5 * len(levels))))
-            categories.append(levels)
-
-        self.feature_types_ = types
-        self.mean_ = np.array(means, dtype=np.float64)
-        self.scale_ = np.array(scales, dtype=np.float64)
-        self.categories_ = categories
-        self.column_weights_ = 1.0 / np.maximum(baselines, MIN_BASELINE)
-        self.column_weights_[groups["numeric"]] = 1.0
-        widths = [1] * (len(groups["numeric"]) + len(groups["binary"]))
-        widths += [len(levels) for levels in categories]
-        order = groups["numeric"] + groups["binary"] + groups["categorical"]
-        n_encoded = int(sum(widths))
-        starts = np.concatenate([[0], np.cumsum(widths)]).astype(int)
-        # Internal column order: numeric, binary, categorical ("grouped").
-        self._layout_ = {
-            "groups": groups,
-            "order": order,
-            "starts": starts,
-            "n_encoded": n_encoded,
-            "columns": list(table.columns),
-            "dtypes": list(table.dtypes) if from_frame else None,
-            "log_priors": np.concatenate(log_priors) if log_priors else np.zeros(0),
-            "indicators": self.missing == "learn",
-        }
-
-    def _column_names(self, table):
-        return [str(c) for c in table.columns]
-
-    def _encode(self, table):
-        """The network input for ``table``: encoded cells, then missing indicators."""
-        layout = self._layout_
-        groups, starts = layout["groups"], layout["starts"]
-        n_columns, n_encoded = len(layout["order"]), layout["n_encoded"]
-        names = [str(c) for c in layout["columns"]]
-        width = n_encoded + (n_columns if layout["indicators"] else 0)
-        encoded = np.zeros((len(table), width), dtype=np.float32)
-        missing = np.zeros((len(table), n_columns), dtype=bool)
-        g = 0
-        for j in groups["numeric"]:
-            values = _as_float(table.iloc[:, j], names[j])
-            if np.isinf(values).any():
-                raise ValueError(
-                    f"Input X contains infinity in column {names[j]!r}; "
-                    f"{type(self).__name__} needs finite values."
-                )
-            missing[:, g] = np.isnan(values)
-            scaled = (values - self.mean_[g]) / self.scale_[g]
-            encoded[:, starts[g]] = np.where(missing[:, g], 0.0, scaled)
-            g += 1
-        for j in groups["binary"]:
-            values = _as_float(table.iloc[:, j], names[j])
-            missing[:, g] = np.isnan(values)
-            encoded[:, starts[g]] = np.where(missing[:, g], 0.0, values != 0)
-            g += 1
-        unknown = []
-        for levels, j in zip(self.categories_, groups["categorical"]):
-            column = table.iloc[:, j]
-            codes = _category_codes(column, levels)
-            missing[:, g] = column.isna().to_numpy()
-            if np.any((codes < 0) & ~missing[:, g]):
-                unknown.append(names[j])
-            rows = np.flatnonzero(codes >= 0)
-            encoded[rows, starts[g] + codes[rows]] = 1.0
-            g += 1
-        if missing.any() and not layout["indicators"]:
-            holes = [names[j] for j, m in zip(layout["order"], missing.any(0)) if m]
-            raise ValueError(
-                f"Input X contains NaN or other missing values, in column(s) {holes}. "
-                f"Pass missing='learn' to {type(self).__name__} to train on the observed "
-                "cells only and impute the missing ones, or impute them first (e.g. "
-                "sklearn.impute.SimpleImputer)."
-            )
-        if unknown:
-            warnings.warn(
-                f"Found unknown categories in column(s) {unknown}; they are encoded as "
-                "all zeros, as OneHotEncoder(handle_unknown='ignore') does.",
-                UserWarning,
-                stacklevel=3,
-            )
-        if layout["indicators"]:
-            encoded[:, n_encoded:] = missing
-        return encoded
-
     def _validate_input(self, X, *, reset, min_samples=1):
         """Validate ``X`` and return the network's float32 input.
 
@@ -521,11 +339,14 @@ default="adam"
         from_frame = isinstance(X, pd.DataFrame) or hasattr(X, "to_pandas")
         table = self._as_table(X, reset=reset, min_samples=min_samples)
         if reset:
-            self._learn_columns(table, from_frame)
-        return self._encode(table)
+            codec = TableCodec(
+                self.categorical_features, missing=self.missing, name=type(self).__name__
+            )
+            self.codec_ = codec.fit(table, from_frame=from_frame)
+        return self.codec_.encode(table)
 
     def _check_fit_data(self, X):
-        n_encoded = self._layout_["n_encoded"]
+        n_encoded = self.codec_.n_encoded_
         if self.n_components > n_encoded and self._noise() is None:
             raise ValueError(
                 f"n_components={self.n_components} is larger than the {n_encoded} encoded "
@@ -535,8 +356,8 @@ default="adam"
 
     # ---------------------------------------------------------- network
     def _build_module(self, X):
-        layout = self._layout_
-        n_in, n_out = X.shape[1], layout["n_encoded"]
+        codec = self.codec_
+        n_in, n_out = X.shape[1], codec.n_encoded_
         hidden = [int(width) for width in self.hidden_layer_sizes]
         mlp = dict(activation=self.activation, dropout=self.dropout, batch_norm=self.batch_norm)
         if self.init == "pca" and hidden:
@@ -558,32 +379,27 @@ default="adam"
             linears = encoder[0], last_linear(decoder)
         if self.init == "pca":
             components, mean = self._pca_solution(X[:, :n_out])
-            n_numeric = len(layout["groups"]["numeric"])
+            n_numeric = len(codec.groups_["numeric"])
             with torch.no_grad():
                 linears[0].weight.zero_()
                 linears[0].weight[:, :n_out] = components
                 linears[0].bias.copy_(-components @ mean)
                 linears[1].weight.copy_(components.T)
                 linears[1].bias.copy_(mean)
-                linears[1].bias[n_numeric:] = torch.as_tensor(layout["log_priors"])
-        self._tensors_ = self._layout_tensors(X.shape[1])
+                linears[1].bias[n_numeric:] = torch.as_tensor(codec.log_priors_)
+        self._tensors_ = self._codec_tensors()
         return Autoencoder(encoder, decoder)
 
-    def _layout_tensors(self, n_in):
+    def _codec_tensors(self):
         """Tensors the loss and the noise need, on the training device."""
-        layout = self._layout_
+        codec = self.codec_
         device = self._device()
-        n_columns, n_encoded = len(layout["order"]), layout["n_encoded"]
-        cell_of_input = np.repeat(np.arange(n_columns), np.diff(layout["starts"]))
-        if n_in > n_encoded:
-            cell_of_input = np.concatenate([cell_of_input, np.arange(n_columns)])
-        fill = np.zeros(n_in, dtype=np.float32)
-        fill[n_encoded:] = 1.0  # a masked cell's missing indicator is on
-        weights = self.column_weights_[layout["order"]]
         return {
-            "cell_of_input": torch.as_tensor(cell_of_input, device=device),
-            "fill": torch.as_tensor(fill, device=device),
-            "weights": torch.as_tensor(weights, dtype=torch.float32, device=device),
+            "cell_of_input": torch.as_tensor(codec.cell_of_input(), device=device),
+            "fill": torch.as_tensor(codec.masked_input(), device=device),
+            "weights": torch.as_tensor(
+                codec.column_weights_[codec.order_], dtype=torch.float32, device=device
+            ),
         }
 
     def _corrupt(self, X, generator):
@@ -591,7 +407,7 @@ default="adam"
         if noise is None:
             return X
         tensors = self._tensors_
-        n_cells = len(self._layout_["order"])
+        n_cells = self.codec_.n_columns
         drop = torch.rand(len(X), n_cells, generator=generator) < self.noise_level
         return NOISES[noise](
             X, drop.to(X.device), tensors["cell_of_input"], tensors["fill"], generator
@@ -609,86 +425,34 @@ default="adam"
             X_valid = (self._corrupt(X_valid, generator), X_valid)
         return X_train, X_valid
 
-    def _cell_losses(self, output, X):
-        """Per-cell losses ``(B, n_columns)`` in grouped column order."""
-        layout = self._layout_
-        n_numeric = len(layout["groups"]["numeric"])
-        n_flat = n_numeric + len(layout["groups"]["binary"])
-        target = X[:, : layout["n_encoded"]]
-        parts = [(output[:, :n_numeric] - target[:, :n_numeric]) ** 2]
-        parts.append(
-            F.binary_cross_entropy_with_logits(
-                output[:, n_numeric:n_flat], target[:, n_numeric:n_flat], reduction="none"
-            )
-        )
-        starts = layout["starts"]
-        for start, stop in zip(starts[n_flat:-1], starts[n_flat + 1 :]):
-            log_p = F.log_softmax(output[:, start:stop], dim=1)
-            parts.append(-(target[:, start:stop] * log_p).sum(1, keepdim=True))
-        return torch.cat(parts, 1)
+    def _reconstruction_errors(self, reconstruction, X, reduction="none"):
+        """Weighted loss of each cell ``(B, n_columns)``, zero where missing, or their mean.
 
-    def _observed(self, X):
-        """Observed-cell mask ``(B, n_columns)`` of a clean network input."""
-        n_encoded = self._layout_["n_encoded"]
-        if X.shape[1] > n_encoded:
-            return 1.0 - X[:, n_encoded:]
-        return torch.ones(len(X), len(self._layout_["order"]), device=X.device)
+        The mean (``reduction="mean"``) is over the observed cells: the
+        training loss of the base's ``_training_loss``.
+        """
+        codec = self.codec_
+        cells = codec.cell_losses(reconstruction, X) * self._tensors_["weights"]
+        observed = codec.observed(X)
+        if reduction == "none":
+            return cells * observed
+        return (cells * observed).sum() / observed.sum().clamp(min=1.0)
 
-    def _training_loss(self, output, X_clean, X_input):
-        if isinstance(X_clean, tuple):  # (corrupted, clean) validation batch
-            X_clean = X_clean[1]
-        cells = self._cell_losses(output[0], X_clean) * self._tensors_["weights"]
-        observed = self._observed(X_clean)
-        loss = (cells * observed).sum() / observed.sum().clamp(min=1.0)
-        penalty = self._penalty(output, X_input)
-        return loss if penalty is None else loss + penalty
+    def _output_activation(self):
+        # Standardized values and logits: each column's loss applies its own link.
+        return "identity"
 
     # --------------------------------------------------------- decoding
-    def _decode(self, raw, index):
-        """Columns (original order) decoded from raw network outputs."""
-        layout = self._layout_
-        groups, starts = layout["groups"], layout["starts"]
-        values = {}
-        g = 0
-        for j in groups["numeric"]:
-            values[j] = raw[:, starts[g]].astype(np.float64) * self.scale_[g] + self.mean_[g]
-            g += 1
-        for j in groups["binary"]:
-            values[j] = raw[:, starts[g]] > 0
-            g += 1
-        for levels, j in zip(self.categories_, groups["categorical"]):
-            values[j] = levels[np.argmax(raw[:, starts[g] : starts[g + 1]], axis=1)]
-            g += 1
-        dtypes = layout["dtypes"]
-        columns = {}
-        for j, name in enumerate(self._output_names()):
-            column = pd.Series(values[j], index=index, name=name)
-            if dtypes is not None:
-                dtype = dtypes[j]
-                if is_integer_dtype(dtype) and self.feature_types_[j] == "numeric":
-                    info = np.iinfo(np.dtype(getattr(dtype, "numpy_dtype", dtype)))
-                    column = column.round().clip(info.min, info.max)
-                column = column.astype(dtype)
-            columns[j] = column
-        return columns
-
-    def _output_names(self):
-        if self._layout_["dtypes"] is None:
-            return [f"x{i}" for i in range(self.n_features_in_)]
-        return self._layout_["columns"]
-
-    def _as_output(self, columns, like_input):
-        """A DataFrame of the decoded columns, converted to the output container."""
-        frame = pd.concat(list(columns.values()), axis=1)
-        frame.columns = self._output_names()
+    def _as_output(self, table, like_input):
+        """A decoded table, converted to the output container."""
         dense = _get_output_config("transform", self)["dense"]
         if dense == "polars":
             import polars as pl
 
-            return pl.from_pandas(frame)
+            return pl.from_pandas(table)
         if dense == "default" and not like_input:
-            return frame.to_numpy(dtype=np.float32)
-        return frame
+            return table.to_numpy(dtype=np.float32)
+        return table
 
     def inverse_transform(self, X):
         """Decode codes back into a table.
@@ -716,10 +480,10 @@ default="adam"
                 f"X has {codes.shape[1]} features, but inverse_transform expects "
                 f"codes of {self._n_features_out} features (n_components)."
             )
-        raw = self._map_batches(codes, self.module_.decode, self._layout_["n_encoded"])
+        codec = self.codec_
+        raw = self._map_batches(codes, self.module_.decode, codec.n_encoded_)
         index = X.index if isinstance(X, pd.DataFrame) else None
-        columns = self._decode(raw, index)
-        return self._as_output(columns, like_input=self._layout_["dtypes"] is not None)
+        return self._as_output(codec.decode(raw, index), like_input=codec.dtypes_ is not None)
 
     def impute(self, X):
         """Fill the missing cells of ``X`` from the reconstruction.
@@ -743,24 +507,24 @@ default="adam"
                 f"impute needs a {type(self).__name__} fitted with missing='learn'; this one "
                 f"has missing={self.missing!r}."
             )
+        return self._impute(X)
+
+    def _impute(self, X, source=None):
+        """``impute``, with the reconstruction of ``source`` (``X`` when None).
+
+        ``source`` is a table like ``X`` (e.g. ``X`` imputed once): the
+        missing cells of ``X`` are filled from the reconstruction of the
+        corresponding rows of ``source``, as ``AutoencoderImputer``'s
+        refinements do.
+        """
+        codec = self.codec_
         table = self._as_table(X, reset=False, min_samples=1)
-        encoded = self._encode(table)
+        shown = table if source is None else self._as_table(source, reset=False, min_samples=1)
         raw = self._map_batches(
-            encoded, lambda batch: self.module_(batch)[0], self._layout_["n_encoded"]
+            codec.encode(shown), lambda batch: self.module_(batch)[0], codec.n_encoded_
         )
-        columns = self._decode(raw, table.index)
-        if isinstance(X, pd.DataFrame):
-            filled = X.copy()
-            for j, column in columns.items():
-                holes = X.iloc[:, j].isna()
-                if holes.any():
-                    filled.iloc[:, j] = X.iloc[:, j].mask(holes, column.astype(X.dtypes.iloc[j]))
-            return filled
-        filled = table.to_numpy(copy=True)
-        for j, column in columns.items():
-            holes = pd.isna(filled[:, j])
-            filled[holes, j] = column.to_numpy()[holes]
-        return filled
+        decoded = codec.decode(raw, shown.index)
+        return codec.fill(table, decoded, table.isna(), as_frame=isinstance(X, pd.DataFrame))
 
     def score_samples(self, X):
         """Negative reconstruction loss of each row (higher is better).
@@ -778,12 +542,11 @@ default="adam"
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
-        weights = self._tensors_["weights"]
 
         def negative_losses(batch):
-            cells = self._cell_losses(self.module_(batch)[0], batch) * weights
-            observed = self._observed(batch)
-            return -((cells * observed).sum(1, True) / observed.sum(1, True).clamp(min=1.0))
+            errors = self._reconstruction_errors(self.module_(batch)[0], batch)
+            observed = self.codec_.observed(batch)
+            return -(errors.sum(1, True) / observed.sum(1, True).clamp(min=1.0))
 
         return self._map_batches(X, negative_losses, 1, dtype=np.float64)[:, 0]
 

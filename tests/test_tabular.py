@@ -211,7 +211,7 @@ def test_swap_noise_respects_column_types(table):
     X = ae._validate_input(table, reset=False)
     corrupted = ae._corrupt(torch.as_tensor(X), torch.Generator().manual_seed(0)).numpy()
     assert not np.array_equal(corrupted, X)
-    starts = ae._layout_["starts"]
+    starts = ae.codec_.starts_
     for start, stop in zip(starts[:-1], starts[1:]):
         block = corrupted[:, start:stop]
         # every cell is a value seen in its column (a whole one-hot row for categories)
@@ -257,3 +257,18 @@ def test_categorical_column_without_observed_value_is_a_clear_error(table):
     empty = table.assign(size=pd.Series([None] * len(table), index=table.index, dtype=object))
     with pytest.raises(ValueError, match="'size' has no observed value"):
         TabularAE(max_iter=2, missing="learn", **FAST).fit(empty)
+
+
+def test_the_base_s_loss_hooks_answer_without_a_loss_parameter(table, fitted):
+    # TabularAE has no ``loss``: the hooks the base reads it through are its own.
+    import torch
+
+    assert "loss" not in fitted.get_params() and fitted._output_activation() == "identity"
+    batch = torch.as_tensor(fitted._validate_input(table, reset=False))
+    with torch.no_grad():
+        reconstruction = fitted.module_(batch)[0]
+        errors = fitted._reconstruction_errors(reconstruction, batch)  # (n_samples, n_columns)
+        mean = fitted._reconstruction_errors(reconstruction, batch, reduction="mean")
+    assert errors.shape == (len(table), table.shape[1])
+    np.testing.assert_allclose(-errors.mean(1).numpy(), fitted.score_samples(table), rtol=1e-5)
+    assert float(mean) == pytest.approx(float(errors.mean()), rel=1e-5)  # no missing cells

@@ -1,0 +1,460 @@
+"""The column codec: a table of mixed column types as a network's input and output, and back.
+
+``TableCodec`` learns, from a pandas DataFrame, the type of each column
+(numeric, binary or categorical) and its encoding: numeric columns are
+standardized, boolean ones become 0/1 and categorical ones are one-hot
+encoded; with ``missing="learn"``, a missing indicator per column follows the
+encoded cells. The network's output has one value per numeric column, one
+logit per boolean column and one logit per category; ``decode`` turns it back
+into a table with the original columns and dtypes, and ``cell_losses`` gives
+each cell's loss (squared error, binary cross-entropy, cross-entropy).
+
+Inside the codec the columns are grouped by type ("grouped order": numeric,
+then binary, then categorical); ``order_`` maps grouped positions to the
+table's columns. A *cell* is one column of one row: one encoded value for a
+numeric or boolean column, a one-hot block for a categorical one.
+
+Used by ``TabularAE`` (``skae.tabular``), which holds one as ``codec_``.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from pandas.api.types import is_bool_dtype, is_complex_dtype, is_integer_dtype, is_numeric_dtype
+from sklearn.base import BaseEstimator
+
+__all__ = ["FEATURE_TYPES", "TableCodec"]
+
+# Column types, in the order their encodings are laid out in the network's input.
+FEATURE_TYPES = ("numeric", "binary", "categorical")
+
+# Smallest baseline loss a column is normalized by (caps its weight at 10).
+MIN_BASELINE = 0.1
+
+
+def _entropy(counts):
+    """Entropy (nats) of the empirical distribution given by ``counts``."""
+    p = np.asarray(counts, dtype=np.float64)
+    p = p[p > 0] / max(p.sum(), 1.0)
+    return float(-(p * np.log(p)).sum())
+
+
+def _as_float(column, name):
+    """The values of a pandas column as float64, missing values as NaN."""
+    try:
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"Column {name!r} was numeric during fit but holds non-numeric values "
+            f"now ({error})."
+        ) from None
+
+
+def _category_codes(column, levels):
+    """Position of each value of ``column`` in ``levels``; -1 if missing or unknown."""
+    return pd.Index(levels, dtype=object).get_indexer(column.to_numpy(dtype=object))
+
+
+class TableCodec(BaseEstimator):
+    """Encode a table's columns for a network, decode its outputs, score its cells.
+
+    Parameters
+    ----------
+    categorical_features : "auto" or array-like of str, int or bool, default="auto"
+        Columns to treat as categorical besides those of category, string or
+        object dtype: names, positions or a boolean mask.
+    missing : {"error", "learn"}, default="error"
+        ``"error"``: a missing cell is an error. ``"learn"``: a missing cell
+        is encoded as zeros, and a missing indicator per column follows the
+        encoded cells.
+    name : str, default="TabularAE"
+        The estimator using the codec, for error messages.
+
+    Attributes
+    ----------
+    feature_types_ : ndarray of shape (n_columns,), dtype object
+        ``"numeric"``, ``"binary"`` or ``"categorical"`` for each column.
+    mean_ : ndarray of shape (n_numeric,)
+        Mean of each numeric column (over observed cells), in column order.
+    scale_ : ndarray of shape (n_numeric,)
+        Standard deviation of each numeric column (1 for a constant column).
+    categories_ : list of ndarray
+        The categories of each categorical column, in column order; the
+        position in the array is the one-hot position.
+    column_weights_ : ndarray of shape (n_columns,)
+        Weight of each column's loss: one over the loss of the best constant
+        prediction (1 for a numeric column, the entropy of a boolean or
+        categorical one, floored at ``MIN_BASELINE``).
+    columns_ : list
+        The table's column labels.
+    dtypes_ : list of dtype or None
+        The table's dtypes, restored by ``decode``; None when the table came
+        from a plain array (``decode`` then gives float columns ``x0, x1, ...``).
+    groups_ : dict of str to list of int
+        The columns of each type, in column order.
+    order_ : list of int
+        The columns in grouped order (numeric, binary, categorical).
+    starts_ : ndarray of shape (n_columns + 1,), dtype int
+        Where each cell (in grouped order) starts in the encoded row; the last
+        entry is ``n_encoded_``.
+    n_encoded_ : int
+        Width of the encoded cells (and of the network's output).
+    log_priors_ : ndarray of shape (n_encoded_ - n_numeric,)
+        Log-odds of each boolean column and log-frequency of each category on
+        the training table, in grouped order: a network's starting output
+        biases.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skae._columns import TableCodec
+    >>> table = pd.DataFrame({"size": [1.0, 3.0], "color": pd.Categorical(["red", "blue"])})
+    >>> codec = TableCodec().fit(table)
+    >>> codec.feature_types_.tolist(), codec.categories_[0].tolist()
+    (['numeric', 'categorical'], ['blue', 'red'])
+    >>> codec.encode(table)
+    array([[-1.,  0.,  1.],
+           [ 1.,  1.,  0.]], dtype=float32)
+    >>> codec.decode(codec.encode(table)).equals(table)
+    True
+    """
+
+    def __init__(self, categorical_features="auto", *, missing="error", name="TabularAE"):
+        self.categorical_features = categorical_features
+        self.missing = missing
+        self.name = name
+
+    # -------------------------------------------------------------- fitting
+    def fit(self, table, *, from_frame=True):
+        """Learn each column's type and encoding (means, scales, categories).
+
+        Parameters
+        ----------
+        table : pandas.DataFrame
+            The training table; missing values as NaN, None or ``pd.NA``.
+        from_frame : bool, default=True
+            Whether the table is the user's DataFrame (its dtypes are then
+            restored by ``decode``) or wraps a plain array.
+
+        Returns
+        -------
+        self : TableCodec
+            The fitted codec.
+        """
+        forced = self._categorical_positions(table)
+        types = []
+        for j, dtype in enumerate(table.dtypes):
+            if j in forced:
+                types.append("categorical")
+            elif is_bool_dtype(dtype):
+                types.append("binary")
+            elif is_numeric_dtype(dtype) and not is_complex_dtype(dtype):
+                types.append("numeric")
+            else:
+                types.append("categorical")
+        types = np.array(types, dtype=object)
+        groups = {kind: np.flatnonzero(types == kind).tolist() for kind in FEATURE_TYPES}
+        names = [str(c) for c in table.columns]
+
+        means, scales, baselines = [], [], np.ones(len(types))
+        for j in groups["numeric"]:
+            values = _as_float(table.iloc[:, j], names[j])
+            observed = values[~np.isnan(values)]
+            mean = float(observed.mean()) if observed.size else 0.0
+            scale = float(observed.std()) if observed.size else 0.0
+            means.append(mean)
+            scales.append(scale if scale > 0 and np.isfinite(scale) else 1.0)
+        log_priors = []
+        for j in groups["binary"]:
+            values = _as_float(table.iloc[:, j], names[j])
+            positive = np.nansum(values)
+            counts = [np.sum(~np.isnan(values)) - positive, positive]
+            baselines[j] = _entropy(counts)
+            p = np.clip((positive + 0.5) / (sum(counts) + 1.0), 1e-6, 1 - 1e-6)
+            log_priors.append([np.log(p / (1 - p))])
+        categories = []
+        for j in groups["categorical"]:
+            column = table.iloc[:, j]
+            if isinstance(column.dtype, pd.CategoricalDtype):
+                levels = np.asarray(column.cat.categories, dtype=object)
+            else:
+                levels = pd.unique(column.dropna().to_numpy(dtype=object))
+                try:
+                    levels = np.array(sorted(levels), dtype=object)
+                except TypeError:
+                    levels = np.asarray(levels, dtype=object)
+            if len(levels) == 0:
+                raise ValueError(
+                    f"Categorical column {names[j]!r} has no observed value; drop it, or "
+                    "give it a category dtype with its categories."
+                )
+            codes = _category_codes(column, levels)
+            counts = np.bincount(codes[codes >= 0], minlength=len(levels))
+            baselines[j] = _entropy(counts)
+            log_priors.append(np.log((counts + 0.5) / (counts.sum() + 0.5 * len(levels))))
+            categories.append(levels)
+
+        self.feature_types_ = types
+        self.mean_ = np.array(means, dtype=np.float64)
+        self.scale_ = np.array(scales, dtype=np.float64)
+        self.categories_ = categories
+        self.column_weights_ = 1.0 / np.maximum(baselines, MIN_BASELINE)
+        self.column_weights_[groups["numeric"]] = 1.0
+        widths = [1] * (len(groups["numeric"]) + len(groups["binary"]))
+        widths += [len(levels) for levels in categories]
+        self.columns_ = list(table.columns)
+        self.dtypes_ = list(table.dtypes) if from_frame else None
+        self.groups_ = groups
+        self.order_ = groups["numeric"] + groups["binary"] + groups["categorical"]
+        self.starts_ = np.concatenate([[0], np.cumsum(widths)]).astype(int)
+        self.n_encoded_ = int(sum(widths))
+        self.log_priors_ = np.concatenate(log_priors) if log_priors else np.zeros(0)
+        return self
+
+    def _categorical_positions(self, table):
+        if isinstance(self.categorical_features, str):
+            return set()
+        chosen = np.asarray(self.categorical_features)
+        if chosen.dtype == bool:
+            if len(chosen) != table.shape[1]:
+                raise ValueError(
+                    f"categorical_features is a boolean mask of length {len(chosen)}, but "
+                    f"X has {table.shape[1]} columns."
+                )
+            return set(np.flatnonzero(chosen).tolist())
+        columns = list(table.columns)
+        positions = set()
+        for item in chosen.tolist():
+            if item in columns:
+                positions.add(columns.index(item))
+            elif isinstance(item, int) and 0 <= item < len(columns):
+                positions.add(item)
+            else:
+                raise ValueError(
+                    f"categorical_features names {item!r}, which is neither a column name "
+                    f"nor a column position of X (columns: {columns})."
+                )
+        return positions
+
+    # --------------------------------------------------------------- layout
+    @property
+    def n_columns(self):
+        """Number of columns of the table (cells per row)."""
+        return len(self.order_)
+
+    @property
+    def n_inputs(self):
+        """Width of an encoded row: the encoded cells, then the missing indicators if any."""
+        return self.n_encoded_ + (self.n_columns if self.missing == "learn" else 0)
+
+    @property
+    def all_numeric(self):
+        """Whether every column is numeric (a plain float array encodes the table)."""
+        return all(kind == "numeric" for kind in self.feature_types_)
+
+    def output_names(self):
+        """The decoded table's column labels: the table's, or ``x0, x1, ...`` for an array."""
+        if self.dtypes_ is None:
+            return [f"x{i}" for i in range(self.n_columns)]
+        return self.columns_
+
+    def cell_of_input(self):
+        """For each column of an encoded row, the cell (in grouped order) it belongs to."""
+        cells = np.repeat(np.arange(self.n_columns), np.diff(self.starts_))
+        if self.n_inputs > self.n_encoded_:
+            cells = np.concatenate([cells, np.arange(self.n_columns)])
+        return cells
+
+    def masked_input(self):
+        """An encoded row whose every cell is missing: zeros, and indicators on."""
+        row = np.zeros(self.n_inputs, dtype=np.float32)
+        row[self.n_encoded_ :] = 1.0
+        return row
+
+    # ------------------------------------------------------------- encoding
+    def encode(self, table):
+        """The network input for ``table``: encoded cells, then missing indicators.
+
+        Parameters
+        ----------
+        table : pandas.DataFrame
+            A table with the training table's columns.
+
+        Returns
+        -------
+        encoded : ndarray of shape (n_samples, n_inputs), dtype float32
+            Standardized numeric values, 0/1 booleans and one-hot categories
+            in grouped order (zeros for a missing cell, all zeros for an
+            unknown category, with a warning), then one missing indicator per
+            column with ``missing="learn"``.
+        """
+        groups, starts = self.groups_, self.starts_
+        n_columns, n_encoded = self.n_columns, self.n_encoded_
+        names = [str(c) for c in self.columns_]
+        indicators = self.missing == "learn"
+        encoded = np.zeros((len(table), self.n_inputs), dtype=np.float32)
+        missing = np.zeros((len(table), n_columns), dtype=bool)
+        g = 0
+        for j in groups["numeric"]:
+            values = _as_float(table.iloc[:, j], names[j])
+            if np.isinf(values).any():
+                raise ValueError(
+                    f"Input X contains infinity in column {names[j]!r}; "
+                    f"{self.name} needs finite values."
+                )
+            missing[:, g] = np.isnan(values)
+            scaled = (values - self.mean_[g]) / self.scale_[g]
+            encoded[:, starts[g]] = np.where(missing[:, g], 0.0, scaled)
+            g += 1
+        for j in groups["binary"]:
+            values = _as_float(table.iloc[:, j], names[j])
+            missing[:, g] = np.isnan(values)
+            encoded[:, starts[g]] = np.where(missing[:, g], 0.0, values != 0)
+            g += 1
+        unknown = []
+        for levels, j in zip(self.categories_, groups["categorical"]):
+            column = table.iloc[:, j]
+            codes = _category_codes(column, levels)
+            missing[:, g] = column.isna().to_numpy()
+            if np.any((codes < 0) & ~missing[:, g]):
+                unknown.append(names[j])
+            rows = np.flatnonzero(codes >= 0)
+            encoded[rows, starts[g] + codes[rows]] = 1.0
+            g += 1
+        if missing.any() and not indicators:
+            holes = [names[j] for j, m in zip(self.order_, missing.any(0)) if m]
+            raise ValueError(
+                f"Input X contains NaN or other missing values, in column(s) {holes}. "
+                f"Pass missing='learn' to {self.name} to train on the observed "
+                "cells only and impute the missing ones, or impute them first (e.g. "
+                "sklearn.impute.SimpleImputer)."
+            )
+        if unknown:
+            warnings.warn(
+                f"Found unknown categories in column(s) {unknown}; they are encoded as "
+                "all zeros, as OneHotEncoder(handle_unknown='ignore') does.",
+                UserWarning,
+                stacklevel=3,
+            )
+        if indicators:
+            encoded[:, n_encoded:] = missing
+        return encoded
+
+    def decode(self, raw, index=None):
+        """The table that raw network outputs stand for.
+
+        Parameters
+        ----------
+        raw : ndarray of shape (n_samples, n_encoded_)
+            Network outputs: standardized numeric values, then logits.
+        index : pandas.Index, default=None
+            The index of the table; a range when None.
+
+        Returns
+        -------
+        table : pandas.DataFrame of shape (n_samples, n_columns)
+            The columns of ``output_names()`` in the table's order, with the
+            table's dtypes: numeric values on their scale (integers rounded),
+            booleans from the sign of their logit, the most likely category.
+        """
+        groups, starts = self.groups_, self.starts_
+        values = {}
+        g = 0
+        for j in groups["numeric"]:
+            values[j] = raw[:, starts[g]].astype(np.float64) * self.scale_[g] + self.mean_[g]
+            g += 1
+        for j in groups["binary"]:
+            values[j] = raw[:, starts[g]] > 0
+            g += 1
+        for levels, j in zip(self.categories_, groups["categorical"]):
+            values[j] = levels[np.argmax(raw[:, starts[g] : starts[g + 1]], axis=1)]
+            g += 1
+        names = self.output_names()
+        columns = []
+        for j, name in enumerate(names):
+            column = pd.Series(values[j], index=index, name=name)
+            if self.dtypes_ is not None:
+                dtype = self.dtypes_[j]
+                if is_integer_dtype(dtype) and self.feature_types_[j] == "numeric":
+                    info = np.iinfo(np.dtype(getattr(dtype, "numpy_dtype", dtype)))
+                    column = column.round().clip(info.min, info.max)
+                column = column.astype(dtype)
+            columns.append(column)
+        table = pd.concat(columns, axis=1)
+        table.columns = names
+        return table
+
+    def fill(self, table, decoded, holes, *, as_frame):
+        """``table`` with the cells that ``holes`` marks taken from ``decoded``.
+
+        Parameters
+        ----------
+        table : pandas.DataFrame
+            The table to fill, not modified.
+        decoded : pandas.DataFrame
+            A table of the same shape, as ``decode`` returns it.
+        holes : pandas.DataFrame of bool
+            The cells to fill (e.g. ``table.isna()``).
+        as_frame : bool
+            Whether to return a DataFrame (keeping ``table``'s index, columns
+            and dtypes) or an ndarray.
+
+        Returns
+        -------
+        filled : pandas.DataFrame or ndarray
+            A copy of ``table`` with the marked cells filled.
+        """
+        if as_frame:
+            filled = table.copy()
+            for j in range(table.shape[1]):
+                hole = holes.iloc[:, j]
+                if hole.any():
+                    column = decoded.iloc[:, j].astype(table.dtypes.iloc[j])
+                    filled.iloc[:, j] = table.iloc[:, j].mask(hole, column)
+            return filled
+        filled = table.to_numpy(copy=True)
+        for j in range(table.shape[1]):
+            hole = holes.iloc[:, j].to_numpy()
+            filled[hole, j] = decoded.iloc[:, j].to_numpy()[hole]
+        return filled
+
+    # --------------------------------------------------------------- losses
+    def cell_losses(self, reconstruction, X):
+        """Unweighted loss of each cell ``(B, n_columns)``, in grouped order.
+
+        Parameters
+        ----------
+        reconstruction : torch.Tensor of shape (B, n_encoded_)
+            Network outputs.
+        X : torch.Tensor of shape (B, n_inputs)
+            The encoded clean rows (missing indicators, if any, are ignored).
+
+        Returns
+        -------
+        losses : torch.Tensor of shape (B, n_columns)
+            Squared error for numeric cells, binary cross-entropy with logits
+            for boolean ones, cross-entropy with logits for categorical ones.
+        """
+        groups, starts = self.groups_, self.starts_
+        n_numeric = len(groups["numeric"])
+        n_flat = n_numeric + len(groups["binary"])
+        target = X[:, : self.n_encoded_]
+        parts = [(reconstruction[:, :n_numeric] - target[:, :n_numeric]) ** 2]
+        parts.append(
+            F.binary_cross_entropy_with_logits(
+                reconstruction[:, n_numeric:n_flat], target[:, n_numeric:n_flat], reduction="none"
+            )
+        )
+        for start, stop in zip(starts[n_flat:-1], starts[n_flat + 1 :]):
+            log_p = F.log_softmax(reconstruction[:, start:stop], dim=1)
+            parts.append(-(target[:, start:stop] * log_p).sum(1, keepdim=True))
+        return torch.cat(parts, 1)
+
+    def observed(self, X):
+        """Observed-cell mask ``(B, n_columns)`` (1.0 or 0.0) of encoded clean rows ``X``."""
+        if X.shape[1] > self.n_encoded_:
+            return 1.0 - X[:, self.n_encoded_ :]
+        return torch.ones(len(X), self.n_columns, device=X.device)
