@@ -30,11 +30,9 @@ from ._pretraining import PRETRAINING_METHODS, pretrain
 from .nn import (
     ACTIVATIONS,
     Autoencoder,
-    LinearSkip,
     init_linear_pca,
-    last_linear,
     linearize_sigmoid_output,
-    make_mlp,
+    make_encoder_decoder,
 )
 
 __all__ = ["BaseAutoencoder"]
@@ -226,36 +224,19 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _build_module(self, X):
         """Return the torch module for training data ``X`` (validated ndarray)."""
         n_features = X.shape[1]
-        hidden = [int(width) for width in self.hidden_layer_sizes]
         output_activation = self._output_activation()
-        mlp = dict(activation=self.activation, dropout=self.dropout, batch_norm=self.batch_norm)
-        if self.init == "pca" and hidden:
-            encoder = LinearSkip(
-                torch.nn.Linear(n_features, self.n_components),
-                make_mlp([n_features, *hidden, self.n_components], **mlp),
-                activation=self._code_activation,
-            )
-            decoder = LinearSkip(
-                torch.nn.Linear(self.n_components, n_features),
-                make_mlp([self.n_components, *hidden[::-1], n_features], **mlp),
-                activation=output_activation,
-            )
-            for branch in (encoder.mlp, decoder.mlp):
-                torch.nn.init.zeros_(last_linear(branch).weight)
-                torch.nn.init.zeros_(last_linear(branch).bias)
-            linears = encoder.linear, decoder.linear
-        else:
-            encoder = make_mlp(
-                [n_features, *hidden, self.n_components],
-                output_activation=self._code_activation,
-                **mlp,
-            )
-            decoder = make_mlp(
-                [self.n_components, *hidden[::-1], n_features],
-                output_activation=output_activation,
-                **mlp,
-            )
-            linears = encoder[0], last_linear(decoder)
+        encoder, decoder, linears = make_encoder_decoder(
+            n_features,
+            self.hidden_layer_sizes,
+            self.n_components,
+            n_features,
+            linear_path=self.init == "pca" and len(self.hidden_layer_sizes) > 0,
+            code_activation=self._code_activation,
+            output_activation=output_activation,
+            activation=self.activation,
+            dropout=self.dropout,
+            batch_norm=self.batch_norm,
+        )
         if self.init == "pca":
             components, mean = self._pca_solution(X)
             init_linear_pca(*linears, components, mean)

@@ -93,6 +93,74 @@ class LinearSkip(nn.Module):
         return self.activation(self.linear(x) + self.mlp(x))  # (B, n_out)
 
 
+def make_encoder_decoder(
+    n_in,
+    hidden_layer_sizes,
+    n_code,
+    n_out,
+    *,
+    linear_path=False,
+    code_activation="identity",
+    output_activation="identity",
+    **mlp_options,
+):
+    """An MLP encoder and its mirrored decoder, each beside a linear path if asked.
+
+    With ``linear_path`` each part is a ``LinearSkip``: a linear layer beside
+    the MLP, whose last layer starts at zero, so that the pair starts as its
+    linear paths alone (``init="pca"`` sets them to PCA's solution with
+    ``init_linear_pca``).
+
+    Parameters
+    ----------
+    n_in, n_code, n_out : int
+        Widths of the input, the code and the output.
+    hidden_layer_sizes : sequence of int
+        The encoder's hidden widths; the decoder's are the same, reversed.
+    linear_path : bool, default=False
+        Whether to add the linear paths.
+    code_activation, output_activation : str, default="identity"
+        Activations of the code and of the output, keys of ``ACTIVATIONS``.
+    **mlp_options
+        ``activation``, ``dropout`` and ``batch_norm`` of ``make_mlp``.
+
+    Returns
+    -------
+    encoder, decoder : torch.nn.Module
+        ``n_in -> n_code`` and ``n_code -> n_out``.
+    linears : tuple of two torch.nn.Linear
+        The layers a PCA start sets: the linear paths, or else the encoder's
+        first and the decoder's last linear layers.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import make_encoder_decoder
+    >>> encoder, decoder, linears = make_encoder_decoder(4, [8], 2, 4, linear_path=True)
+    >>> x = torch.randn(3, 4)
+    >>> bool(torch.equal(decoder(encoder(x)), linears[1](linears[0](x))))
+    True
+    """
+    hidden = [int(width) for width in hidden_layer_sizes]
+    encoder_sizes = [n_in, *hidden, n_code]
+    decoder_sizes = [n_code, *hidden[::-1], n_out]
+    if linear_path:
+        encoder = LinearSkip(
+            nn.Linear(n_in, n_code), make_mlp(encoder_sizes, **mlp_options), code_activation
+        )
+        decoder = LinearSkip(
+            nn.Linear(n_code, n_out), make_mlp(decoder_sizes, **mlp_options), output_activation
+        )
+        with torch.no_grad():
+            for branch in (encoder.mlp, decoder.mlp):
+                last_linear(branch).weight.zero_()
+                last_linear(branch).bias.zero_()
+        return encoder, decoder, (encoder.linear, decoder.linear)
+    encoder = make_mlp(encoder_sizes, output_activation=code_activation, **mlp_options)
+    decoder = make_mlp(decoder_sizes, output_activation=output_activation, **mlp_options)
+    return encoder, decoder, (encoder[0], last_linear(decoder))
+
+
 class Autoencoder(nn.Module):
     """An encoder and a decoder; ``forward`` returns ``(reconstruction, code)``.
 
@@ -138,13 +206,17 @@ def init_linear_pca(encoder_linear, decoder_linear, components, mean):
     Parameters
     ----------
     encoder_linear, decoder_linear : torch.nn.Linear
-        Layers of shape ``n_features -> n_components`` and back.
+        Layers of shape ``n_features -> n_components`` and back. The encoder
+        may read more inputs than the ``n_features`` PCA saw (after them, e.g.
+        missing indicators): their weights are set to zero.
     components : torch.Tensor of shape (n_components, n_features)
         Orthonormal rows (zero rows allowed when the code is wider than the rank).
     mean : torch.Tensor of shape (n_features,)
         The mean of the training data.
     """
-    encoder_linear.weight.copy_(components)
+    if encoder_linear.in_features > components.shape[1]:
+        encoder_linear.weight.zero_()
+    encoder_linear.weight[:, : components.shape[1]] = components
     encoder_linear.bias.copy_(-components @ mean)
     decoder_linear.weight.copy_(components.T)
     decoder_linear.bias.copy_(mean)

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import BaseAutoencoder
 from ._columns import TableCodec
-from .nn import Autoencoder, LinearSkip, last_linear, make_mlp
+from .nn import Autoencoder, init_linear_pca, make_encoder_decoder
 
 __all__ = ["TabularAE"]
 
@@ -357,35 +357,22 @@ default="adam"
     # ---------------------------------------------------------- network
     def _build_module(self, X):
         codec = self.codec_
-        n_in, n_out = X.shape[1], codec.n_encoded_
-        hidden = [int(width) for width in self.hidden_layer_sizes]
-        mlp = dict(activation=self.activation, dropout=self.dropout, batch_norm=self.batch_norm)
-        if self.init == "pca" and hidden:
-            encoder = LinearSkip(
-                torch.nn.Linear(n_in, self.n_components),
-                make_mlp([n_in, *hidden, self.n_components], **mlp),
-            )
-            decoder = LinearSkip(
-                torch.nn.Linear(self.n_components, n_out),
-                make_mlp([self.n_components, *hidden[::-1], n_out], **mlp),
-            )
-            for branch in (encoder.mlp, decoder.mlp):
-                torch.nn.init.zeros_(last_linear(branch).weight)
-                torch.nn.init.zeros_(last_linear(branch).bias)
-            linears = encoder.linear, decoder.linear
-        else:
-            encoder = make_mlp([n_in, *hidden, self.n_components], **mlp)
-            decoder = make_mlp([self.n_components, *hidden[::-1], n_out], **mlp)
-            linears = encoder[0], last_linear(decoder)
-        if self.init == "pca":
+        n_out = codec.n_encoded_
+        encoder, decoder, linears = make_encoder_decoder(
+            X.shape[1],  # the encoded cells, then the missing indicators if any
+            self.hidden_layer_sizes,
+            self.n_components,
+            n_out,
+            linear_path=self.init == "pca" and len(self.hidden_layer_sizes) > 0,
+            activation=self.activation,
+            dropout=self.dropout,
+            batch_norm=self.batch_norm,
+        )
+        if self.init == "pca":  # PCA of the encoded cells; logits start at the priors
             components, mean = self._pca_solution(X[:, :n_out])
+            init_linear_pca(*linears, components, mean)
             n_numeric = len(codec.groups_["numeric"])
             with torch.no_grad():
-                linears[0].weight.zero_()
-                linears[0].weight[:, :n_out] = components
-                linears[0].bias.copy_(-components @ mean)
-                linears[1].weight.copy_(components.T)
-                linears[1].bias.copy_(mean)
                 linears[1].bias[n_numeric:] = torch.as_tensor(codec.log_priors_)
         self._tensors_ = self._codec_tensors()
         return Autoencoder(encoder, decoder)
