@@ -62,12 +62,38 @@ def _discard(*args, **kwargs):
     """A sink that prints nothing (module level, so that it pickles)."""
 
 
-def _to_tensor(X, device):
-    """A float32 tensor holding a copy of (or a view on) the rows ``X``."""
-    X = np.ascontiguousarray(X, dtype=np.float32)
+def _to_tensor(X, device, dtype=np.float32):
+    """A tensor of ``dtype`` holding a copy of (or a view on) the rows ``X``."""
+    X = np.ascontiguousarray(X, dtype=dtype)
     if not X.flags.writeable:
         X = X.copy()
     return torch.from_numpy(X).to(device)
+
+
+def resolve_device(device):
+    """The torch device that the ``device`` parameter names (``"auto"``: CUDA if available)."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(device)
+
+
+def map_batches(
+    X, function, n_columns, *, device, n_jobs=None, dtype=np.float32, input_dtype=np.float32
+):
+    """Apply ``function`` (tensor -> tensor) to row batches of ``X`` without gradients.
+
+    Each batch of ``INFERENCE_BATCH_ROWS`` rows goes to ``device`` as a tensor
+    of ``input_dtype``; the results are gathered in an ndarray of shape
+    ``(n_samples, n_columns)`` and ``dtype``, so memory is bounded by the
+    batch, not by the data. ``n_jobs`` torch threads run it.
+    """
+    out = np.empty((X.shape[0], n_columns), dtype=dtype)
+    with torch_threads(n_jobs), torch.no_grad():
+        for start in range(0, X.shape[0], INFERENCE_BATCH_ROWS):
+            stop = start + INFERENCE_BATCH_ROWS
+            batch = _to_tensor(X[start:stop], device, input_dtype)
+            out[start:stop] = function(batch).cpu().numpy()
+    return out
 
 
 # What pandas infers for an object column holding only numbers and missing values.
@@ -92,6 +118,42 @@ def _non_numeric_columns(X):
         if not numeric:
             found.append(f"{name!r} ({dtype})")
     return found
+
+
+def validate_numeric(estimator, X, *, reset, min_samples=1):
+    """``validate_data`` for numeric input, float32 or float64, within float32's range.
+
+    A string column or value is an error that points to ``OneHotEncoder``.
+    """
+    name = type(estimator).__name__
+    non_numeric = _non_numeric_columns(X)
+    if non_numeric:
+        raise ValueError(
+            f"{name} needs numeric input, but column(s) {', '.join(non_numeric)} are not "
+            "numeric. Encode them first, e.g. with sklearn.compose.ColumnTransformer and "
+            "OneHotEncoder."
+        )
+    try:
+        X = validate_data(
+            estimator,
+            X,
+            reset=reset,
+            dtype=[np.float32, np.float64],
+            ensure_min_samples=min_samples,
+        )
+    except ValueError as error:
+        if "could not convert" in str(error):
+            raise ValueError(
+                f"{name} needs numeric input: {error}. Encode string columns first, e.g. "
+                "with sklearn.compose.ColumnTransformer and OneHotEncoder."
+            ) from error
+        raise
+    if X.dtype == np.float64 and X.size and np.max(np.abs(X)) > FLOAT32_MAX:
+        raise ValueError(
+            f"X has values beyond float32's range (+/-{FLOAT32_MAX:.3g}), which {name} "
+            "computes in. Scale the data first."
+        )
+    return X
 
 
 class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -473,9 +535,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return self._lazy_fit and not getattr(self, "pretraining", None)
 
     def _device(self):
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        return str(self.device)
+        return resolve_device(self.device)
 
     def _pca_solution(self, X):
         """PCA's components (zero-padded to ``n_components`` rows) and mean, as tensors."""
@@ -499,35 +559,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             lazy = lazy_rows(self, X, reset=reset, min_samples=min_samples, scan=reset)
             if lazy is not None:
                 return lazy
-        non_numeric = _non_numeric_columns(X)
-        if non_numeric:
-            raise ValueError(
-                f"{type(self).__name__} needs numeric input, but column(s) "
-                f"{', '.join(non_numeric)} are not numeric. Encode them first, e.g. with "
-                "sklearn.compose.ColumnTransformer and OneHotEncoder."
-            )
-        try:
-            X = validate_data(
-                self,
-                X,
-                reset=reset,
-                dtype=[np.float32, np.float64],
-                ensure_min_samples=min_samples,
-            )
-        except ValueError as error:
-            if "could not convert" in str(error):
-                raise ValueError(
-                    f"{type(self).__name__} needs numeric input: {error}. Encode string "
-                    "columns first, e.g. with sklearn.compose.ColumnTransformer and "
-                    "OneHotEncoder."
-                ) from error
-            raise
-        if X.dtype == np.float64 and X.size and np.max(np.abs(X)) > FLOAT32_MAX:
-            raise ValueError(
-                f"X has values beyond float32's range (+/-{FLOAT32_MAX:.3g}), which "
-                f"{type(self).__name__} computes in. Scale the data first."
-            )
-        return X
+        return validate_numeric(self, X, reset=reset, min_samples=min_samples)
 
     def _check_fit_data(self, X):
         n_features = X.shape[1]
@@ -550,15 +582,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _map_batches(self, X, function, n_columns, dtype=np.float32):
         """Apply ``function`` (tensor -> tensor) to row batches of ``X`` without gradients."""
         check_is_fitted(self)
-        out = np.empty((X.shape[0], n_columns), dtype=dtype)
-        device = self.net_.device
         self.module_.eval()
-        with torch_threads(self.n_jobs), torch.no_grad():
-            for start in range(0, X.shape[0], INFERENCE_BATCH_ROWS):
-                stop = start + INFERENCE_BATCH_ROWS
-                batch = _to_tensor(X[start:stop], device)
-                out[start:stop] = function(batch).cpu().numpy()
-        return out
+        return map_batches(
+            X, function, n_columns, device=self.net_.device, n_jobs=self.n_jobs, dtype=dtype
+        )
 
     def transform(self, X):
         """Encode ``X``.

@@ -21,17 +21,16 @@ from sklearn.utils.validation import (
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
-    validate_data,
 )
 from skorch.callbacks import Callback, EarlyStopping
 
 from ._base import (
-    FLOAT32_MAX,
-    INFERENCE_BATCH_ROWS,
     OPTIMIZERS,
     BaseAutoencoder,
     _discard,
-    _non_numeric_columns,
+    map_batches,
+    resolve_device,
+    validate_numeric,
 )
 from ._engine import TrainingEngine
 from ._threads import torch_threads
@@ -145,35 +144,7 @@ class _BaseAutoencoderSupervised(BaseEstimator):
 
     def _validate_input(self, X, *, reset, min_samples=1):
         """A numeric ndarray, or an error that points string columns to OneHotEncoder."""
-        non_numeric = _non_numeric_columns(X)
-        if non_numeric:
-            raise ValueError(
-                f"{type(self).__name__} needs numeric input, but column(s) "
-                f"{', '.join(non_numeric)} are not numeric. Encode them first, e.g. with "
-                "sklearn.compose.ColumnTransformer and OneHotEncoder."
-            )
-        try:
-            X = validate_data(
-                self,
-                X,
-                reset=reset,
-                dtype=[np.float32, np.float64],
-                ensure_min_samples=min_samples,
-            )
-        except ValueError as error:
-            if "could not convert" in str(error):
-                raise ValueError(
-                    f"{type(self).__name__} needs numeric input: {error}. Encode string "
-                    "columns first, e.g. with sklearn.compose.ColumnTransformer and "
-                    "OneHotEncoder."
-                ) from error
-            raise
-        if X.dtype == np.float64 and X.size and np.max(np.abs(X)) > FLOAT32_MAX:
-            raise ValueError(
-                f"X has values beyond float32's range (+/-{FLOAT32_MAX:.3g}), which "
-                f"{type(self).__name__} trains in. Scale the data first."
-            )
-        return X
+        return validate_numeric(self, X, reset=reset, min_samples=min_samples)
 
     # ------------------------------------------------------- subclass hooks
     def _encode_targets(self, y):
@@ -301,21 +272,21 @@ class _BaseAutoencoderSupervised(BaseEstimator):
         return module.double().eval()
 
     def _device(self):
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        return str(self.device)
+        return resolve_device(self.device)
 
     # ------------------------------------------------------------ inference
     def _map_batches(self, X, function, n_columns):
         """``function`` (float64 tensor -> tensor) on row batches of ``X``, no gradients."""
-        out = np.empty((X.shape[0], n_columns), dtype=np.float64)
         device = next(self.module_.parameters()).device
-        with torch_threads(self.n_jobs), torch.no_grad():
-            for start in range(0, X.shape[0], INFERENCE_BATCH_ROWS):
-                rows = np.asarray(X[start : start + INFERENCE_BATCH_ROWS], dtype=np.float64)
-                batch = torch.tensor(rows, device=device)  # a copy: X may be read-only
-                out[start : start + INFERENCE_BATCH_ROWS] = function(batch).cpu().numpy()
-        return out
+        return map_batches(
+            X,
+            function,
+            n_columns,
+            device=device,
+            n_jobs=self.n_jobs,
+            dtype=np.float64,
+            input_dtype=np.float64,
+        )
 
     def _outputs(self, X):
         """Head outputs for ``X``, float64, shape ``(n_samples, n_outputs)``."""
