@@ -23,8 +23,9 @@ Choices:
 * With ``init="pca"`` (a linear path at PCA's solution beside a nonlinear
   branch whose last layers start at zero), the greedy phase pretrains the
   hidden layers of the nonlinear branch only; its last layers are reset to
-  zero afterwards, so fine-tuning still starts exactly at PCA's solution with
-  pretrained hidden units. Without hidden layers there is nothing to pretrain.
+  zero afterwards, so fine-tuning still starts where the PCA start put the
+  network (PCA's solution for a linear code), with pretrained hidden units.
+  Without hidden layers there is nothing to pretrain.
 * The epochs of both phases go to ``history_`` (rows of the greedy phase come
   first and carry ``phase="pretraining"`` and ``layer=k``) and so to
   ``loss_curve_`` and ``n_iter_``; ``pretraining_loss_curves_`` holds one

@@ -7,6 +7,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseAutoencoder
+from ._docstrings import fill_parameter_docs
 from .nn import activate_idle_units, linearize_sigmoid_code, pca_linears
 from .penalties import kl_sparsity, kl_sparsity_and_grad, l1_activity, l1_activity_and_grad
 
@@ -16,6 +17,11 @@ __all__ = ["SparseAE"]
 CODE_ACTIVATIONS = {"l1": "relu", "kl": "sigmoid"}
 
 
+@fill_parameter_docs(
+    how="at PCA's projection through the sparse code's activation (near PCA's solution, "
+    "not at it; see above)",
+    start="its PCA-based start, see ``init``",
+)
 class SparseAE(BaseAutoencoder):
     """Sparse autoencoder: a code penalized towards few active units.
 
@@ -66,13 +72,7 @@ class SparseAE(BaseAutoencoder):
     loss : {"mse", "bce"}, default="mse"
         Reconstruction loss. ``"bce"`` (binary cross-entropy) needs data in [0, 1].
     init : {"pca", "random"}, default="pca"
-        ``"pca"`` adds a linear path from input to code and from code to
-        output, set to PCA's projection and reconstruction, beside the hidden
-        layers, whose last layer starts at zero: the network starts exactly
-        at PCA's solution and training improves on it. ``"random"`` is a plain
-        MLP with PyTorch's default initialization. With a sigmoid output
-        (``loss="bce"``) the linear path works in logit space, so the start is
-        PCA's reconstruction to first order about the mean.
+        %(init)s
     dropout : float, default=0.0
         Dropout probability after each hidden activation.
     batch_norm : bool, default=False
@@ -89,11 +89,7 @@ class SparseAE(BaseAutoencoder):
 default="adam"
         The optimizer.
     early_stopping : bool, default=True
-        Whether to hold out ``validation_fraction`` of the rows and stop when
-        their loss stops improving, restoring the best weights, the starting
-        ones included (so with ``init="pca"`` the validation loss ends no worse
-        than PCA's). Otherwise, training uses all rows and stops when the
-        training loss stops improving.
+        %(early_stopping)s
     validation_fraction : float, default=0.1
         Fraction of rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
@@ -117,14 +113,7 @@ default="adam"
     warm_start : bool, default=False
         Whether ``fit`` continues from the current weights.
     pretraining : {"layerwise"} or None, default=None
-        ``"layerwise"`` pretrains the network greedily before training it end
-        to end: each encoder layer and its mirror decoder layer are trained
-        as a shallow autoencoder on the codes of the (frozen) layers below,
-        for ``pretraining_max_iter`` epochs (Hinton & Salakhutdinov, 2006;
-        Bengio et al., 2007). With ``init="pca"`` only the hidden layers of
-        the nonlinear branch are pretrained, and training still starts at
-        PCA's solution. Runs when the network is initialized (``fit``, or the
-        first ``partial_fit``).
+        %(pretraining)s
     pretraining_max_iter : int, default=20
         Epochs per layer of the greedy phase.
 

@@ -381,8 +381,9 @@ default="adam"
         available, else the CPU. The autoencoder's own ``device`` decides
         where it is trained.
     n_jobs : int, default=None
-        Number of torch threads during ``fit`` and inference (see
-        ``AutoencoderTransformer``).
+        Number of torch threads while the head trains and during inference
+        (see ``AutoencoderTransformer``); the autoencoder trains with its own
+        ``n_jobs``.
     random_state : int, RandomState instance or None, default=None
         Seed for the autoencoder (when its own is unset), the head's
         initialization and shuffling.

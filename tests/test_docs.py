@@ -127,3 +127,40 @@ def test_every_page_is_in_a_toctree():
     assert "user_guide/choosing" in pages
     missing = [page for page in pages if page not in listed]
     assert not missing, f"pages in no toctree: {missing}"
+
+
+# (estimator, what its init description says of the start, whether it is PCA's solution)
+PCA_STARTS = [
+    (skae.AutoencoderTransformer(), "starts exactly at PCA's solution, and", True),
+    (skae.DenoisingAE(), "starts exactly at PCA's solution, and", True),
+    (skae.ContractiveAE(), "exactly at PCA's solution with an identity code", True),
+    (skae.ContractiveAE(code_activation="tanh"), "near it with a sigmoid or tanh code", False),
+    (skae.SparseAE(), "near PCA's solution, not at it", False),
+    (skae.SparseAE(sparsity="l1"), "near PCA's solution, not at it", False),
+]
+
+
+@pytest.mark.parametrize("estimator, says, exact", PCA_STARTS, ids=lambda v: repr(v)[:40])
+def test_init_pca_starts_where_the_docstring_says(estimator, says, exact):
+    """The description of init comes from one template, filled in per estimator:
+    where it says "exactly at PCA's solution", the untrained network reconstructs
+    as PCA does; where it says "near", it does not."""
+    import numpy as np
+    import torch
+    from sklearn.decomposition import PCA
+
+    doc = " ".join(type(estimator).__doc__.split())
+    assert "%(" not in doc and says in doc
+    X = np.random.RandomState(0).uniform(size=(200, 8)).astype(np.float32)
+    X[:, 4:] = X[:, :4] ** 2
+    estimator.set_params(n_components=3, hidden_layer_sizes=(6,))
+    pca = PCA(3, random_state=0).fit(X)
+    pca_error = ((pca.inverse_transform(pca.transform(X)) - X) ** 2).mean()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        reconstruction = estimator._build_module(X)(torch.as_tensor(X))[0].numpy()
+    error = ((reconstruction - X) ** 2).mean()
+    if exact:
+        assert error == pytest.approx(pca_error, rel=1e-4)
+    else:
+        assert error > 1.01 * pca_error

@@ -18,6 +18,7 @@ LOWER = [
     "skae._backprop",
     "skae._columns",
     "skae._data",
+    "skae._docstrings",
     "skae._engine",
     "skae._fused_step",
     "skae._pretraining",

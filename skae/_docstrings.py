@@ -1,0 +1,93 @@
+"""Parameter descriptions that several autoencoders share, written once.
+
+Where ``init="pca"`` puts the network differs between estimators: exactly at
+PCA's solution for a linear code (``AutoencoderTransformer``,
+``DenoisingAE``, ``ContractiveAE`` with an identity code), near it for a
+nonlinear code (``SparseAE``, ``ContractiveAE`` with a sigmoid or tanh code).
+The descriptions that say so (``init``, ``early_stopping``, ``pretraining``)
+are written here once; each estimator's docstring holds a placeholder such as
+``%(init)s`` under the parameter's ``name : type`` line, and
+``fill_parameter_docs`` fills it with that estimator's start, so that a
+sentence true of one estimator is not copied into another's.
+"""
+
+import textwrap
+
+__all__ = ["fill_parameter_docs"]
+
+# Parameter descriptions, one paragraph each. {how}: where init="pca" starts the
+# network, as an adverbial phrase; {start}: the same start, as a noun.
+TEMPLATES = {
+    "init": (
+        '``"pca"`` adds a linear path from input to code and from code to output, set '
+        "to PCA's projection and reconstruction, beside the hidden layers, whose last "
+        "layer starts at zero: the network starts {how}, and training improves on it. "
+        '``"random"`` is a plain MLP with PyTorch\'s default initialization. With a '
+        'sigmoid output (``loss="bce"``) the linear path works in logit space, so the '
+        "start is PCA's reconstruction to first order about the mean."
+    ),
+    "early_stopping": (
+        "Whether to hold out ``validation_fraction`` of the rows and stop when their "
+        "loss stops improving, restoring the best weights, the starting ones included "
+        '(so with ``init="pca"`` the validation loss ends no worse than at {start}). '
+        "Otherwise, training uses all rows and stops when the training loss stops "
+        "improving."
+    ),
+    "pretraining": (
+        '``"layerwise"`` pretrains the network greedily before training it end to '
+        "end: each encoder layer and its mirror decoder layer are trained as a shallow "
+        "autoencoder on the codes of the (frozen) layers below, for "
+        "``pretraining_max_iter`` epochs (Hinton & Salakhutdinov, 2006; Bengio et al., "
+        '2007). With ``init="pca"`` only the hidden layers of the nonlinear branch are '
+        "pretrained, and training still starts at {start}. Runs when the network is "
+        "initialized (``fit``, or the first ``partial_fit``)."
+    ),
+}
+
+# Where init="pca" starts a network whose code is linear.
+EXACT_PCA_START = {"how": "exactly at PCA's solution", "start": "PCA's solution"}
+
+
+def _paragraph(text):
+    """``text`` wrapped as a parameter description (8 spaces), first line not indented."""
+    indent = " " * 8
+    wrapped = textwrap.fill(
+        text, width=79, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+    )
+    return wrapped[len(indent) :]
+
+
+def fill_parameter_docs(how, start):
+    """Class decorator: fill the docstring's ``%(name)s`` placeholders from ``TEMPLATES``.
+
+    Parameters
+    ----------
+    how : str
+        Where ``init="pca"`` starts the network, e.g. ``"exactly at PCA's solution"``.
+    start : str
+        The same start as a noun phrase, e.g. ``"PCA's solution"``.
+
+    Returns
+    -------
+    decorate : callable
+        Sets ``cls.__doc__`` and returns the class.
+
+    Examples
+    --------
+    >>> from skae._docstrings import EXACT_PCA_START, fill_parameter_docs
+    >>> @fill_parameter_docs(**EXACT_PCA_START)
+    ... class Example:
+    ...     '''init : {"pca", "random"}, default="pca"
+    ...         %(init)s'''
+    >>> "the network starts exactly at PCA's solution" in " ".join(Example.__doc__.split())
+    True
+    """
+    descriptions = {
+        name: _paragraph(text.format(how=how, start=start)) for name, text in TEMPLATES.items()
+    }
+
+    def decorate(cls):
+        cls.__doc__ = cls.__doc__ % descriptions
+        return cls
+
+    return decorate
