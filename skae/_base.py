@@ -191,12 +191,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
       Vouches for ``transform``, ``inverse_transform``, ``_validate_input``
       and ``_map_batches``.
 
-    Each is true here. A subclass that defines one of the hooks a flag
-    vouches for loses the flag (it is set to False when the class is
-    created), unless its own body declares the flag again: a ``SparseAE``
-    subclass that overrides ``_penalty`` trains its own penalty with
-    autograd, where ``SparseAE``, which defines ``_penalty`` and
-    ``_code_penalty_and_grad`` together, declares ``_hand_backprop = True``.
+    Each is true here. A flag vouches for the hooks of the class that
+    declares it and of the classes above: a class that takes one of those
+    hooks from further down its method resolution order (its own body, or a
+    mixin) loses the flag, set to False when the class is created, unless
+    its own body declares the flag again. So a ``SparseAE`` subclass that
+    overrides ``_penalty`` trains its own penalty with autograd, where
+    ``SparseAE``, which defines ``_penalty`` and ``_code_penalty_and_grad``
+    together, declares ``_hand_backprop = True``.
 
     Examples
     --------
@@ -275,11 +277,15 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     }
 
     def __init_subclass__(cls, **kwargs):
-        """Withdraw each flag whose hooks the new class defines without declaring the flag."""
+        """Withdraw each flag that a hook of the new class comes from below (see the docstring)."""
         super().__init_subclass__(**kwargs)
-        own = vars(cls)
+        mro = cls.__mro__
+
+        def depth(name):  # position in the MRO of the class that defines ``name``
+            return next((i for i, owner in enumerate(mro) if name in vars(owner)), len(mro))
+
         for flag, hooks in cls._CAPABILITY_HOOKS.items():
-            if flag not in own and any(hook in own for hook in hooks):
+            if any(depth(hook) < depth(flag) for hook in hooks):
                 setattr(cls, flag, False)
 
     # ------------------------------------------------------------------ hooks

@@ -215,6 +215,13 @@ def test_capability_flags_follow_the_hooks_a_class_defines():
         def transform(self, X):
             return super().transform(X)
 
+    class PenaltyMixin:
+        def _penalty(self, output, X_input):
+            return output[1].abs().mean()
+
+    class Mixed(PenaltyMixin, SparseAE):  # the mixin's penalty comes first
+        pass
+
     assert AutoencoderTransformer._hand_backprop and AutoencoderTransformer._lazy_fit
     assert SparseAE._hand_backprop and not _CenteredSparseAE._hand_backprop
     assert not OwnLoss._hand_backprop and OwnLoss._lazy_fit and OwnLoss._network_is_transform
@@ -222,6 +229,7 @@ def test_capability_flags_follow_the_hooks_a_class_defines():
     assert not OwnTransform._network_is_transform and OwnTransform._hand_backprop
     assert not ContractiveAE._hand_backprop  # its penalty needs the Jacobian
     assert DenoisingAE._hand_backprop and not DenoisingAE._lazy_fit
+    assert not Mixed._hand_backprop and Mixed._network_is_transform
     X = np.random.RandomState(0).normal(size=(40, 8))
     assert OwnLoss(n_components=3, hidden_layer_sizes=(6,), max_iter=2).fit(X).net_._hand_step() is None
     assert Redeclared(n_components=3, hidden_layer_sizes=(6,), max_iter=2).fit(X).net_._hand_step()
