@@ -28,13 +28,16 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_sta
 X_train.head()
 
 # %%
+# ``set_output(transform="pandas")`` before fitting: every step then passes a
+# DataFrame to the next, so the autoencoder is fitted on the original column
+# names (``feature_names_in_``) and can give them back in ``inverse_transform``.
 pipe = Pipeline(
     [
         ("scale", StandardScaler()),
         ("ae", AutoencoderTransformer(max_iter=40, random_state=0)),
         ("clf", LogisticRegression(max_iter=1000)),
     ]
-)
+).set_output(transform="pandas")
 grid = {
     "ae__n_components": [2, 4, 8],
     "ae__hidden_layer_sizes": [(16,), (64, 32)],
@@ -62,22 +65,29 @@ plt.show()
 # Ties are expected on small data: with early stopping, an autoencoder whose
 # training does not improve the held-out reconstruction keeps its starting
 # weights, PCA's solution (``init="pca"``), so configurations that differ only
-# in their hidden layers can end at the same model.
-#
-# DataFrame out: ``set_output(transform="pandas")`` makes the fitted
-# scaler + autoencoder return a DataFrame with the original index and named
-# code columns, ready for the rest of a pandas workflow.
-encoder = search.best_estimator_[:-1].set_output(transform="pandas")
+# in their hidden layers can end at the same model. ``n_iter_`` tells: an
+# autoencoder that stopped after ``n_iter_no_change`` epochs never beat its
+# start, so it is PCA (plus a nonlinear branch still at zero).
+best_ae = search.best_estimator_.named_steps["ae"]
+print(f"epochs run by the best autoencoder: {best_ae.n_iter_} "
+      f"(n_iter_no_change={best_ae.n_iter_no_change})")
+
+# %%
+# DataFrame out: the fitted scaler + autoencoder (the pipeline without its
+# classifier) return a DataFrame with ``X_test``'s index and named code
+# columns, ready for the rest of a pandas workflow.
+encoder = search.best_estimator_[:-1]
 codes = encoder.transform(X_test)
 print(type(codes).__name__, codes.shape)
 codes.head()
 
 # %%
-# ``inverse_transform`` maps codes back to the 30 scaled features, so the
-# reconstruction error of each feature can be inspected too.
-ae = search.best_estimator_.named_steps["ae"]
-X_test_scaled = search.best_estimator_.named_steps["scale"].transform(X_test)
-reconstruction = pd.DataFrame(
-    ae.inverse_transform(codes.to_numpy()), columns=X.columns, index=X_test.index
-)
-((reconstruction - X_test_scaled) ** 2).mean().sort_values(ascending=False).head()
+# ``inverse_transform`` maps codes back to the 30 scaled features, as a
+# DataFrame with the original column names and the codes' index, so the
+# reconstruction error of each feature can be read by name.
+scaler, ae = encoder.named_steps["scale"], encoder.named_steps["ae"]
+reconstruction = ae.inverse_transform(codes)
+X_test_scaled = scaler.transform(X_test)
+errors = ((reconstruction - X_test_scaled) ** 2).mean()
+print(f"mean squared error per scaled feature, averaged: {errors.mean():.3f}")
+errors.sort_values(ascending=False).head()
