@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from ._base import BaseAutoencoder
 from ._docstrings import EXACT_PCA_START, fill_parameter_docs
 from .nn import activate_idle_units, pca_linears
-from .noise import NOISES, PROBABILITY_NOISES, corrupt
+from .noise import NOISE_ALIASES, NOISES, PROBABILITY_NOISES, corrupt
 
 __all__ = ["DenoisingAE"]
 
@@ -41,7 +41,8 @@ class DenoisingAE(BaseAutoencoder):
 
         - ``"gaussian"``: add Gaussian noise of standard deviation
           ``noise_level`` to every entry;
-        - ``"masking"``: set each entry to zero with probability ``noise_level``;
+        - ``"masking"``: set each entry to zero with probability ``noise_level``
+          (``"mask"``, the spelling :class:`TabularAE` used, is accepted too);
         - ``"salt_pepper"``: set each entry, with probability ``noise_level``,
           to the minimum or the maximum (equally likely) of its column in the
           batch;
@@ -163,7 +164,7 @@ default="adam"
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
-        "noise": [StrOptions(set(NOISES))],
+        "noise": [StrOptions(set(NOISES) | set(NOISE_ALIASES))],
         "noise_level": [Interval(Real, 0, None, closed="left")],
     }
 
@@ -236,10 +237,11 @@ default="adam"
 
     def _validate_params(self):
         super()._validate_params()
-        if self.noise in PROBABILITY_NOISES and self.noise_level >= 1:
+        noise = NOISE_ALIASES.get(self.noise, self.noise)
+        if noise in PROBABILITY_NOISES and self.noise_level >= 1:
             raise InvalidParameterError(
                 f"The 'noise_level' parameter of {type(self).__name__} must be a float "
-                f"in the range [0, 1) for noise={self.noise!r}, where it is the probability "
+                f"in the range [0, 1) for noise={noise!r}, where it is the probability "
                 f"that an entry is corrupted. Got {self.noise_level!r} instead."
             )
 

@@ -245,7 +245,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         X = self._with_nan(X, reset=True)
         params = {key: getattr(self, key) for key in _SHARED}
-        self.estimator_ = TabularAE(**params, missing="learn", noise="mask").fit(X)
+        self.estimator_ = TabularAE(**params, missing="learn", noise="masking").fit(X)
         self.n_iter_ = self.estimator_.n_iter_
         return self
 

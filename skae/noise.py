@@ -18,6 +18,7 @@ import torch
 
 __all__ = [
     "NOISES",
+    "NOISE_ALIASES",
     "corrupt",
     "gaussian_noise",
     "masking_noise",
@@ -264,6 +265,9 @@ NOISES = {
     "swap": swap_noise,
 }
 
+# Other spellings accepted for a noise name (TabularAE's former "mask").
+NOISE_ALIASES = {"mask": "masking"}
+
 # Noises whose noise_level is a probability, which must be below 1.
 PROBABILITY_NOISES = frozenset({"masking", "salt_pepper", "swap"})
 
@@ -278,7 +282,8 @@ def corrupt(X, noise="gaussian", noise_level=0.1, generator=None):
     noise : {"gaussian", "masking", "salt_pepper", "swap"}, default="gaussian"
         The corruption: see :func:`gaussian_noise`, :func:`masking_noise`,
         :func:`salt_pepper_noise` (with the column bounds of ``X``) and
-        :func:`swap_noise`.
+        :func:`swap_noise`. ``"mask"`` is accepted as another spelling of
+        ``"masking"``.
     noise_level : float, default=0.1
         The noise's standard deviation for ``"gaussian"``, otherwise the
         probability that an entry is corrupted, in [0, 1).
@@ -302,6 +307,7 @@ def corrupt(X, noise="gaussian", noise_level=0.1, generator=None):
     >>> bool((X == 1).all())  # X itself is unchanged
     True
     """
+    noise = NOISE_ALIASES.get(noise, noise)
     if noise not in NOISES:
         raise ValueError(f"Unknown noise {noise!r}; choose one of {sorted(NOISES)}.")
     if noise_level < 0 or (noise in PROBABILITY_NOISES and noise_level >= 1):

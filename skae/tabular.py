@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._base import BaseAutoencoder
 from ._columns import TableCodec
 from .nn import Autoencoder, init_linear_pca, make_encoder_decoder
+from .noise import NOISE_ALIASES
 
 __all__ = ["TabularAE"]
 
@@ -30,7 +31,7 @@ def _swap_noise(X, drop, cell_of_input, fill, generator):
 
 # Corruptions acting on whole table cells (a one-hot block and its missing
 # indicator move together).
-NOISES = {"mask": _mask_noise, "swap": _swap_noise}
+NOISES = {"masking": _mask_noise, "swap": _swap_noise}
 
 
 class TabularAE(BaseAutoencoder):
@@ -85,13 +86,14 @@ class TabularAE(BaseAutoencoder):
         ``"error"`` rejects missing values with a clear error. ``"learn"``
         accepts them: the network sees a missing indicator per column and the
         loss ignores missing cells.
-    noise : {"auto", "mask", "swap"} or None, default="auto"
+    noise : {"auto", "masking", "swap"} or None, default="auto"
         Corruption of the training input, by whole cells (a categorical
-        column's one-hot block moves as one). ``"mask"`` hides a cell as a
+        column's one-hot block moves as one). ``"masking"`` (also spelled
+        ``"mask"``, as in earlier versions) hides a cell as a
         missing one (zero, plus the missing indicator with
         ``missing="learn"``); ``"swap"`` replaces it by the same column's cell
         from another row of the batch, so it keeps the column's type and
-        distribution. ``"auto"`` is ``"mask"`` with ``missing="learn"`` and no
+        distribution. ``"auto"`` is ``"masking"`` with ``missing="learn"`` and no
         noise otherwise. The loss always compares to the clean table.
     noise_level : float, default=0.2
         Fraction of cells corrupted.
@@ -225,7 +227,7 @@ default="adam"
         },
         "categorical_features": [StrOptions({"auto"}), "array-like"],
         "missing": [StrOptions({"error", "learn"})],
-        "noise": [StrOptions({"auto", *NOISES}), None],
+        "noise": [StrOptions({"auto", *NOISES, *NOISE_ALIASES}), None],
         "noise_level": [Interval(Real, 0, 1, closed="left")],
     }
 
@@ -295,8 +297,8 @@ default="adam"
     def _noise(self):
         """The corruption in use: a key of ``NOISES`` or None."""
         if self.noise == "auto":
-            return "mask" if self.missing == "learn" else None
-        return self.noise if self.noise_level > 0 else None
+            return "masking" if self.missing == "learn" else None
+        return NOISE_ALIASES.get(self.noise, self.noise) if self.noise_level > 0 else None
 
     def _as_table(self, X, *, reset, min_samples):
         """Validate ``X`` and return it as a pandas DataFrame (not copied)."""
@@ -351,7 +353,7 @@ default="adam"
             raise ValueError(
                 f"n_components={self.n_components} is larger than the {n_encoded} encoded "
                 f"columns: {type(self).__name__} with a code that wide can learn the "
-                "identity. Lower n_components, or set noise='mask' or 'swap'."
+                "identity. Lower n_components, or set noise='masking' or 'swap'."
             )
 
     # ---------------------------------------------------------- network

@@ -74,6 +74,18 @@ def test_same_random_state_same_model(digits, noise):
     assert not np.array_equal(other.transform(X_test), models[0].transform(X_test))
 
 
+def test_mask_is_another_spelling_of_masking(digits):
+    """``noise="mask"`` (the spelling TabularAE used) trains exactly as ``"masking"``."""
+    X_train, X_test = digits
+    models = [
+        DenoisingAE(noise=noise, noise_level=0.3, **SMALL).fit(X_train)
+        for noise in ("masking", "mask")
+    ]
+    np.testing.assert_array_equal(models[0].transform(X_test), models[1].transform(X_test))
+    with pytest.raises(ValueError, match=r"\[0, 1\) for noise='masking'"):
+        DenoisingAE(noise="mask", noise_level=1.0, **SMALL).fit(X_train)
+
+
 def test_early_stopping_scores_the_denoising_of_validation_rows(digits):
     X_train = digits[0]
     params = dict(NET, max_iter=3, early_stopping=True)

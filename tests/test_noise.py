@@ -106,6 +106,14 @@ def test_zero_level_is_the_identity(X, noise):
     np.testing.assert_array_equal(corrupt(X, noise, 0.0, generator=0), X)
 
 
+def test_mask_is_another_spelling_of_masking(X):
+    np.testing.assert_array_equal(
+        corrupt(X, "mask", 0.3, generator=0), corrupt(X, "masking", 0.3, generator=0)
+    )
+    with pytest.raises(ValueError, match=r"noise='masking' must be in \[0, 1\)"):
+        corrupt(X, "mask", 1.0)
+
+
 def test_integer_and_list_input_is_accepted():
     out = masking_noise([[1, 2, 3], [4, 5, 6]], 0.5, generator=0)
     assert isinstance(out, np.ndarray) and out.dtype == np.float64 and out.shape == (2, 3)

@@ -223,8 +223,19 @@ def test_swap_noise_respects_column_types(table):
 def test_mask_noise_allows_overcomplete_codes(table):
     with pytest.raises(ValueError, match="n_components=40 is larger"):
         TabularAE(n_components=40, max_iter=2, **FAST).fit(table)
-    ae = TabularAE(n_components=40, max_iter=2, noise="mask", **FAST).fit(table)
+    ae = TabularAE(n_components=40, max_iter=2, noise="masking", **FAST).fit(table)
     assert ae.transform(table).shape == (len(table), 40)
+
+
+def test_mask_is_another_spelling_of_masking(table):
+    """``noise="mask"`` (TabularAE's former spelling) trains exactly as ``"masking"``."""
+    models = [
+        TabularAE(n_components=3, max_iter=2, noise=noise, **FAST).fit(table)
+        for noise in ("masking", "mask")
+    ]
+    np.testing.assert_array_equal(models[0].transform(table), models[1].transform(table))
+    unmasked = TabularAE(n_components=3, max_iter=2, noise=None, **FAST).fit(table)
+    assert not np.array_equal(unmasked.transform(table), models[0].transform(table))
 
 
 def test_score_prefers_real_rows_and_pickles(table, fitted):
