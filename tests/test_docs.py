@@ -56,6 +56,25 @@ def test_public_name_in_api_reference(name):
     )
 
 
+BUILDING_BLOCKS = ["noise", "penalties"]  # public modules whose functions api.rst lists
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        f"{module}.{name}"
+        for module in BUILDING_BLOCKS
+        for name in importlib.import_module(f"skae.{module}").__all__
+        if inspect.isfunction(getattr(importlib.import_module(f"skae.{module}"), name))
+    ],
+)
+def test_building_block_function_in_api_reference(entry):
+    assert entry in api_entries(), (
+        f"skae.{entry} is in its module's __all__ but not in docs/api.rst: add it to the "
+        "autosummary list of its module under 'Building blocks'."
+    )
+
+
 def test_api_reference_entries_exist_and_are_unique():
     entries = api_entries()
     assert len(entries) == len(set(entries)), "an entry is listed twice in docs/api.rst"
