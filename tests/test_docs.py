@@ -183,3 +183,52 @@ def test_init_pca_starts_where_the_docstring_says(estimator, says, exact):
         assert error == pytest.approx(pca_error, rel=1e-4)
     else:
         assert error > 1.01 * pca_error
+
+
+def list_table_rows(text, label):
+    """The rows of the first ``list-table`` after ``.. _label:``, as lists of cell texts."""
+    text = text.split(f".. _{label}:", 1)[1]
+    block = text.split(".. list-table::", 1)[1]
+    rows = []
+    for line in block.splitlines()[1:]:
+        if line.strip() and not line.startswith(" "):
+            break  # the directive's body ended
+        stripped = line.strip()
+        if stripped.startswith("* - "):
+            rows.append([stripped[4:]])
+        elif stripped.startswith("- ") and rows:
+            rows[-1].append(stripped[2:])
+    return rows
+
+
+def test_list_table_rows_parser():
+    text = "\n".join([
+        ".. _t:", "", ".. list-table::", "   :header-rows: 1", "", "   * - a", "     - b",
+        "   * - c", "     - d", "", "After",
+    ])
+    assert list_table_rows(text, "t") == [["a", "b"], ["c", "d"]]
+
+
+def test_defaults_table_matches_the_estimators():
+    """The user guide's table of defaults that differ says what ``get_params()`` says."""
+    rows = list_table_rows((DOCS / "user_guide" / "index.rst").read_text(), "defaults")
+    header, rows = rows[0], rows[1:]
+    columns = [re.findall(r"skae\.(\w+)`", cell) for cell in header[1:]]
+    assert all(columns), header
+    checked = 0
+    for row in rows:
+        parameter = re.fullmatch(r"``(\w+)``", row[0])[1]
+        for names, cell in zip(columns, row[1:]):
+            for name in names:
+                estimator = getattr(skae, name)
+                params = estimator().get_params(deep=False)
+                if cell == "—":
+                    assert parameter not in params, f"{name} has {parameter}; the table says —"
+                else:
+                    value = ast.literal_eval(re.fullmatch(r"``(.+)``", cell)[1])
+                    assert params[parameter] == value, (
+                        f"docs/user_guide/index.rst says {name}({parameter}={value!r}) by "
+                        f"default; it is {params[parameter]!r}"
+                    )
+                checked += 1
+    assert checked >= 40
