@@ -235,6 +235,52 @@ def pca_linears(autoencoder):
 
 
 @torch.no_grad()
+def scale_code_to_linear_range(encoder_linear, decoder_linear, X, spread=0.5):
+    """Shrink a PCA-initialized code so that a saturating activation starts in its linear range.
+
+    After ``init_linear_pca`` the code's pre-activations are PCA scores, whose
+    standard deviations are the square roots of PCA's eigenvalues: several
+    units on standardized data, where ``tanh`` and ``sigmoid`` saturate, so
+    the start is far from PCA's reconstruction. This multiplies each code
+    unit's encoder row and bias by ``c_j = spread / std_j`` (``std_j`` the
+    standard deviation of its pre-activation on ``X``) and divides its
+    decoder column by ``c_j``: the linear path computes the same
+    reconstruction, while the pre-activations now have standard deviation
+    ``spread``, where ``tanh(u)`` is close to ``u`` (and ``sigmoid(u)`` to
+    ``1/2 + u/4``, see ``linearize_sigmoid_code``). Units constant on ``X``
+    are left alone.
+
+    Parameters
+    ----------
+    encoder_linear, decoder_linear : torch.nn.Linear
+        The layers set by ``init_linear_pca``.
+    X : torch.Tensor of shape (n_samples, n_features)
+        The training data.
+    spread : float, default=0.5
+        Standard deviation of each pre-activation on ``X`` after scaling.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.nn import init_linear_pca, scale_code_to_linear_range
+    >>> encoder, decoder = torch.nn.Linear(2, 1), torch.nn.Linear(1, 2)
+    >>> X = torch.tensor([[-4.0, 0.0], [0.0, 0.0], [4.0, 0.0]])  # scores of std 4
+    >>> init_linear_pca(encoder, decoder, torch.tensor([[1.0, 0.0]]), X.mean(0))
+    >>> scale_code_to_linear_range(encoder, decoder, X, spread=0.5)
+    >>> round(encoder(X).std().item(), 6)
+    0.5
+    >>> torch.allclose(decoder(encoder(X)), X)  # the linear path is unchanged
+    True
+    """
+    X = X.to(encoder_linear.weight)
+    std = (X @ encoder_linear.weight.T).std(0)  # (n_components,)
+    scale = torch.where(std > 1e-12 * std.max(), spread / std, torch.ones_like(std))
+    encoder_linear.weight.mul_(scale[:, None])
+    encoder_linear.bias.mul_(scale)
+    decoder_linear.weight.div_(scale)
+
+
+@torch.no_grad()
 def linearize_sigmoid_code(encoder_linear, decoder_linear, mean_activation=0.5):
     """Start a PCA-initialized sigmoid code at ``mean_activation``, reconstructing about as PCA.
 

@@ -42,11 +42,20 @@ class SparseAE(BaseAutoencoder):
     (``n_components > n_features``).
 
     With ``init="pca"``, the code's pre-activation starts at PCA's
-    projection; units beyond the data's rank start at random directions so
-    that they can learn. For ``"kl"`` the sigmoid code then starts at mean
-    activation ``sparsity_target`` and the decoder at the inverse of its
-    linearization, so the reconstruction starts close to PCA's; for
-    ``"l1"`` the ReLU zeroes the negative half of each PCA score at the start.
+    projection and the decoder at PCA's reconstruction; units beyond the
+    data's rank start at random directions so that they can learn. The code
+    activation then moves the start away from PCA's solution. For ``"kl"``
+    the sigmoid code starts at mean activation ``sparsity_target``, where
+    the penalty is zero, with the decoder undoing the sigmoid's slope there
+    (``skae.nn.linearize_sigmoid_code``); around a small target the sigmoid
+    is linear only for small scores, so the reconstruction starts above
+    PCA's, the more so the larger the scores (measured on digits,
+    ``n_components=5``: 1.4 times PCA's error on pixels scaled to [0, 1],
+    2.8 times on standardized pixels). For ``"l1"`` the ReLU zeroes the
+    negative half of each PCA score (1.6 and 1.3 times PCA's error).
+    Starting either code in a linear range (scores scaled down, or the ReLU
+    shifted to pass them all) brings the start to PCA's but was measured to
+    train to a worse held-out reconstruction, so it is not done.
 
     Parameters
     ----------
