@@ -282,6 +282,35 @@ def test_unsupported_attributes_fail_at_save_not_at_load(tmp_path, X):
         skae.save(ae, tmp_path / "m.skae")
 
 
+def test_whole_pipeline_round_trip(tmp_path):
+    """A fitted scaler + autoencoder + classifier pipeline saves and loads as one file."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(rng.normal(size=(60, 4)) * [1, 10, 100, 1000], columns=list("abcd"))
+    y = (frame["a"] > 0).astype(int)
+    model = make_pipeline(
+        StandardScaler(), make_fast(skae.AutoencoderTransformer), LogisticRegression()
+    ).set_output(transform="pandas")
+    model.fit(frame, y)
+    skae.save(model, tmp_path / "pipeline.skae")
+    loaded = skae.load(tmp_path / "pipeline.skae")
+    np.testing.assert_array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
+    pd.testing.assert_frame_equal(loaded[:-1].transform(frame), model[:-1].transform(frame))
+
+
+def test_pipeline_step_that_needs_pickle_fails_at_save(tmp_path, X):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    model = make_pipeline(FunctionTransformer(np.tanh), make_fast(skae.AutoencoderTransformer))
+    model.fit(X)
+    with pytest.raises(TypeError, match="cannot store the parameter 'func'"):
+        skae.save(model, tmp_path / "pipeline.skae")
+
+
 # ------------------------------------------------------- pickle and joblib
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
 def test_pickle_and_joblib_round_trip(cls, X):
