@@ -63,9 +63,10 @@ class ContractiveAE(BaseAutoencoder):
         centred at activation 0.5 with the decoder undoing its slope there
         (``skae.nn.linearize_sigmoid_code``). The reconstruction then starts
         close to PCA's, not exactly at it: what remains of the curvature
-        costs a few per cent of the variance the code carries (measured: 5 per cent
-        above PCA's held-out error on standardized digits, tested; about
-        twice PCA's small error on tables it reconstructs almost exactly).
+        costs a few per cent of the variance the code carries (measured: 5
+        per cent above PCA's held-out error on standardized digits, tested;
+        about twice PCA's small error on tables it reconstructs almost
+        exactly).
     hidden_layer_sizes : array-like of int, default=(256, 128)
         Widths of the encoder's hidden layers; the decoder mirrors them. An
         empty tuple gives a single linear layer each way.

@@ -18,8 +18,8 @@ CODE_ACTIVATIONS = {"l1": "relu", "kl": "sigmoid"}
 
 
 @fill_parameter_docs(
-    how="at PCA's projection through the sparse code's activation (near PCA's solution, "
-    "not at it; see above)",
+    how="at PCA's projection through the sparse code's activation, not at PCA's solution "
+    "(the further from it the larger the PCA scores; see above)",
     start="its PCA-based start, see ``init``",
 )
 class SparseAE(BaseAutoencoder):

@@ -154,8 +154,8 @@ PCA_STARTS = [
     (skae.DenoisingAE(), "starts exactly at PCA's solution, and", True),
     (skae.ContractiveAE(), "exactly at PCA's solution with an identity code", True),
     (skae.ContractiveAE(code_activation="tanh"), "near it with a sigmoid or tanh code", False),
-    (skae.SparseAE(), "near PCA's solution, not at it", False),
-    (skae.SparseAE(sparsity="l1"), "near PCA's solution, not at it", False),
+    (skae.SparseAE(), "activation, not at PCA's solution", False),
+    (skae.SparseAE(sparsity="l1"), "activation, not at PCA's solution", False),
 ]
 
 
