@@ -25,6 +25,7 @@ from ._data import (
     streamed_pca,
 )
 from ._engine import DivergenceError, EarlyStoppingFromStart, TrainingEngine
+from ._rollback import rollback_on_error
 from ._threads import torch_threads
 from ._pretraining import PRETRAINING_METHODS, pretrain
 from .nn import (
@@ -60,6 +61,13 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 def _discard(*args, **kwargs):
     """A sink that prints nothing (module level, so that it pickles)."""
+
+
+def _comparable(value):
+    """``value`` with lists and arrays as tuples, so that ``(8,)``, ``[8]`` and ``np.array([8])`` compare equal."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return tuple(_comparable(item) for item in value)
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _to_tensor(X, device, dtype=np.float32):
@@ -235,7 +243,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "device": [str, torch.device],
-        "n_jobs": [Integral, None],
+        "n_jobs": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Integral, None, -1, closed="right"),
+            None,
+        ],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
@@ -249,6 +261,18 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     _allows_overcomplete = False
     # Activation of the code layer.
     _code_activation = "identity"
+    # Parameters the network's architecture depends on: fixed once it is built
+    # (warm_start and partial_fit refuse a change).
+    _architecture_params = (
+        "n_components",
+        "hidden_layer_sizes",
+        "activation",
+        "output_activation",
+        "loss",
+        "init",
+        "dropout",
+        "batch_norm",
+    )
 
     # Capability flags (see the class docstring) and the hooks each vouches for.
     _hand_backprop = True
@@ -348,6 +372,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def fit(self, X, y=None):
         """Train the autoencoder on ``X``.
 
+        A ``fit`` that raises leaves the estimator as it was before the
+        call: fitted as before, or unfitted.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -360,16 +387,22 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self : object
             The fitted estimator.
         """
-        reset = not (self.warm_start and hasattr(self, "net_"))
-        X = self._validate_input(X, reset=reset, min_samples=2)
-        return self._fit(X, reset=reset, epochs=self.max_iter, early_stopping=True)
+        warm = self.warm_start and self.__sklearn_is_fitted__()
+        with self._rollback_on_error(warm):
+            X = self._validate_input(X, reset=not warm, min_samples=2)
+            self._fit(X, reset=not warm, epochs=self.max_iter, early_stopping=True)
+        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Train for one epoch on ``X``, continuing from the current weights.
 
         The first call initializes the network. Each call makes one pass over
-        ``X`` whatever ``max_iter`` is; early stopping does not apply.
+        ``X`` whatever ``max_iter`` is; early stopping does not apply. The
+        training parameters (``learning_rate_init``, ``alpha``,
+        ``batch_size``, ...) are read anew at every call; those the network's
+        architecture depends on cannot change between calls. A call that
+        raises leaves the estimator as it was before it.
 
         Parameters
         ----------
@@ -383,21 +416,38 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self : object
             The updated estimator.
         """
-        reset = not hasattr(self, "net_")
-        X = self._validate_input(X, reset=reset, min_samples=2 if reset else 1)
-        return self._fit(X, reset=reset, epochs=1, early_stopping=False)
+        warm = self.__sklearn_is_fitted__()
+        with self._rollback_on_error(warm):
+            X = self._validate_input(X, reset=not warm, min_samples=1 if warm else 2)
+            self._fit(X, reset=not warm, epochs=1, early_stopping=False)
+        return self
+
+    def _rollback_on_error(self, warm):
+        """``rollback_on_error`` for this fit; a warm one also restores the engine's state."""
+        if not warm:  # a new engine is built: the fitted one is not touched
+            return rollback_on_error(self)
+        net = self.net_
+        checkpoint = net.checkpoint()
+        return rollback_on_error(self, undo=lambda: net.restore(checkpoint).module_.eval())
 
     def _fit(self, X, *, reset, epochs, early_stopping):
+        """Train on validated ``X``: a new network when ``reset``, else the current one."""
+        was_fitted = self.__sklearn_is_fitted__()
+        n_epochs_before = len(self.net_.history) if was_fitted else 0
         with torch_threads(self.n_jobs), torch.random.fork_rng(devices=[]):
+            if not reset:
+                self._check_architecture_unchanged()
+            self._check_fit_data(X)
             if reset:
-                self._check_fit_data(X)
                 seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
                 torch.manual_seed(seed)
                 self.net_ = self._make_engine(self._build_module(X), seed)
                 self.net_.initialize()
                 self._n_features_out = self.n_components
+                self._architecture_ = self._architecture()
+            else:
+                self.net_.configure(**self._engine_settings())
             generator = self.net_.generator
-            snapshot = None if reset else self._snapshot()  # the last finite state
             torch.manual_seed(int(torch.randint(2**31 - 1, (1,), generator=generator)))
             X_train, X_valid = self._train_valid_split(X, early_stopping, generator)
             try:
@@ -405,15 +455,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     pretrain(self, X_train)  # greedy layer-wise phase, when asked for
                 self.net_.partial_fit(X_train, epochs=epochs, X_valid=X_valid)
             except DivergenceError as error:
-                if reset:
-                    self._forget_fit()
-                    outcome = " The estimator is left unfitted."
-                else:
-                    self._restore_snapshot(snapshot)
-                    outcome = (
-                        " The estimator is restored to its last finite state, from before "
-                        f"this call ({len(self.net_.history)} epochs)."
-                    )
+                outcome = (
+                    " The estimator is left as it was before this call "
+                    f"({n_epochs_before} epochs)."
+                    if was_fitted
+                    else " The estimator is left unfitted."
+                )
                 scale = abs_max(X)
                 overflow = (
                     " Squared errors of values this large overflow float32."
@@ -425,9 +472,33 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     "learning_rate_init, or scale the data (e.g. StandardScaler)." + outcome
                 ) from None
         self._set_fitted_attributes()
+        self._set_validation_scores()
         return self
 
-    def _make_engine(self, module, seed):
+    def _architecture(self):
+        """``{name: value}`` of this estimator's ``_architecture_params``, comparable across calls."""
+        params = self.get_params(deep=False)
+        return {
+            name: _comparable(params[name]) for name in self._architecture_params if name in params
+        }
+
+    def _check_architecture_unchanged(self):
+        """Refuse to train the existing network on parameters it was not built with."""
+        built = getattr(self, "_architecture_", {})
+        now = self._architecture()
+        changed = [name for name in built if name in now and now[name] != built[name]]
+        if changed:
+            what = ", ".join(f"{name} from {built[name]!r} to {now[name]!r}" for name in changed)
+            back = ", ".join(f"{name}={built[name]!r}" for name in changed)
+            raise ValueError(
+                f"{type(self).__name__} changed {what} since its network was built. "
+                "warm_start=True and partial_fit continue training that network, whose "
+                f"architecture is fixed: set {back} again, or fit with warm_start=False to "
+                "train a new network."
+            )
+
+    def _engine_settings(self):
+        """The training engine's settings, read from the current parameters."""
         callbacks = [("early_stopping", self._early_stopping_callback())]
         callbacks += [
             cb if isinstance(cb, tuple) else (f"user_{i}", cb)
@@ -438,12 +509,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         fused = {}
         if optimizer in FUSABLE_OPTIMIZERS and (FUSED_ON_CPU or device != "cpu"):
             fused = {"optimizer__fused": True}
-        return TrainingEngine(
-            module,
+        backprop = {"code_penalty": None, **self._hand_backprop_settings()}
+        return dict(
             loss_fn=self._training_loss,
             corrupt=self._corrupt,
-            **self._hand_backprop_settings(),
-            generator=torch.Generator().manual_seed(int(seed)),
+            **backprop,
             optimizer=optimizer,
             optimizer__weight_decay=self.alpha,
             **fused,
@@ -453,6 +523,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             callbacks=callbacks,
             device=device,
             verbose=self.verbose,
+        )
+
+    def _make_engine(self, module, seed):
+        return TrainingEngine(
+            module, generator=torch.Generator().manual_seed(int(seed)), **self._engine_settings()
         )
 
     def _hand_backprop_settings(self):
@@ -498,42 +573,38 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return X[order[n_valid:]], X[order[:n_valid]]
 
     def _set_fitted_attributes(self):
-        self.module_ = self.net_.module_
+        """The attributes derived from the engine's history."""
         self.module_.eval()
-        self.history_ = self.net_.history
         # Rows without a loss (an epoch interrupted by KeyboardInterrupt) are skipped.
         self.loss_curve_ = [float(row["train_loss"]) for row in self.history_ if "train_loss" in row]
-        if len(self.history_) and "valid_loss" in self.history_[-1]:
-            self.validation_scores_ = [-float(v) for v in self.history_[:, "valid_loss"]]
-            self.best_validation_score_ = max(self.validation_scores_)
         self.n_iter_ = len(self.history_)
 
-    def _snapshot(self):
-        """Copies of the weights, optimizer and generator states, and the epoch count."""
-        from copy import deepcopy
+    def _set_validation_scores(self):
+        """``validation_scores_`` and ``best_validation_score_`` of this call, or none."""
+        stopping = dict(self.net_.callbacks_).get("early_stopping")
+        losses = getattr(stopping, "valid_losses_", None)
+        if losses:
+            self.validation_scores_ = [-float(loss) for loss in losses]
+            self.best_validation_score_ = self.validation_scores_[stopping.best_index_]
+        else:  # no validation rows this time: earlier scores describe other weights
+            for name in ("validation_scores_", "best_validation_score_"):
+                self.__dict__.pop(name, None)
 
-        net = self.net_
-        return {
-            "module": deepcopy(net.module_.state_dict()),
-            "optimizer": deepcopy(net.optimizer_.state_dict()),
-            "generator": net.generator.get_state(),
-            "n_epochs": len(net.history),
-        }
+    @property
+    def module_(self):
+        """The trained torch module: the training engine's ``net_.module_``."""
+        try:
+            return self.net_.module_
+        except AttributeError:
+            raise AttributeError(f"{type(self).__name__} has no attribute 'module_'") from None
 
-    def _restore_snapshot(self, snapshot):
-        """Return to a ``_snapshot()``: weights, optimizer, generator and history."""
-        net = self.net_
-        net.module_.load_state_dict(snapshot["module"])
-        net.optimizer_.load_state_dict(snapshot["optimizer"])
-        net.generator.set_state(snapshot["generator"])
-        del net.history[snapshot["n_epochs"] :]
-        self._set_fitted_attributes()
-
-    def _forget_fit(self):
-        """Remove every fitted attribute: the estimator is unfitted again."""
-        for name in list(vars(self)):
-            if (name.endswith("_") and not name.startswith("__")) or name == "_n_features_out":
-                delattr(self, name)
+    @property
+    def history_(self):
+        """Per-epoch records: the training engine's ``net_.history``."""
+        try:
+            return self.net_.history
+        except AttributeError:
+            raise AttributeError(f"{type(self).__name__} has no attribute 'history_'") from None
 
     def _supports_lazy_fit(self):
         """Whether ``fit`` trains on rows left where they are (a ``LazyRows``)."""
@@ -696,5 +767,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = self._supports_lazy_fit()
         tags.transformer_tags.preserves_dtype = ["float32"]
-        tags.non_deterministic = False
+        # CUDA kernels may reduce in a different order from one run to the next.
+        tags.non_deterministic = self._device() != "cpu"
         return tags

@@ -17,8 +17,6 @@ handling). What is changed for speed, measured in ``benchmarks/speed.py``:
 
 import math
 import warnings
-from copy import deepcopy
-
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer
@@ -96,6 +94,16 @@ class TensorBatches:
             yield batch if isinstance(self.X, tuple) else batch[0]
 
 
+def _cloned(value):
+    return value.clone() if isinstance(value, torch.Tensor) else value
+
+
+def _mean_loss(losses, sizes):
+    """Mean of per-batch mean losses weighted by batch sizes, in float64, with one device sync."""
+    values = torch.stack([loss.detach().reshape(()) for loss in losses]).cpu().double()
+    return float(values @ torch.tensor(sizes, dtype=torch.float64)) / sum(sizes)
+
+
 def _implements(callback, method):
     return getattr(type(callback), method) is not getattr(Callback, method)
 
@@ -104,22 +112,64 @@ class EarlyStoppingFromStart(EarlyStopping):
     """skorch's ``EarlyStopping``, with the starting weights as the first candidate.
 
     When it monitors the validation loss, the weights training starts from
-    are scored before the first epoch. With ``load_best=True``, training then
-    never ends worse on the validation data than it started: with
+    are scored before the first epoch. As in scikit-learn's
+    ``MLPRegressor``, patience counts the epochs that do not improve on the
+    best loss by at least ``threshold``, while the best weights are those
+    of the lowest loss, however small the improvement. With
+    ``load_best=True`` training therefore ends with the weights that score
+    best on the validation data, the starting ones included: with
     ``init="pca"``, never worse than PCA.
+
+    Attributes
+    ----------
+    valid_losses_ : list of float
+        When monitoring ``"valid_loss"``: the loss of the starting weights,
+        then of each epoch of the last training run.
+    best_index_ : int or None
+        Position in ``valid_losses_`` of the weights training ends with
+        (with ``load_best=True``); 0 for the starting weights.
     """
 
     def on_train_begin(self, net, X_valid=None, **kwargs):
         super().on_train_begin(net, **kwargs)
+        self.valid_losses_, self.best_index_ = [], None
+        self.best_loss_ = math.inf if self.lower_is_better else -math.inf
         if self.monitor == "valid_loss" and X_valid is not None:
-            self.dynamic_threshold_ = self._calc_new_threshold(net.evaluate(X_valid))
-            if self.load_best:
-                self.best_model_weights_ = deepcopy(net.module_.state_dict())
+            start = net.evaluate(X_valid)
+            self.dynamic_threshold_ = self._calc_new_threshold(start)
+            self._record_best(net, start, epoch=0)
+
+    def _record_best(self, net, loss, epoch):
+        if self.monitor == "valid_loss":
+            self.valid_losses_.append(loss)
+        better = loss < self.best_loss_ if self.lower_is_better else loss > self.best_loss_
+        if not better:
+            return
+        self.best_loss_, self.best_epoch_ = loss, epoch
+        self.best_index_ = len(self.valid_losses_) - 1 if self.valid_losses_ else None
+        if self.load_best:
+            self.best_model_weights_ = {
+                name: tensor.clone() for name, tensor in net.module_.state_dict().items()
+            }
 
     def on_epoch_end(self, net, **kwargs):
         # partial_fit trains without a validation split: nothing to monitor then.
-        if self.monitor in net.history[-1]:
-            super().on_epoch_end(net, **kwargs)
+        if self.monitor not in net.history[-1]:
+            return
+        loss = net.history[-1, self.monitor]
+        if self._is_score_improved(loss):
+            self.misses_ = 0
+            self.dynamic_threshold_ = self._calc_new_threshold(loss)
+        else:
+            self.misses_ += 1
+        self._record_best(net, loss, epoch=net.history[-1, "epoch"])
+        if self.misses_ >= self.patience:
+            self._sink(
+                f"Stopping since {self.monitor} has not improved in the last "
+                f"{self.patience} epochs.",
+                verbose=net.verbose,
+            )
+            raise KeyboardInterrupt
 
 
 class EpochProgressBar(Callback):
@@ -185,12 +235,17 @@ class TrainingEngine(NeuralNet):
         generator=None,
         **kwargs,
     ):
-        super().__init__(module, criterion=torch.nn.MSELoss, train_split=None, **kwargs)
+        # No criterion: the loss is ``loss_fn``.
+        super().__init__(module, criterion=None, train_split=None, **kwargs)
         self.loss_fn = loss_fn
         self.corrupt = corrupt
         self.hand_backprop = hand_backprop
         self.code_penalty = code_penalty
         self.generator = generator
+
+    def initialize_criterion(self):
+        self.criterion_ = None
+        return self
 
     def get_default_callbacks(self):
         callbacks = [("epoch_timer", EpochTimer())]
@@ -257,6 +312,71 @@ class TrainingEngine(NeuralNet):
         if step is None or not step():
             self.optimizer_.step()
 
+    def configure(self, **settings):
+        """Apply new training settings to an initialized engine, keeping what it learned.
+
+        ``settings`` are constructor arguments (``lr``, ``batch_size``,
+        ``optimizer``, ``optimizer__weight_decay``, ``callbacks``, ``device``,
+        ``loss_fn``, ...); the ones not given keep their value, except the
+        ``optimizer__*`` settings, which are replaced as a whole. The
+        module's weights and the optimizer's state (e.g. Adam's moment
+        estimates) are kept: the learning rate and the other optimizer
+        settings are written into its parameter groups, as a learning-rate
+        scheduler does, and the state follows the module to a new device.
+        Another optimizer class starts from a fresh state. The callbacks are
+        initialized anew.
+        """
+        old_optimizer, old_device = self.optimizer, self.device
+        if any(key.startswith("optimizer__") for key in settings):
+            for key in [key for key in vars(self) if key.startswith("optimizer__")]:
+                del self.__dict__[key]
+        vars(self).update(settings)
+        self.__dict__.pop("_step_cache", None)
+        moved = str(self.device) != str(old_device)
+        if moved:
+            self.module_.to(self.device)
+        if self.optimizer is not old_optimizer:
+            self.initialize_optimizer()
+        else:
+            _, kwargs = self.get_params_for_optimizer("optimizer", [])
+            for group in self.optimizer_.param_groups:
+                group.update(kwargs)
+            if moved:  # loading casts the state to the parameters' device
+                self.optimizer_.load_state_dict(self.optimizer_.state_dict())
+        self.initialize_callbacks()
+        return self
+
+    def checkpoint(self):
+        """What ``restore`` needs to undo further training: a copy of the engine's state.
+
+        The settings, the module's weights and buffers, the optimizer's state,
+        the generator's state and the number of epochs; tensors are cloned,
+        without the overhead of ``copy.deepcopy``.
+        """
+        optimizer_state = self.optimizer_.state_dict()
+        optimizer_state["state"] = {
+            key: {name: _cloned(value) for name, value in values.items()}
+            for key, values in optimizer_state["state"].items()
+        }
+        return {
+            "attributes": dict(vars(self)),
+            "module": {name: t.clone() for name, t in self.module_.state_dict().items()},
+            "optimizer": optimizer_state,
+            "generator": self.generator.get_state() if self.generator is not None else None,
+            "n_epochs": len(self.history),
+        }
+
+    def restore(self, checkpoint):
+        """Return to the state of ``checkpoint()``: settings, weights, optimizer, generator, epochs."""
+        vars(self).clear()
+        vars(self).update(checkpoint["attributes"])
+        self.module_.load_state_dict(checkpoint["module"])
+        self.optimizer_.load_state_dict(checkpoint["optimizer"])
+        if checkpoint["generator"] is not None:
+            self.generator.set_state(checkpoint["generator"])
+        del self.history[checkpoint["n_epochs"] :]
+        return self
+
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_step_cache", None)  # closures do not pickle; rebuilt on demand
@@ -274,17 +394,16 @@ class TrainingEngine(NeuralNet):
         self._set_training(training)
         begin = self._batch_callbacks["on_batch_begin"]
         end = self._batch_callbacks["on_batch_end"]
-        total, count = 0.0, 0
+        losses, sizes = [], []
         for batch in iterator:
             for cb in begin:
                 cb.on_batch_begin(self, batch=batch, training=training)
             step = step_fn(batch)
-            n_rows = len(_inputs(batch))
-            total += step["loss"].item() * n_rows
-            count += n_rows
+            losses.append(step["loss"])  # kept on the device: no synchronization per batch
+            sizes.append(len(_inputs(batch)))
             for cb in end:
                 cb.on_batch_end(self, batch=batch, training=training, **step)
-        loss = total / count
+        loss = _mean_loss(losses, sizes)
         self.history.record(prefix + "_loss", loss)
         if not math.isfinite(loss):
             raise DivergenceError(
@@ -296,10 +415,11 @@ class TrainingEngine(NeuralNet):
     def evaluate(self, X):
         """Mean validation loss of the current module on ``X``, not recorded."""
         self._set_training(False)
-        total = 0.0
+        losses, sizes = [], []
         for batch in self.get_iterator(X):
-            total += self.validation_step(batch)["loss"].item() * len(_inputs(batch))
-        return total / len(_inputs(X))
+            losses.append(self.validation_step(batch)["loss"])
+            sizes.append(len(_inputs(batch)))
+        return _mean_loss(losses, sizes)
 
     def fit_loop(self, X, y=None, epochs=None, X_valid=None, **fit_params):
         """Train for ``epochs`` epochs on ``X``, scoring on ``X_valid`` if given."""

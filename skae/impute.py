@@ -5,10 +5,12 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
+from sklearn.utils import get_tags
 from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import Interval, MissingValues
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._rollback import rollback_on_error
 from .tabular import TabularAE
 
 __all__ = ["AutoencoderImputer"]
@@ -243,10 +245,11 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : object
             The fitted imputer.
         """
-        X = self._with_nan(X, reset=True)
-        params = {key: getattr(self, key) for key in _SHARED}
-        self.estimator_ = TabularAE(**params, missing="learn", noise="masking").fit(X)
-        self.n_iter_ = self.estimator_.n_iter_
+        with rollback_on_error(self):  # a failed fit leaves the imputer as it was
+            X = self._with_nan(X, reset=True)
+            params = {key: getattr(self, key) for key in _SHARED}
+            self.estimator_ = TabularAE(**params, missing="learn", noise="masking").fit(X)
+            self.n_iter_ = self.estimator_.n_iter_
         return self
 
     def transform(self, X):
@@ -276,5 +279,5 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.non_deterministic = False
+        tags.non_deterministic = get_tags(TabularAE(device=self.device)).non_deterministic
         return tags

@@ -151,7 +151,12 @@ default="adam"
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Passed to the skorch training engine (copied at ``fit``).
     warm_start : bool, default=False
-        Whether ``fit`` continues from the current weights (and encoding).
+        Whether ``fit`` continues from the current weights, optimizer state
+        and column encoding. The training parameters (``learning_rate_init``,
+        ``alpha``, ``batch_size``, ``early_stopping``, ...) are read anew at
+        each call; changing one the architecture depends on
+        (``n_components``, ``hidden_layer_sizes``, ``activation``, ...)
+        raises an error.
 
     Attributes
     ----------
@@ -178,9 +183,12 @@ default="adam"
     loss_curve_ : list of float
         Training loss at each epoch.
     validation_scores_ : list of float
-        Negative validation loss at each epoch (only with ``early_stopping``).
+        Negative validation loss of the starting weights, then of each epoch,
+        in the last ``fit`` (only with ``early_stopping``; ``partial_fit``
+        removes it).
     best_validation_score_ : float
-        Best of ``validation_scores_`` (only with ``early_stopping``).
+        Negative validation loss of the returned weights: the best of
+        ``validation_scores_`` (only with ``early_stopping``).
     n_iter_ : int
         Number of epochs run.
     n_features_in_ : int

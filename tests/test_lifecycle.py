@@ -1,0 +1,340 @@
+"""The estimator lifecycle: what fit, partial_fit, set_params, clone, pickling and devices guarantee.
+
+Each section is one guarantee (issue 19), each test a regression test for it:
+
+1. A fit that fails leaves the estimator as it was: a fitted model keeps its
+   weights, attributes and outputs; an unfitted one stays unfitted, so that a
+   later ``partial_fit`` initializes (and validates) afresh.
+2. ``warm_start`` and ``partial_fit`` train with the current parameters:
+   learning rate, weight decay, batch size and early stopping are read anew at
+   every call; a parameter the architecture depends on cannot change (a clear
+   error names it); scores of an earlier fit do not outlive it.
+3. ``validation_scores_`` starts with the starting weights' score and
+   ``best_validation_score_`` is the score of the returned weights, never worse
+   than PCA's (the start with ``init="pca"``) on the validation rows.
+6. One network: ``module_`` is the training engine's module, also after
+   pickling, and nothing outside the engine holds device tensors (which
+   skorch maps to the CPU when unpickled on a machine without the GPU).
+10. The smaller promises: no unused loss criterion, one device synchronization
+    per epoch, no deep copies on ``partial_fit``, determinism tags that follow
+    the device, ``n_jobs=0`` refused by parameter validation.
+"""
+
+import copy
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
+from skorch.callbacks import Callback
+
+from skae import (
+    AutoencoderTransformer,
+    BaseAutoencoder,
+    ContractiveAE,
+    DenoisingAE,
+    SparseAE,
+    TabularAE,
+    VariationalAE,
+)
+
+TINY = dict(hidden_layer_sizes=(6,), max_iter=3, batch_size=16, random_state=0)
+
+AUTOENCODERS = [AutoencoderTransformer, DenoisingAE, SparseAE, ContractiveAE, VariationalAE, TabularAE]
+
+
+def tiny(cls, **params):
+    return cls(n_components=2, **{**TINY, **params})
+
+
+@pytest.fixture(scope="module")
+def X():
+    rng = np.random.RandomState(0)
+    return (rng.normal(size=(60, 3)) @ rng.normal(size=(3, 5)) + 0.1 * rng.normal(size=(60, 5))).astype(
+        np.float32
+    )
+
+
+def weights(estimator):
+    return {name: tensor.clone() for name, tensor in estimator.module_.state_dict().items()}
+
+
+def assert_same_weights(a, b):
+    assert a.keys() == b.keys()
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0, msg=name)
+
+
+def fitted_state(estimator):
+    """The plain attributes ``fit`` sets, and the network's number of epochs."""
+    state = {}
+    for name, value in vars(estimator).items():
+        if name in estimator.get_params(deep=False):
+            continue
+        if name == "net_":
+            state["n_epochs"] = len(value.history)
+        elif isinstance(value, np.ndarray):
+            state[name] = value.tolist()
+        elif isinstance(value, (int, float, str, list, tuple, dict)):
+            state[name] = value
+    return state
+
+
+class RaiseAt(Callback):
+    """Raise ``RuntimeError`` at the end of the given epoch (of the engine's history)."""
+
+    def __init__(self, epoch=1):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) >= self.epoch:
+            raise RuntimeError("a callback failed")
+
+
+class GrabValidationRows(Callback):
+    """Keep the validation rows the engine scores (``dataset_valid``)."""
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        self.rows_ = dataset_valid
+
+
+def fit_and_grab_validation_rows(ae, X):
+    """Fit ``ae`` on ``X``; return the validation rows early stopping scored."""
+    ae.set_params(callbacks=[("grab", GrabValidationRows())]).fit(X)
+    return dict(ae.net_.callbacks_)["grab"].rows_.cpu().numpy()
+
+
+# ------------------------------------------------ 1. a failed fit changes nothing
+FAILURES = {
+    "too few rows for early stopping": lambda ae, X: ae.fit(X[:2, :3]),
+    "divergence": lambda ae, X: ae.set_params(optimizer="sgd", learning_rate_init=1e8).fit(X),
+    "callback error": lambda ae, X: ae.set_params(callbacks=[RaiseAt(1)]).fit(X),
+}
+
+
+@pytest.mark.parametrize("failure", FAILURES)
+@pytest.mark.parametrize("cls", AUTOENCODERS, ids=lambda cls: cls.__name__)
+def test_a_failed_refit_leaves_the_fitted_model_as_it_was(cls, failure, X):
+    ae = tiny(cls).fit(X)
+    before, network, codes = fitted_state(ae), weights(ae), ae.transform(X)
+    with pytest.raises((ValueError, RuntimeError, FloatingPointError)):
+        FAILURES[failure](ae, X)
+    ae.set_params(callbacks=None)
+    assert fitted_state(ae) == before
+    assert_same_weights(weights(ae), network)
+    assert ae.n_features_in_ == X.shape[1] and ae.module_ is ae.net_.module_
+    np.testing.assert_array_equal(ae.transform(X), codes)
+
+
+@pytest.mark.parametrize("cls", AUTOENCODERS, ids=lambda cls: cls.__name__)
+def test_a_failed_first_fit_leaves_the_estimator_unfitted(cls, X):
+    ae = tiny(cls)
+    with pytest.raises(ValueError, match="early_stopping=True needs at least 2 training rows"):
+        ae.fit(X[:2, :3])  # fails after the network is built
+    assert not [name for name in vars(ae) if name.endswith("_")]
+    with pytest.raises(NotFittedError):
+        ae.transform(X[:, :3])
+    # partial_fit initializes afresh: it validates and learns the new width.
+    ae.partial_fit(X)
+    assert ae.n_features_in_ == X.shape[1] and ae.transform(X).shape == (len(X), 2)
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_a_failed_warm_fit_restores_weights_optimizer_generator_and_history(how, X):
+    params = dict(early_stopping=False, warm_start=how == "warm_start")
+    ae, twin = tiny(AutoencoderTransformer, **params).fit(X), tiny(AutoencoderTransformer, **params).fit(X)
+    before, network = fitted_state(ae), weights(ae)
+    ae.set_params(callbacks=[RaiseAt(4)])  # after one epoch of this call
+    with pytest.raises(RuntimeError, match="a callback failed"):
+        ae.partial_fit(X) if how == "partial_fit" else ae.fit(X)
+    ae.set_params(callbacks=None)
+    assert_same_weights(weights(ae), network)
+    assert fitted_state(ae) == before and ae.n_iter_ == len(ae.history_) == 3
+    # The optimizer and the random generator were restored too: training goes
+    # on as if the failed call had never happened.
+    ae.partial_fit(X)
+    twin.partial_fit(X)
+    assert_same_weights(weights(ae), weights(twin))
+
+
+# ------------------------------- 2. warm fits train with the current parameters
+def test_warm_fit_and_partial_fit_read_the_training_parameters_anew(X):
+    ae = tiny(AutoencoderTransformer, warm_start=True, early_stopping=False).fit(X)
+    ae.set_params(learning_rate_init=0.05, alpha=0.3, batch_size=7, max_iter=2)
+    steps = lambda: int(ae.net_.optimizer_.state_dict()["state"][0]["step"])  # noqa: E731
+    before = steps()
+    ae.fit(X)
+    (group,) = ae.net_.optimizer_.param_groups
+    assert (group["lr"], group["weight_decay"]) == (0.05, 0.3)
+    assert steps() - before == 2 * int(np.ceil(len(X) / 7))  # 2 epochs of batches of 7 rows
+    ae.set_params(batch_size=30, learning_rate_init=0.01)
+    ae.partial_fit(X)
+    assert steps() - before == 2 * 9 + 2 and ae.net_.optimizer_.param_groups[0]["lr"] == 0.01
+
+
+ARCHITECTURE_CHANGES = {
+    "n_components": 3,
+    "hidden_layer_sizes": (4,),
+    "activation": "tanh",
+    "dropout": 0.1,
+    "batch_norm": True,
+    "init": "random",
+    "loss": "bce",
+}
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+@pytest.mark.parametrize("name", ARCHITECTURE_CHANGES)
+def test_an_architecture_change_on_a_warm_fit_raises_naming_the_parameter(name, how, X):
+    ae = tiny(AutoencoderTransformer, warm_start=how == "warm_start").fit(X)
+    before, codes = weights(ae), ae.transform(X)
+    ae.set_params(**{name: ARCHITECTURE_CHANGES[name]})
+    with pytest.raises(ValueError, match=f"changed {name} from .* since its network was built"):
+        ae.partial_fit(X) if how == "partial_fit" else ae.fit(X)
+    assert_same_weights(weights(ae), before)
+    np.testing.assert_array_equal(ae.transform(X), codes)
+    assert ae.get_params()[name] == ARCHITECTURE_CHANGES[name]
+    ae.set_params(warm_start=False).fit(X if name != "loss" else (X - X.min()) / np.ptp(X))
+    assert ae.transform(X).shape[1] == ae.n_components  # a new fit builds the new network
+
+
+@pytest.mark.parametrize(
+    "cls, name, value",
+    [(SparseAE, "sparsity", "l1"), (ContractiveAE, "code_activation", "sigmoid")],
+)
+def test_the_code_activation_is_part_of_the_architecture(cls, name, value, X):
+    ae = tiny(cls).fit(X)
+    with pytest.raises(ValueError, match=f"changed {name}"):
+        ae.set_params(**{name: value}).partial_fit(X)
+
+
+def test_switching_early_stopping_off_between_warm_fits_stops_on_the_training_loss(X):
+    ae = tiny(AutoencoderTransformer, warm_start=True, max_iter=5).fit(X)
+    assert len(ae.validation_scores_) == ae.n_iter_ + 1
+    n_before = ae.n_iter_
+    # Any epoch after the first misses an improvement of 1e9: patience 1 stops at the second.
+    ae.set_params(early_stopping=False, tol=1e9, n_iter_no_change=1).fit(X)
+    assert ae.n_iter_ - n_before == 2
+    assert all("valid_loss" not in row for row in ae.history_[n_before:])
+    assert not hasattr(ae, "validation_scores_") and not hasattr(ae, "best_validation_score_")
+
+
+def test_a_refit_without_early_stopping_drops_the_previous_validation_scores(X):
+    ae = tiny(AutoencoderTransformer).fit(X)
+    assert hasattr(ae, "validation_scores_")
+    ae.set_params(early_stopping=False, max_iter=2).fit(X)
+    assert ae.n_iter_ == 2
+    assert not hasattr(ae, "validation_scores_") and not hasattr(ae, "best_validation_score_")
+
+
+# ------------------------------- 3. validation scores describe the returned weights
+def _pca_score(X_fit, X_valid, n_components):
+    pca = PCA(n_components).fit(X_fit)
+    return -np.mean((pca.inverse_transform(pca.transform(X_valid)) - X_valid) ** 2)
+
+
+def test_validation_scores_start_with_the_starting_weights(X):
+    # A learning rate this high makes every epoch worse than the start (PCA's solution).
+    ae = tiny(AutoencoderTransformer, hidden_layer_sizes=(16,), learning_rate_init=0.5, max_iter=4)
+    X_valid = fit_and_grab_validation_rows(ae, X)
+    assert len(ae.validation_scores_) == ae.n_iter_ + 1
+    assert ae.validation_scores_[0] == pytest.approx(_pca_score(X, X_valid, 2), rel=1e-4)
+    assert max(ae.validation_scores_[1:]) < ae.validation_scores_[0]
+    assert ae.best_validation_score_ == ae.validation_scores_[0]
+    assert ae.score(X_valid) == pytest.approx(ae.best_validation_score_, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"hidden_layer_sizes": ()}, {"activation": "tanh", "dropout": 0.1}, {"loss": "bce"}],
+    ids=["relu", "linear", "tanh+dropout", "bce"],
+)
+def test_returned_weights_score_best_and_never_worse_than_pca_on_the_validation_rows(params, X):
+    X = (X - X.min()) / np.ptp(X) if params.get("loss") == "bce" else X
+    ae = AutoencoderTransformer(n_components=2, hidden_layer_sizes=(16,), max_iter=30,
+                                n_iter_no_change=3, learning_rate_init=1e-2, random_state=0)
+    X_valid = fit_and_grab_validation_rows(ae.set_params(**params), X)
+    assert len(ae.validation_scores_) == ae.n_iter_ + 1
+    assert ae.best_validation_score_ == max(ae.validation_scores_)
+    # The reported score is that of the returned weights...
+    assert ae.score(X_valid) == pytest.approx(ae.best_validation_score_, rel=1e-5)
+    # ... which are never worse than the start, PCA's solution (with the mean squared error).
+    assert ae.best_validation_score_ >= ae.validation_scores_[0]
+    if "loss" not in params:
+        assert ae.score(X_valid) >= _pca_score(X, X_valid, 2) - 1e-6
+
+
+# ------------------------------------------------------------- 6. one network
+@pytest.mark.parametrize("cls", AUTOENCODERS, ids=lambda cls: cls.__name__)
+def test_module_is_the_engines_module_also_after_pickling_and_cloning(cls, X):
+    ae = tiny(cls).fit(X)
+    assert ae.module_ is ae.net_.module_ and ae.history_ is ae.net_.history
+    restored = pickle.loads(pickle.dumps(ae))
+    assert restored.module_ is restored.net_.module_
+    np.testing.assert_array_equal(restored.transform(X), ae.transform(X))
+    restored.partial_fit(X)  # trains the one network that transform uses
+    assert not np.array_equal(restored.transform(X), ae.transform(X))
+    assert not hasattr(clone(ae), "module_")
+
+
+def _holds_tensors(value):
+    if isinstance(value, (torch.Tensor, torch.nn.Module)):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_tensors(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_tensors(v) for v in value)
+    return False
+
+
+@pytest.mark.parametrize("cls", AUTOENCODERS[:-1], ids=lambda cls: cls.__name__)  # TabularAE: point 7
+def test_only_the_engine_holds_tensors_so_a_gpu_pickle_loads_on_a_cpu(cls, X):
+    # skorch pickles the engine's module and optimizer apart and maps them to
+    # the CPU when the GPU they were on is missing; a tensor held anywhere else
+    # would be unpickled on its original device and fail there.
+    state = tiny(cls).fit(X).__getstate__()
+    assert [name for name, value in state.items() if name != "net_" and _holds_tensors(value)] == []
+
+
+# ------------------------------------------------------- 10. the smaller promises
+def test_the_engine_has_no_unused_criterion(X):
+    assert tiny(AutoencoderTransformer).fit(X).net_.criterion_ is None
+
+
+def test_the_loss_is_read_from_the_device_once_per_epoch(X, monkeypatch):
+    calls = []
+    for method in ("item", "tolist", "__float__"):
+        original = getattr(torch.Tensor, method)
+        monkeypatch.setattr(
+            torch.Tensor, method, lambda self, *a, _f=original, **k: calls.append(1) or _f(self, *a, **k)
+        )
+    ae = tiny(AutoencoderTransformer, batch_size=4, early_stopping=False, max_iter=2)
+    ae.fit(X)  # 15 batches per epoch
+    assert len(calls) <= 2 * ae.n_iter_
+
+
+def test_partial_fit_makes_no_deep_copy(X, monkeypatch):
+    ae = tiny(AutoencoderTransformer).fit(X)
+    calls = []
+    original = copy.deepcopy
+    monkeypatch.setattr(copy, "deepcopy", lambda *a, **k: calls.append(1) or original(*a, **k))
+    for _ in range(3):
+        ae.partial_fit(X)
+    assert calls == []
+
+
+def test_an_estimator_that_may_train_on_cuda_is_not_tagged_deterministic(monkeypatch):
+    for cuda in (False, True):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+        assert AutoencoderTransformer().__sklearn_tags__().non_deterministic is cuda
+        assert AutoencoderTransformer(device="cpu").__sklearn_tags__().non_deterministic is False
+
+
+def test_n_jobs_zero_is_refused_by_parameter_validation(X):
+    with pytest.raises(InvalidParameterError, match="'n_jobs' parameter"):
+        tiny(AutoencoderTransformer, n_jobs=0).fit(X)
