@@ -11,7 +11,6 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.decomposition import PCA
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
@@ -615,19 +614,16 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return resolve_device(self.device)
 
     def _pca_solution(self, X):
-        """PCA's components (zero-padded to ``n_components`` rows) and mean, as tensors."""
+        """PCA's components (zero-padded to ``n_components`` rows) and mean, as tensors.
+
+        The same solver for in-memory, memmapped and sparse rows
+        (``skae._data.streamed_pca``), so that the same rows give the same start.
+        """
         n_pca = min(self.n_components, *X.shape)
-        if isinstance(X, LazyRows):  # out-of-core data: one pass over its blocks
-            components_, mean = streamed_pca(X, n_pca)
-            components = np.zeros((self.n_components, X.shape[1]), dtype=np.float32)
-            components[:n_pca] = components_
-            return torch.from_numpy(components), torch.as_tensor(mean, dtype=torch.float32)
-        if X.dtype == np.float32 and float(np.abs(X).max()) ** 2 * len(X) > 1e36:
-            X = X.astype(np.float64)  # the covariance would overflow float32
-        pca = PCA(n_components=n_pca, random_state=0).fit(X)
+        components_, mean = streamed_pca(X, n_pca)
         components = np.zeros((self.n_components, X.shape[1]), dtype=np.float32)
-        components[:n_pca] = pca.components_
-        return torch.from_numpy(components), torch.as_tensor(pca.mean_, dtype=torch.float32)
+        components[:n_pca] = components_
+        return torch.from_numpy(components), torch.as_tensor(mean, dtype=torch.float32)
 
     # --------------------------------------------------------- validation
     def _validate_input(self, X, *, reset, min_samples=1):

@@ -39,11 +39,22 @@ __all__ = [
     "is_dask_collection",
     "lazy_rows",
     "map_dask_blocks",
+    "row_blocks",
+    "scan_rows",
     "streamed_pca",
 ]
 
-# Rows per block when scanning the whole source (checks, statistics, PCA).
+# Rows per block when scanning the whole source (checks, statistics, PCA), at most:
+# fewer for wide data, so that a dense block holds at most SCAN_VALUES values.
 SCAN_ROWS = 16384
+SCAN_VALUES = 2**20
+
+# Widest data whose PCA start diagonalizes the covariance (a float64 matrix of
+# 8 * n_features**2 bytes, 8 MiB here, diagonalized in about 0.4 s; scikit-learn's
+# PCA also stops at 1000 features for this solver). Wider data take a randomized
+# method that holds n_features x (n_components + PCA_OVERSAMPLES) values.
+EXACT_PCA_MAX_FEATURES = 1024
+PCA_OVERSAMPLES = 10
 
 def _is_sliceable_array(X):
     """Whether ``X`` is a 2-D array-like read by slicing (not numpy, pandas, polars or dask)."""
@@ -210,10 +221,9 @@ class LazyRows:
     def _positions(self, key):
         return key if self.index is None else self.index[key]
 
-    def blocks(self, block_rows=SCAN_ROWS):
-        """Consecutive float32 blocks covering every row, in order."""
-        for start in range(0, len(self), block_rows):
-            yield self[start : start + block_rows]
+    def blocks(self, block_rows=None):
+        """Consecutive float32 blocks covering every row, in order (``scan_rows`` rows by default)."""
+        return row_blocks(self, block_rows)
 
     def batches(self, batch_size, shuffle=False, generator=None):
         """Training batches as tensors on ``self.device``, shuffled like ``TensorBatches``."""
@@ -262,33 +272,95 @@ def abs_max(X):
     return float(np.max(np.abs(X))) if X.size else 0.0
 
 
-def streamed_pca(X, n_components):
-    """PCA's components and mean from one pass over the blocks of ``X``.
+def scan_rows(n_features):
+    """Rows per block of a scan over data of ``n_features`` columns."""
+    return max(1, min(SCAN_ROWS, SCAN_VALUES // max(n_features, 1)))
 
-    Accumulates the mean and the Gram matrix in float64 and diagonalizes the
-    covariance, as scikit-learn's ``PCA(svd_solver="covariance_eigh")`` does
-    (its choice for tall data), with the same sign convention.
+
+def row_blocks(X, block_rows=None):
+    """Consecutive blocks of rows of ``X`` (an array or a ``LazyRows``), in order."""
+    block_rows = block_rows or scan_rows(X.shape[1])
+    for start in range(0, X.shape[0], block_rows):
+        yield X[start : start + block_rows]
+
+
+def streamed_pca(X, n_components):
+    """PCA's components and mean, from passes over the row blocks of ``X``.
+
+    One solver for every kind of input (an in-memory array, a memmap, a
+    sparse matrix), so that the same rows give the same start whatever holds
+    them, and deterministic. Blocks are read in float32 and accumulated in
+    float64. Up to ``EXACT_PCA_MAX_FEATURES`` columns, one pass accumulates
+    the mean and the Gram matrix and the covariance is diagonalized, as
+    scikit-learn's ``PCA(svd_solver="covariance_eigh")`` does. Wider data
+    (a TF-IDF table) would need a covariance of ``8 * n_features**2`` bytes:
+    a randomized subspace iteration (Halko et al., 2011) on the covariance,
+    centered on the fly, finds the leading components instead, holding
+    ``n_features x (n_components + PCA_OVERSAMPLES)`` values, with one pass
+    for the mean and one per iteration. The sign convention is
+    scikit-learn's (``svd_flip``).
+
+    Parameters
+    ----------
+    X : ndarray or LazyRows of shape (n_samples, n_features)
+        The data.
+    n_components : int
+        Number of components, at most ``min(n_samples, n_features)``.
 
     Returns
     -------
     components : ndarray of shape (n_components, n_features), float64
     mean : ndarray of shape (n_features,), float64
+
+    References
+    ----------
+    Halko, N., Martinsson, P. G., & Tropp, J. A. (2011). Finding structure
+    with randomness: probabilistic algorithms for constructing approximate
+    matrix decompositions. SIAM Review, 53(2), 217-288.
     """
     from sklearn.utils.extmath import svd_flip
 
     n_samples, n_features = X.shape
-    total = np.zeros(n_features)
-    gram = np.zeros((n_features, n_features))
-    for block in X.blocks():
-        block = block.astype(np.float64)
-        total += block.sum(axis=0)
-        gram += block.T @ block
-    mean = total / n_samples
-    covariance = (gram - n_samples * np.outer(mean, mean)) / max(n_samples - 1, 1)
-    _, vectors = np.linalg.eigh(covariance)
-    components = np.ascontiguousarray(vectors[:, ::-1].T)
+    if n_features <= EXACT_PCA_MAX_FEATURES:
+        total = np.zeros(n_features)
+        gram = np.zeros((n_features, n_features))
+        for block in row_blocks(X):
+            block = np.asarray(block, dtype=np.float32).astype(np.float64)
+            total += block.sum(axis=0)
+            gram += block.T @ block
+        mean = total / n_samples
+        covariance = (gram - n_samples * np.outer(mean, mean)) / max(n_samples - 1, 1)
+        _, vectors = np.linalg.eigh(covariance)
+        components = np.ascontiguousarray(vectors[:, ::-1].T)[:n_components]
+    else:
+        mean = sum(np.asarray(b, dtype=np.float32).sum(axis=0, dtype=np.float64) for b in row_blocks(X))
+        mean = mean / n_samples
+        components = _randomized_components(X, n_components, mean)
     _, components = svd_flip(None, components, u_based_decision=False)
-    return components[:n_components], mean
+    return components, mean
+
+
+def _covariance_times(X, Q, mean):
+    """``covariance(X) @ Q`` (float64), the rows centered block by block."""
+    product = np.zeros_like(Q)
+    for block in row_blocks(X):
+        centered = np.asarray(block, dtype=np.float32).astype(np.float64) - mean  # (B, d)
+        product += centered.T @ (centered @ Q)
+    return product / max(X.shape[0] - 1, 1)
+
+
+def _randomized_components(X, n_components, mean):
+    """The leading eigenvectors of the covariance of ``X``, by randomized subspace iteration."""
+    n_samples, n_features = X.shape
+    width = min(n_components + PCA_OVERSAMPLES, n_features)
+    # scikit-learn's randomized_svd: 7 power iterations for few components, else 4.
+    n_iter = 7 if n_components < 0.1 * min(n_samples, n_features) else 4
+    Q, _ = np.linalg.qr(np.random.RandomState(0).standard_normal((n_features, width)))
+    for _ in range(n_iter):
+        Q, _ = np.linalg.qr(_covariance_times(X, Q, mean))  # (n_features, width), orthonormal
+    small = Q.T @ _covariance_times(X, Q, mean)  # (width, width): the Rayleigh quotient
+    _, vectors = np.linalg.eigh((small + small.T) / 2)
+    return np.ascontiguousarray((Q @ vectors[:, ::-1]).T[:n_components])
 
 
 def is_dask_collection(X):

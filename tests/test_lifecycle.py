@@ -15,6 +15,9 @@ Each section is one guarantee (issue 19), each test a regression test for it:
 6. One network: ``module_`` is the training engine's module, also after
    pickling, and nothing outside the engine holds device tensors (which
    skorch maps to the CPU when unpickled on a machine without the GPU).
+9. One deterministic PCA solver for the start, whatever holds the rows (an
+   array, a memmap, a sparse matrix): the same rows give the same model; wide
+   sparse data never need a feature-by-feature matrix.
 10. The smaller promises: no unused loss criterion, one device synchronization
     per epoch, no deep copies on ``partial_fit``, determinism tags that follow
     the device, ``n_jobs=0`` refused by parameter validation.
@@ -22,10 +25,12 @@ Each section is one guarantee (issue 19), each test a regression test for it:
 
 import copy
 import pickle
+import tracemalloc
 
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import torch
 from sklearn.base import clone
 from sklearn.decomposition import PCA
@@ -42,6 +47,7 @@ from skae import (
     TabularAE,
     VariationalAE,
 )
+from skae._data import LazyRows, streamed_pca
 
 TINY = dict(hidden_layer_sizes=(6,), max_iter=3, batch_size=16, random_state=0)
 
@@ -299,6 +305,38 @@ def test_only_the_engine_holds_tensors_so_a_gpu_pickle_loads_on_a_cpu(cls, X):
     # would be unpickled on its original device and fail there.
     state = tiny(cls).fit(X).__getstate__()
     assert [name for name, value in state.items() if name != "net_" and _holds_tensors(value)] == []
+
+
+# --------------------------------------- 9. one PCA solver, whatever holds the rows
+def test_dense_and_sparse_input_give_the_same_model():
+    # 520 x 100: scikit-learn's PCA would pick its randomized solver here.
+    rng = np.random.RandomState(0)
+    X = np.abs(rng.normal(size=(520, 100))).astype(np.float32)
+    X[X < 1.0] = 0.0
+    params = dict(n_components=5, hidden_layer_sizes=(16,), max_iter=1, early_stopping=False, random_state=0)
+    dense = AutoencoderTransformer(**params).fit(X)
+    sparse = AutoencoderTransformer(**params).fit(sp.csr_matrix(X))
+    np.testing.assert_array_equal(sparse.transform(X), dense.transform(X))
+
+
+def test_the_pca_start_of_wide_sparse_data_holds_no_feature_by_feature_matrix():
+    rng = np.random.RandomState(0)
+    n_samples, n_features = 300, 4000  # a float64 covariance: 128 MB
+    X = sp.random(n_samples, n_features, density=0.01, random_state=0, format="csr", dtype=np.float32)
+    X = X + sp.csr_matrix(rng.normal(size=(n_samples, 3)) @ (rng.random((3, n_features)) < 0.01))
+    tracemalloc.start()
+    try:
+        components, mean = streamed_pca(LazyRows(sp.csr_matrix(X, dtype=np.float32)), 3)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 * 2**20
+    dense = X.toarray().astype(np.float64)
+    reference = PCA(3, svd_solver="full").fit(dense)
+    np.testing.assert_allclose(mean, reference.mean_, atol=1e-6)
+    captured = np.sum(((dense - mean) @ components.T) ** 2)
+    best = np.sum(((dense - mean) @ reference.components_.T) ** 2)
+    assert captured >= 0.999 * best
 
 
 # ------------------------------------------------------- 10. the smaller promises
