@@ -24,6 +24,7 @@ from ._data import (
     streamed_pca,
 )
 from ._engine import DivergenceError, EarlyStoppingFromStart, TrainingEngine
+from ._random import seeded_torch
 from ._rollback import rollback_on_error
 from ._threads import torch_threads
 from ._pretraining import PRETRAINING_METHODS, pretrain
@@ -433,26 +434,28 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """Train on validated ``X``: a new network when ``reset``, else the current one."""
         was_fitted = self.__sklearn_is_fitted__()
         n_epochs_before = len(self.net_.history) if was_fitted else 0
-        with torch_threads(self.n_jobs), torch.random.fork_rng(devices=[]):
+        with torch_threads(self.n_jobs):
             if not reset:
                 self._check_architecture_unchanged()
             self._check_fit_data(X)
             if reset:
                 seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-                torch.manual_seed(seed)
-                self.net_ = self._make_engine(self._build_module(X), seed)
+                with seeded_torch(seed):  # the network is built on the CPU
+                    module = self._build_module(X)
+                self.net_ = self._make_engine(module, seed)
                 self.net_.initialize()
                 self._n_features_out = self.n_components
                 self._architecture_ = self._architecture()
             else:
                 self.net_.configure(**self._engine_settings())
             generator = self.net_.generator
-            torch.manual_seed(int(torch.randint(2**31 - 1, (1,), generator=generator)))
+            seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
             X_train, X_valid = self._train_valid_split(X, early_stopping, generator)
             try:
-                if reset:
-                    pretrain(self, X_train)  # greedy layer-wise phase, when asked for
-                self.net_.partial_fit(X_train, epochs=epochs, X_valid=X_valid)
+                with seeded_torch(seed, self.net_.device):  # dropout, sampling
+                    if reset:
+                        pretrain(self, X_train)  # greedy layer-wise phase, when asked for
+                    self.net_.partial_fit(X_train, epochs=epochs, X_valid=X_valid)
             except DivergenceError as error:
                 outcome = (
                     " The estimator is left as it was before this call "

@@ -37,7 +37,7 @@ def rollback_on_error(estimator, undo=None):
     >>> pca = PCA(n_components=1).fit([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
     >>> try:
     ...     with rollback_on_error(pca):
-    ...         pca.fit([[0.0, 1.0, 2.0], [1.0, 0.0, 2.0]])  # succeeds: 3 features now
+    ...         _ = pca.fit([[0.0, 1.0, 2.0], [1.0, 0.0, 2.0]])  # succeeds: 3 features now
     ...         raise RuntimeError("a later step fails")
     ... except RuntimeError:
     ...     pass

@@ -15,6 +15,9 @@ Each section is one guarantee (issue 19), each test a regression test for it:
 6. One network: ``module_`` is the training engine's module, also after
    pickling, and nothing outside the engine holds device tensors (which
    skorch maps to the CPU when unpickled on a machine without the GPU).
+8. A fit seeds torch's CPU generator and its training device's, and restores
+   them: it never reseeds another device (``torch.manual_seed`` reseeds every
+   CUDA and MPS device).
 9. One deterministic PCA solver for the start, whatever holds the rows (an
    array, a memmap, a sparse matrix): the same rows give the same model; wide
    sparse data never need a feature-by-feature matrix.
@@ -305,6 +308,25 @@ def test_only_the_engine_holds_tensors_so_a_gpu_pickle_loads_on_a_cpu(cls, X):
     # would be unpickled on its original device and fail there.
     state = tiny(cls).fit(X).__getstate__()
     assert [name for name, value in state.items() if name != "net_" and _holds_tensors(value)] == []
+
+
+# ------------------------------ 8. torch's generators: only those a fit uses, restored
+def test_a_fit_reseeds_no_other_device_and_leaves_the_global_streams_as_they_were(X, monkeypatch):
+    def refusal(name):  # one function per name: torch._dynamo indexes them
+        def refuse(seed):
+            raise AssertionError(f"a fit must not call {name}, which reseeds every device")
+
+        return refuse
+
+    for module, name in [(torch, "manual_seed"), (torch.cuda, "manual_seed_all"), (torch.mps, "manual_seed")]:
+        monkeypatch.setattr(module, name, refusal(f"{module.__name__}.{name}"))
+    state = torch.get_rng_state()
+    first = tiny(AutoencoderTransformer, dropout=0.2).fit(X)
+    first.partial_fit(X)
+    assert torch.equal(torch.get_rng_state(), state)
+    second = tiny(AutoencoderTransformer, dropout=0.2).fit(X)
+    second.partial_fit(X)
+    np.testing.assert_array_equal(first.transform(X), second.transform(X))
 
 
 # --------------------------------------- 9. one PCA solver, whatever holds the rows
