@@ -86,6 +86,10 @@ def supports(estimator, what):
         return tags.allow_nan
     if what == "categorical":
         return tags.string or tags.categorical or "categorical_features" in estimator.get_params()
+    if what == "sparse":
+        return tags.sparse
+    if what == "unscaled":  # the table estimators standardize each numeric column themselves
+        return "categorical_features" in estimator.get_params()
     if what == "overcomplete":
         return getattr(estimator, "_allows_overcomplete", None)
     raise ValueError(what)

@@ -21,13 +21,6 @@ from skae import AutoencoderTransformer, DivergenceError
 SMALL = dict(hidden_layer_sizes=(16,), max_iter=3, batch_size=64, random_state=0)
 
 
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    X = StandardScaler().fit_transform(X).astype(np.float32)
-    return train_test_split(X, y, test_size=0.25, random_state=0)
-
-
 def pca_mse(X_train, X_test, k):
     pca = PCA(k).fit(X_train)
     return np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
@@ -67,8 +60,8 @@ def test_deep_autoencoder_beats_pca_on_swiss_roll():
     assert -ae.score(X_test) < 0.7 * pca_mse(X_train, X_test, 1)
 
 
-def test_pca_init_starts_at_pca_solution(digits):
-    X_train, X_test, _, _ = digits
+def test_pca_init_starts_at_pca_solution(digits_standardized):
+    X_train, X_test, _, _ = digits_standardized
     ae = AutoencoderTransformer(n_components=5, max_iter=1, learning_rate_init=1e-9, random_state=0)
     ae.fit(X_train)
     assert -ae.score(X_test) == pytest.approx(pca_mse(X_train, X_test, 5), rel=1e-3)
@@ -86,7 +79,7 @@ def test_pca_init_with_sigmoid_output_starts_near_pca(k):
     assert ratio < 1.2  # a sigmoid on PCA's output, unlinearized, gives 3x (k=2) to 8x (k=10)
 
 
-def test_pipeline_on_dataframe_and_grid_search(digits):
+def test_pipeline_on_dataframe_and_grid_search(digits_standardized):
     data = load_digits(as_frame=True)
     X, y = data.data.iloc[:600], data.target.iloc[:600]
     pipe = make_pipeline(
@@ -111,8 +104,8 @@ def test_pipeline_on_dataframe_and_grid_search(digits):
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
-def test_clone_and_pickle_give_identical_transforms(digits):
-    X_train, X_test, _, _ = digits
+def test_clone_and_pickle_give_identical_transforms(digits_standardized):
+    X_train, X_test, _, _ = digits_standardized
     ae = AutoencoderTransformer(n_components=4, **SMALL).fit(X_train)
     restored = pickle.loads(pickle.dumps(ae))
     np.testing.assert_array_equal(ae.transform(X_test), restored.transform(X_test))
@@ -121,8 +114,8 @@ def test_clone_and_pickle_give_identical_transforms(digits):
     assert "n_components" in clone(ae).get_params() and not hasattr(clone(ae), "module_")
 
 
-def test_random_state_determinism_and_global_rng_untouched(digits):
-    X_train, X_test, _, _ = digits
+def test_random_state_determinism_and_global_rng_untouched(digits_standardized):
+    X_train, X_test, _, _ = digits_standardized
     params = dict(SMALL, dropout=0.1)
     np.random.seed(123)
     torch.manual_seed(123)
@@ -136,8 +129,8 @@ def test_random_state_determinism_and_global_rng_untouched(digits):
     assert torch.equal(torch.get_rng_state(), torch_state)
 
 
-def test_fitted_attributes_and_early_stopping(digits):
-    X_train, _, _, _ = digits
+def test_fitted_attributes_and_early_stopping(digits_standardized):
+    X_train, _, _, _ = digits_standardized
     ae = AutoencoderTransformer(
         n_components=4,
         hidden_layer_sizes=(16,),
@@ -155,8 +148,8 @@ def test_fitted_attributes_and_early_stopping(digits):
     assert tuple(code.shape) == (3, 4) and tuple(reconstruction.shape) == (3, 64)
 
 
-def test_partial_fit_and_warm_start_continue_training(digits):
-    X_train, _, _, _ = digits
+def test_partial_fit_and_warm_start_continue_training(digits_standardized):
+    X_train, _, _, _ = digits_standardized
     ae = AutoencoderTransformer(n_components=4, **SMALL)
     ae.partial_fit(X_train)
     assert ae.n_iter_ == 1
@@ -171,8 +164,8 @@ def test_partial_fit_and_warm_start_continue_training(digits):
     assert warm.module_ is module and warm.n_iter_ == 2 * SMALL["max_iter"]
 
 
-def test_pandas_and_polars_output(digits):
-    X_train, X_test, _, _ = digits
+def test_pandas_and_polars_output(digits_standardized):
+    X_train, X_test, _, _ = digits_standardized
     columns = [f"pixel_{i}" for i in range(64)]
     index = pd.RangeIndex(1000, 1000 + len(X_test))
     frame = pd.DataFrame(X_test, columns=columns, index=index)
@@ -191,8 +184,8 @@ def test_pandas_and_polars_output(digits):
     assert ae.inverse_transform(ae.transform(frame)).columns == columns
 
 
-def test_default_output_is_float32_arrays(digits):
-    X_train, X_test, _, _ = digits
+def test_default_output_is_float32_arrays(digits_standardized):
+    X_train, X_test, _, _ = digits_standardized
     ae = AutoencoderTransformer(n_components=3, **SMALL).fit(X_train.astype(np.float64))
     assert ae.transform(X_test.astype(np.float64)).dtype == np.float32
     assert ae.inverse_transform(ae.transform(X_test)).dtype == np.float32
@@ -218,8 +211,8 @@ def test_bad_input_gets_a_clear_error(X, error, match):
         AutoencoderTransformer(n_components=1, **SMALL).fit(X)
 
 
-def test_errors_at_transform_and_for_bce(digits):
-    X_train, _, _, _ = digits
+def test_errors_at_transform_and_for_bce(digits_standardized):
+    X_train, _, _, _ = digits_standardized
     with pytest.raises(NotFittedError):
         AutoencoderTransformer().transform(X_train)
     ae = AutoencoderTransformer(n_components=2, **SMALL).fit(X_train)
@@ -241,8 +234,8 @@ def test_bce_on_unit_interval_data():
     assert np.isfinite(ae.score(X))
 
 
-def test_input_is_never_modified(digits):
-    X_train, _, _, _ = digits
+def test_input_is_never_modified(digits_standardized):
+    X_train, _, _, _ = digits_standardized
     X = X_train.astype(np.float64)
     frame = pd.DataFrame(X.copy())
     before, frame_before = X.copy(), frame.copy()
@@ -252,8 +245,8 @@ def test_input_is_never_modified(digits):
     pd.testing.assert_frame_equal(frame, frame_before)
 
 
-def test_diverging_loss_raises_and_leaves_estimator_unfitted(digits):
-    X_train, _, _, _ = digits
+def test_diverging_loss_raises_and_leaves_estimator_unfitted(digits_standardized):
+    X_train, _, _, _ = digits_standardized
     ae = AutoencoderTransformer(
         n_components=2, hidden_layer_sizes=(16,), optimizer="sgd", learning_rate_init=1e6,
         init="random", max_iter=5, random_state=0,

@@ -16,6 +16,7 @@ from benchmarks.stats import geometric_mean, paired
 TINY = ["--seeds", "1", "--max-iter", "2", "--quiet", "--no-deep", "--jobs", "1"]
 
 
+@pytest.mark.slow
 def test_cli_writes_report_csv_and_plots(tmp_path, capsys):
     out = tmp_path / "results"
     argv = ["--datasets", "wine,digits", "--ks", "2,5", "--reducers",

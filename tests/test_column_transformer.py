@@ -16,24 +16,6 @@ NUMERIC = ["income", "ratio", "member"]  # the boolean is scaled as 0/1
 CATEGORICAL = ["color", "size"]
 
 
-def mixed_table(n=400, seed=0):
-    rng = np.random.default_rng(seed)
-    z = rng.normal(size=n)
-    color = np.where(z > 0.4, "red", np.where(z < -0.4, "blue", "green")).astype(object)
-    color[rng.random(n) < 0.03] = "purple"
-    frame = pd.DataFrame(
-        {
-            "income": 50_000 + 20_000 * z + rng.normal(scale=2_000, size=n),
-            "ratio": 0.01 * z + rng.normal(scale=0.001, size=n),
-            "member": z + rng.normal(scale=0.3, size=n) > 0,
-            "color": pd.Categorical(color),
-            "size": np.where(z > 1.0, "L", np.where(z > -1.0, "M", "S")).astype(object),
-        },
-        index=np.arange(n) * 3 + 10,
-    )
-    return frame, (z > 0).astype(int)
-
-
 def preprocessor():
     return make_column_transformer(
         (StandardScaler(), NUMERIC),
@@ -41,8 +23,8 @@ def preprocessor():
     )
 
 
-def test_grid_search_without_y_picks_by_reconstruction():
-    X, _ = mixed_table()
+def test_grid_search_without_y_picks_by_reconstruction(mixed_table):
+    X = mixed_table(n=400)
     pipe = make_pipeline(preprocessor(), AutoencoderTransformer(**FAST))
     search = GridSearchCV(pipe, {"autoencodertransformer__n_components": [1, 4]}, cv=3)
     search.fit(X)
@@ -54,8 +36,9 @@ def test_grid_search_without_y_picks_by_reconstruction():
     assert codes.shape == (len(X), 4)
 
 
-def test_grid_search_with_a_classifier_and_pandas_output():
-    X, y = mixed_table()
+def test_grid_search_with_a_classifier_and_pandas_output(mixed_table):
+    X = mixed_table(n=400)
+    y = (X["income"] > 50_000).astype(int)  # the latent factor's sign, up to noise
     pipe = make_pipeline(
         preprocessor(), AutoencoderTransformer(n_components=2, **FAST), LogisticRegression()
     ).set_output(transform="pandas")
@@ -67,8 +50,8 @@ def test_grid_search_with_a_classifier_and_pandas_output():
     assert list(codes.columns) == ["autoencodertransformer0", "autoencodertransformer1"]
 
 
-def test_unknown_category_passes_through_the_pipeline():
-    X, _ = mixed_table()
+def test_unknown_category_passes_through_the_pipeline(mixed_table):
+    X = mixed_table(n=400)
     pipe = make_pipeline(preprocessor(), AutoencoderTransformer(n_components=2, **FAST)).fit(X)
     new = X.iloc[:3].copy()
     new.loc[new.index[0], "size"] = "XXL"
@@ -78,7 +61,7 @@ def test_unknown_category_passes_through_the_pipeline():
     assert not np.allclose(codes[0], known[0]) and np.allclose(codes[1:], known[1:])
 
 
-def test_autoencoder_alone_refuses_the_raw_table_with_a_hint():
-    X, _ = mixed_table()
+def test_autoencoder_alone_refuses_the_raw_table_with_a_hint(mixed_table):
+    X = mixed_table(n=400)
     with pytest.raises(ValueError, match="ColumnTransformer"):
         AutoencoderTransformer(**FAST).fit(X)

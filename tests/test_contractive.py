@@ -6,7 +6,7 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skae import AutoencoderTransformer, ContractiveAE
@@ -20,12 +20,6 @@ from skae.penalties import (
 
 NET = dict(n_components=8, max_iter=30, random_state=0)
 SMALL = dict(n_components=4, hidden_layer_sizes=(8,), max_iter=3, batch_size=64, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X = MinMaxScaler().fit_transform(load_digits().data).astype(np.float32)
-    return train_test_split(X, test_size=0.3, random_state=0)
 
 
 def explicit_jacobian_norms(encoder, X):
@@ -166,14 +160,19 @@ def test_code_starts_within_5_percent_of_pca_on_standardized_data(hidden, code_a
     assert -cae.score(X_test) < 1.05 * pca_error
 
 
-def test_overcomplete_code_units_all_learn(digits):
+def test_an_overcomplete_code_learns_and_contracts(digits, plain):
     X_train, X_test = digits
-    n_components = X_train.shape[1] + 8
-    cae = ContractiveAE(n_components=n_components, hidden_layer_sizes=(16,), max_iter=2,
-                        random_state=0).fit(X_train)
+    n_features = X_train.shape[1]
+    network = dict(hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+    cae = ContractiveAE(n_components=n_features + 8, **network).fit(X_train)
     codes = cae.transform(X_test)
-    assert codes.shape == (len(X_test), n_components)
+    assert codes.shape == (len(X_test), n_features + 8)
     assert np.all(codes.std(0) > 1e-4)
+    # A plain autoencoder as wide as the input is the identity (PCA of full rank,
+    # a Jacobian norm of n_features); the wider contractive code is not.
+    identity = plain(n_components=n_features, **network)
+    assert held_out_jacobian(cae, X_test) < 0.9 * held_out_jacobian(identity, X_test)
+    assert -cae.score(X_test) < 0.2 * -plain(n_components=32, **network).score(X_test)
 
 
 def test_same_random_state_same_model(digits):

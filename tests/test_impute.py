@@ -7,6 +7,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
+from benchmarks import imputation
 from skae import AutoencoderImputer
 
 FAST = dict(hidden_layer_sizes=(32,), n_components=8, max_iter=40, batch_size=64, random_state=0)
@@ -116,10 +117,8 @@ def test_rejects_strings_with_numeric_arrays():
         AutoencoderImputer(missing_values="?", **FAST).fit(low_rank())
 
 
-def test_imputation_benchmark_runs_on_a_small_sample():
-    imputation = pytest.importorskip("benchmarks.imputation")
-    if not (imputation.data_dir() / "wine_quality_white.tsv.gz").exists():
-        pytest.skip("shared datasets not found (set SKAE_DATA_DIR)")
+def test_imputation_benchmark_runs_on_a_small_sample(shared_datasets, monkeypatch):
+    monkeypatch.setenv("SKAE_DATA_DIR", str(shared_datasets))
     results = imputation.run(
         datasets=["wine_quality_white"], rates=[0.2], imputers=["mean", "knn"], max_rows=300
     )

@@ -24,26 +24,38 @@ Each section is one guarantee (issue 19), each test a regression test for it:
 10. The smaller promises: no unused loss criterion, one device synchronization
     per epoch, no deep copies on ``partial_fit``, determinism tags that follow
     the device, ``n_jobs=0`` refused by parameter validation.
+
+And across them: the same ``random_state`` gives the same models in another
+process (with another hash seed), and a random walk of ``fit``, ``partial_fit``,
+``set_params``, failed fits, ``clone`` and pickling keeps ``transform`` in
+agreement with the parameters and the width of the last call that trained.
 """
 
+import contextlib
 import copy
+import io
+import os
 import pickle
+import subprocess
+import sys
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback
 
 from skae import (
     AutoencoderTransformer,
-    BaseAutoencoder,
     ContractiveAE,
     DenoisingAE,
     SparseAE,
@@ -398,3 +410,164 @@ def test_an_estimator_that_may_train_on_cuda_is_not_tagged_deterministic(monkeyp
 def test_n_jobs_zero_is_refused_by_parameter_validation(X):
     with pytest.raises(InvalidParameterError, match="'n_jobs' parameter"):
         tiny(AutoencoderTransformer, n_jobs=0).fit(X)
+
+
+# ------------------------------------------------ the same model in any process
+DETERMINISM_SCRIPT = """
+import hashlib
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from skae import AutoencoderTransformer, DenoisingAE, SparseAE, TabularAE, VariationalAE
+
+warnings.simplefilter("ignore")
+rng = np.random.RandomState(0)
+X = rng.normal(size=(80, 5)).astype(np.float32)
+table = pd.DataFrame({"a": X[:, 0], "b": np.where(X[:, 1] > 0, "u", "v"), "c": X[:, 2] > 0})
+small = dict(n_components=2, hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+digest = hashlib.sha256()
+for estimator, data in [
+    (AutoencoderTransformer(dropout=0.2, **small), X),
+    (DenoisingAE(noise="swap", **small), X),
+    (SparseAE(**small), X),
+    (VariationalAE(**small), X),
+    (TabularAE(**small), table),
+]:
+    digest.update(np.ascontiguousarray(estimator.fit(data).transform(data)).tobytes())
+print(digest.hexdigest())
+"""
+
+
+@pytest.mark.slow
+def test_the_same_random_state_gives_the_same_model_in_another_process():
+    # Another interpreter with another hash seed (set and dict orders of strings
+    # change with it) gives the same models, bit for bit, as this one.
+    namespace = {}
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        exec(DETERMINISM_SCRIPT, namespace)
+    hash_seed = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
+    result = subprocess.run(
+        [sys.executable, "-c", DETERMINISM_SCRIPT],
+        env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == printed.getvalue().strip()
+
+
+# ------------------------------------- all of it at once: a random walk of calls
+WIDTHS = (3, 5)
+WALK_DATA = {
+    width: np.random.RandomState(width).normal(size=(40, width)).astype(np.float32) for width in WIDTHS
+}
+
+
+class Lifecycle(RuleBasedStateMachine):
+    """Interleaved fit, partial_fit, set_params, failed fits, clone and pickling.
+
+    A model of what must happen runs beside the estimator: which network
+    (architecture and input width) it holds and what it outputs. After every
+    step, ``transform`` agrees with the model: the parameters and the width of
+    the last call that trained; a call that fails changes nothing.
+    """
+
+    cls = AutoencoderTransformer
+
+    def __init__(self):
+        super().__init__()
+        self.estimator = self.cls(n_components=2, hidden_layer_sizes=(4,), max_iter=2, batch_size=16,
+                                  random_state=0)
+        self.built = None  # (n_components, width) of the network, None when unfitted
+        self.codes = None  # transform of WALK_DATA[width] after the last change
+
+    def _trained(self, width):
+        n_components = self.estimator.get_params()["n_components"]
+        self.built = (n_components, width)
+        self.codes = self.estimator.transform(WALK_DATA[width])
+        assert self.codes.shape == (40, n_components)
+        assert self.estimator.n_features_in_ == width
+
+    def _continues(self, width):
+        """Whether a warm call on ``width`` columns may continue the current network."""
+        return self.built == (self.estimator.get_params()["n_components"], width)
+
+    def _train(self, method, width):
+        warm = self.built is not None and (method == "partial_fit" or self.estimator.warm_start)
+        if warm and not self._continues(width):
+            with pytest.raises(ValueError, match="features|since its network was built"):
+                getattr(self.estimator, method)(WALK_DATA[width])
+            return
+        getattr(self.estimator, method)(WALK_DATA[width])
+        self._trained(width)
+
+    @rule(width=st.sampled_from(WIDTHS))
+    def fit(self, width):
+        self._train("fit", width)
+
+    @rule(width=st.sampled_from(WIDTHS))
+    def partial_fit(self, width):
+        self._train("partial_fit", width)
+
+    @rule(
+        n_components=st.integers(1, 3),
+        warm_start=st.booleans(),
+        early_stopping=st.booleans(),
+        learning_rate_init=st.sampled_from([1e-3, 1e-2]),
+        batch_size=st.sampled_from([8, 16, 64]),
+    )
+    def set_params(self, **params):
+        self.estimator.set_params(**params)
+
+    @rule(width=st.sampled_from(WIDTHS), how=st.sampled_from(["fit", "partial_fit"]))
+    def fail_on_missing_values(self, width, how):
+        X = WALK_DATA[width].copy()
+        X[3, 1] = np.nan
+        with pytest.raises(ValueError, match="NaN"):
+            getattr(self.estimator, how)(X)
+
+    @rule(width=st.sampled_from(WIDTHS), how=st.sampled_from(["fit", "partial_fit"]))
+    def fail_during_training(self, width, how):
+        callbacks = self.estimator.callbacks
+        self.estimator.set_params(callbacks=[RaiseAt(1)])
+        try:
+            with pytest.raises((RuntimeError, ValueError)):
+                getattr(self.estimator, how)(WALK_DATA[width])
+        finally:
+            self.estimator.set_params(callbacks=callbacks)
+
+    @rule()
+    def clone(self):
+        self.estimator = clone(self.estimator)
+        self.built = self.codes = None
+
+    @rule()
+    def pickle_round_trip(self):
+        self.estimator = pickle.loads(pickle.dumps(self.estimator))
+
+    @invariant()
+    def transform_agrees_with_the_model(self):
+        if self.built is None:
+            assert not hasattr(self.estimator, "n_features_in_")
+            with pytest.raises(NotFittedError):
+                self.estimator.transform(WALK_DATA[WIDTHS[0]])
+            return
+        n_components, width = self.built
+        assert self.estimator.n_features_in_ == width
+        assert self.estimator.module_ is self.estimator.net_.module_
+        np.testing.assert_array_equal(self.estimator.transform(WALK_DATA[width]), self.codes)
+
+
+class TabularLifecycle(Lifecycle):
+    cls = TabularAE
+
+
+WALK = settings(max_examples=12, stateful_step_count=10, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
+TestLifecycle = Lifecycle.TestCase
+TestLifecycle.settings = WALK
+TestTabularLifecycle = TabularLifecycle.TestCase
+TestTabularLifecycle.settings = WALK

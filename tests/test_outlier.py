@@ -12,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 import skae
+from benchmarks import outliers
 from skae import AutoencoderOutlierDetector, AutoencoderTransformer, VariationalAE
 
 SMALL = dict(n_components=4, hidden_layer_sizes=(32,), max_iter=30, batch_size=32, random_state=0)
@@ -121,7 +122,6 @@ def test_bad_parameters_and_unfitted():
 
 def test_benchmark_split_and_table(capsys):
     """The outlier benchmark's protocol: clean one-class training rows, 10% outliers in test."""
-    outliers = pytest.importorskip("benchmarks.outliers")
     X, y = load_digits(return_X_y=True)
     X_train, X_test, is_outlier = outliers.one_class_split(X, y, inlier=3, outlier_fraction=0.1, seed=0)
     assert len(X_train) + np.sum(is_outlier == 0) == np.sum(y == 3)

@@ -3,9 +3,12 @@
 import re
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
+@pytest.mark.slow
 def test_quick_start_runs():
     code = re.search(r"```python\n(.*?)```", README.read_text(), re.S).group(1)
     namespace = {}

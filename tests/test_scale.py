@@ -175,6 +175,7 @@ def dask_client():
     cluster.close()
 
 
+@pytest.mark.slow
 def test_dask_incremental_fit_and_lazy_transform_on_a_local_cluster(dask_client):
     import dask.array as da
 

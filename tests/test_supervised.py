@@ -5,23 +5,16 @@ import copy
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_diabetes, load_digits, make_blobs
+from sklearn.datasets import load_diabetes, make_blobs
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
 from skae import AutoencoderClassifier, AutoencoderRegressor, AutoencoderTransformer, DenoisingAE
 
 SMALL_AE = dict(n_components=4, hidden_layer_sizes=(16,), max_iter=5, early_stopping=False)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    X = MinMaxScaler().fit_transform(X)
-    return train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +38,13 @@ class RowCounter(Callback):
         self.n_rows = len(X)
 
 
-def test_few_labels_beats_supervised_baselines(digits):
+@pytest.mark.slow
+def test_few_labels_beats_supervised_baselines(digits_labeled):
     # 5% of the digits training rows labeled, the rest marked -1; held-out
     # accuracy averaged over five draws of the labeled rows (fixed seeds, so
     # deterministic). The autoencoder learns from all training rows; as they
     # are the same rows for every draw, it is fitted once and used as is.
-    X_train, X_test, y_train, y_test = digits
+    X_train, X_test, y_train, y_test = digits_labeled
     ae = DenoisingAE(
         n_components=16,
         hidden_layer_sizes=(128,),

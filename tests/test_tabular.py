@@ -12,30 +12,8 @@ from skae import TabularAE
 FAST = dict(hidden_layer_sizes=(32,), batch_size=64, random_state=0)
 
 
-def mixed_table(n=600, seed=0):
-    """Numeric columns on very different scales, an int, a bool, two categoricals
-    with rare levels, all driven by one latent factor; the index is not 0..n-1."""
-    rng = np.random.default_rng(seed)
-    z = rng.normal(size=n)
-    color = np.where(z > 0.4, "red", np.where(z < -0.4, "blue", "green")).astype(object)
-    color[rng.random(n) < 0.03] = "purple"  # rare level
-    size = np.where(z > 1.0, "L", np.where(z > -1.0, "M", "S")).astype(object)
-    size[rng.random(n) < 0.02] = "XL"  # rare level
-    return pd.DataFrame(
-        {
-            "income": 50_000 + 20_000 * z + rng.normal(scale=2_000, size=n),
-            "ratio": 0.01 * z + rng.normal(scale=0.001, size=n),
-            "count": np.round(10 + 3 * z).astype("int64"),
-            "member": z + rng.normal(scale=0.3, size=n) > 0,
-            "color": pd.Categorical(color),
-            "size": pd.Series(size, dtype=object).to_numpy(),
-        },
-        index=pd.Index(np.arange(n) * 7 + 1000, name="id"),
-    )
-
-
 @pytest.fixture(scope="module")
-def table():
+def table(mixed_table):
     return mixed_table()
 
 
@@ -254,7 +232,7 @@ def test_deterministic_with_random_state(table):
     np.testing.assert_array_equal(a, b)
 
 
-def test_polars_input():
+def test_polars_input(mixed_table):
     pl = pytest.importorskip("polars")
     frame = mixed_table(n=120)
     X = pl.from_pandas(frame.reset_index(drop=True))

@@ -180,12 +180,25 @@ def test_kl_warmup_starts_without_kl(train_test):
     assert held_out_kl(free, X_test) > held_out_kl(full, X_test)
 
 
-def test_partial_fit_continues_the_warmup(train_test):
+def test_partial_fit_continues_the_warmup(train_test, monkeypatch):
     X_train, _ = train_test
+    weights = []  # the KL weight of each training batch, by call
+    kl_weight = VariationalAE._kl_weight
+
+    def recording(self):
+        weight = kl_weight(self)
+        if self.net_.module_.training:
+            weights[-1].add(weight)
+        return weight
+
+    monkeypatch.setattr(VariationalAE, "_kl_weight", recording)
     vae = VariationalAE(n_components=2, kl_warmup=3, **SMALL)
     for _ in range(4):
+        weights.append(set())
         vae.partial_fit(X_train)
     assert vae.n_iter_ == 4 and len(vae.loss_curve_) == 4
+    # Each call takes the warm-up's next step from where the previous call ended.
+    assert weights == [{0.0}, {1 / 3}, {2 / 3}, {1.0}]
     assert np.all(np.isfinite(vae.score_samples(X_train)))
 
 
