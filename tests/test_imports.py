@@ -22,6 +22,8 @@ LOWER = [
     "skae._engine",
     "skae._fused_step",
     "skae._pretraining",
+    "skae._random",
+    "skae._rollback",
     "skae._threads",
     "skae._version",
     "skae.io",
