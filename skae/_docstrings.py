@@ -28,7 +28,8 @@ TEMPLATES = {
     ),
     "early_stopping": (
         "Whether to hold out ``validation_fraction`` of the rows and stop when their "
-        "loss stops improving, restoring the best weights, the starting ones included "
+        "loss stops improving, restoring the weights of the lowest validation loss, "
+        "the starting ones included "
         '(so with ``init="pca"`` the validation loss ends no worse than at {start}). '
         "Otherwise, training uses all rows and stops when the training loss stops "
         "improving."
