@@ -7,20 +7,25 @@ Both phases run through ``skae._engine.TrainingEngine`` with a batch
 """
 
 import copy
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, _fit_context
-from sklearn.utils import check_random_state
-from sklearn.utils import TransformerTags
+from sklearn.frozen import FrozenEstimator
+from sklearn.utils import TransformerTags, check_random_state, get_tags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
+    check_array,
     check_consistent_length,
+    _num_samples,
     check_is_fitted,
     column_or_1d,
+    validate_data,
 )
 from skorch.callbacks import Callback, EarlyStopping
 
@@ -30,9 +35,11 @@ from ._base import (
     _discard,
     map_batches,
     resolve_device,
-    validate_numeric,
 )
+from ._data import LazyRows
 from ._engine import TrainingEngine
+from ._random import seeded_torch
+from ._rollback import rollback_on_error
 from ._threads import torch_threads
 from .autoencoder import AutoencoderTransformer
 from .nn import ACTIVATIONS, make_mlp
@@ -123,7 +130,7 @@ class _BaseAutoencoderSupervised(BaseEstimator):
     """Shared fit and inference of AutoencoderClassifier and AutoencoderRegressor."""
 
     _parameter_constraints: dict = {
-        "autoencoder": [BaseAutoencoder, None],
+        "autoencoder": [BaseAutoencoder, FrozenEstimator, None],
         "refit_autoencoder": ["boolean"],
         "head_hidden_layer_sizes": ["array-like"],
         "head_activation": [StrOptions(set(ACTIVATIONS))],
@@ -137,14 +144,27 @@ class _BaseAutoencoderSupervised(BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "device": [str, torch.device],
-        "n_jobs": [Integral, None],
+        "n_jobs": BaseAutoencoder._parameter_constraints["n_jobs"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
-    def _validate_input(self, X, *, reset, min_samples=1):
-        """A numeric ndarray, or an error that points string columns to OneHotEncoder."""
-        return validate_numeric(self, X, reset=reset, min_samples=min_samples)
+    def _network_input(self, X, *, reset):
+        """Validate ``X`` and return what the encoder's network reads from it.
+
+        That is the autoencoder's own encoding of ``X``, the one its
+        ``transform`` makes (a ``TabularAE``'s one-hot columns, standardized
+        numbers and missing indicators; a float array for the others): the
+        autoencoder validates ``X``, this estimator records its width and
+        column names.
+        """
+        _check_2d_dense(X)
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        with warnings.catch_warnings():  # said once, by this estimator's validation
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            warnings.filterwarnings("ignore", message="X has feature names, but")
+            encoded = self.autoencoder_._validate_input(X, reset=False)
+        return encoded
 
     # ------------------------------------------------------- subclass hooks
     def _encode_targets(self, y):
@@ -159,10 +179,14 @@ class _BaseAutoencoderSupervised(BaseEstimator):
     def fit(self, X, y):
         """Train the autoencoder on all rows, then the head on the labeled rows.
 
+        A ``fit`` that raises leaves the estimator as it was before the call.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data, labeled and unlabeled rows. Scale it first.
+            Training data, labeled and unlabeled rows, as the autoencoder takes
+            it (scaled numbers; a DataFrame of mixed columns for
+            ``TabularAE``).
         y : array-like of shape (n_samples,)
             Targets; unlabeled rows are marked as described in the class
             docstring.
@@ -181,38 +205,78 @@ class _BaseAutoencoderSupervised(BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        X = self._validate_input(X, reset=True, min_samples=2)
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(X, y)
-        labeled, targets = self._encode_targets(y)
-        rng = check_random_state(self.random_state)
-        self.autoencoder_ = self._fitted_autoencoder(X, rng)
-        with torch_threads(self.n_jobs), torch.random.fork_rng(devices=[]):
+        with rollback_on_error(self):
+            _check_2d_dense(X)
+            validate_data(self, X, reset=True, skip_check_array=True)
+            n_samples = _num_samples(X)  # the autoencoder checks the rest
+            if n_samples < 2:
+                raise ValueError(
+                    f"Found array with {n_samples} sample(s) while a minimum of 2 is "
+                    f"required by {type(self).__name__}."
+                )
+            y = column_or_1d(y, warn=True)
+            check_consistent_length(X, y)
+            labeled, targets = self._encode_targets(y)
+            rng = check_random_state(self.random_state)
+            self.autoencoder_ = self._fitted_autoencoder(X, rng)
+            X_encoded = self._network_input(X, reset=False)
+            if isinstance(X_encoded, LazyRows):  # the labeled rows go to the device whole
+                X_encoded = X_encoded[0 : len(X_encoded)]
             seed = rng.randint(np.iinfo(np.int32).max)
-            torch.manual_seed(seed)
-            self.module_ = self._train_head(X[labeled], targets, seed)
+            with torch_threads(self.n_jobs), seeded_torch(seed, self._device()):
+                self.module_ = self._train_head(X_encoded[labeled], targets, seed)
         return self
 
     def _fitted_autoencoder(self, X, rng):
-        """A copy of the fitted autoencoder to start from."""
+        """The autoencoder to start from, fitted: a copy, the one passed is never modified."""
         autoencoder = self.autoencoder
-        fitted = autoencoder is not None and hasattr(autoencoder, "module_")
-        if fitted and not self.refit_autoencoder:
-            if autoencoder.n_features_in_ != X.shape[1]:
+        if isinstance(autoencoder, FrozenEstimator) or not self.refit_autoencoder:
+            frozen = getattr(autoencoder, "estimator", autoencoder)
+            how = (
+                "FrozenEstimator(autoencoder)"
+                if isinstance(autoencoder, FrozenEstimator)
+                else "refit_autoencoder=False"
+            )
+            if frozen is None or not isinstance(frozen, BaseAutoencoder):
                 raise ValueError(
-                    f"The fitted autoencoder expects {autoencoder.n_features_in_} features, "
-                    f"but X has {X.shape[1]}. Pass data with the same features, or set "
+                    f"{how} uses a fitted skae autoencoder as it is; got {frozen!r}. Pass "
+                    "a fitted skae autoencoder, or refit_autoencoder=True to train one on X."
+                )
+            if not frozen.__sklearn_is_fitted__():
+                raise ValueError(
+                    f"{how} uses the autoencoder as it is, but this "
+                    f"{type(frozen).__name__} is not fitted. Fit it first, or set "
                     "refit_autoencoder=True to train it on X."
                 )
-            return copy.deepcopy(autoencoder)
+            n_features = getattr(self, "n_features_in_", frozen.n_features_in_)
+            if frozen.n_features_in_ != n_features:
+                raise ValueError(
+                    f"The fitted autoencoder expects {frozen.n_features_in_} features, "
+                    f"but X has {n_features}. Pass data with the same features, or set "
+                    "refit_autoencoder=True to train it on X."
+                )
+            return copy.deepcopy(frozen)
         seed = rng.randint(np.iinfo(np.int32).max)
-        if autoencoder is None:
-            autoencoder = default_autoencoder(X.shape[1], seed)
+        if autoencoder is None:  # (no width for a malformed X: its validation will say so)
+            autoencoder = default_autoencoder(max(1, getattr(self, "n_features_in_", 1)), seed)
         else:
             autoencoder = clone(autoencoder)
             if autoencoder.random_state is None:
                 autoencoder.set_params(random_state=seed)
         return autoencoder.fit(X)
+
+    def __sklearn_clone__(self):
+        """An unfitted copy, except that a fitted autoencoder used as is stays fitted.
+
+        With ``refit_autoencoder=False`` the fitted autoencoder is data, not a
+        hyperparameter: inside ``GridSearchCV`` or ``cross_validate`` each
+        clone starts from (a copy of) it, as with ``FrozenEstimator``.
+        """
+        cloned = super().__sklearn_clone__()
+        if not self.refit_autoencoder and isinstance(self.autoencoder, BaseAutoencoder):
+            if self.autoencoder.__sklearn_is_fitted__():
+                cloned.autoencoder = copy.deepcopy(self.autoencoder)
+        return cloned
 
     def _train_head(self, X, targets, seed):
         """Train encoder + head on the labeled rows; return the module in float64."""
@@ -291,7 +355,7 @@ class _BaseAutoencoderSupervised(BaseEstimator):
     def _outputs(self, X):
         """Head outputs for ``X``, float64, shape ``(n_samples, n_outputs)``."""
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
+        X = self._network_input(X, reset=False)
         return self._map_batches(X, lambda batch: self.module_(batch)[0], self._n_outputs)
 
     def transform(self, X):
@@ -308,7 +372,7 @@ class _BaseAutoencoderSupervised(BaseEstimator):
             The codes the head sees.
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
+        X = self._network_input(X, reset=False)
         n_code = self.module_.head[0].in_features
         return self._map_batches(X, self.module_.encode, n_code)
 
@@ -331,22 +395,36 @@ class _BaseAutoencoderSupervised(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.non_deterministic = False
+        autoencoder = AutoencoderTransformer() if self.autoencoder is None else self.autoencoder
+        inner = get_tags(autoencoder)
+        # The inputs are the autoencoder's (e.g. NaN for TabularAE(missing="learn")),
+        # dense: the head trains on the labeled rows at once.
+        tags.input_tags = copy.copy(inner.input_tags)
+        tags.input_tags.sparse = False
+        # CUDA kernels may reduce in a different order from one run to the next.
+        tags.non_deterministic = self._device() != "cpu" or inner.non_deterministic
         tags.transformer_tags = TransformerTags(preserves_dtype=["float64"])  # transform
         return tags
 
 
 _SHARED_PARAMETERS = """\
-    autoencoder : skae autoencoder, default=None
+    autoencoder : skae autoencoder, FrozenEstimator of one, or None, default=None
         The autoencoder whose encoder the head sits on (e.g.
-        ``AutoencoderTransformer``, ``DenoisingAE``), cloned and trained on all
-        rows of ``X``. ``None`` uses ``AutoencoderTransformer(n_components=
-        min(32, n_features), hidden_layer_sizes=(128,), max_iter=100)``. An
-        unset ``random_state`` is drawn from this estimator's.
+        ``AutoencoderTransformer``, ``DenoisingAE``, ``TabularAE``), cloned and
+        trained on all rows of ``X``. The head reads what the encoder reads:
+        the autoencoder's own encoding of ``X`` (a ``TabularAE``'s columns), so
+        ``X`` is what the autoencoder takes. ``None`` uses
+        ``AutoencoderTransformer(n_components=min(32, n_features),
+        hidden_layer_sizes=(128,), max_iter=100)``. An unset ``random_state``
+        is drawn from this estimator's. A fitted autoencoder wrapped in
+        :class:`sklearn.frozen.FrozenEstimator` is used as it is, like
+        ``refit_autoencoder=False``.
     refit_autoencoder : bool, default=True
-        If False and ``autoencoder`` is already fitted, use it as is (a copy:
-        the original is never modified), e.g. an autoencoder trained on
-        another dataset with the same features (transfer).
+        If False, use the fitted ``autoencoder`` as it is (a copy: the original
+        is never modified), e.g. an autoencoder trained on another dataset
+        with the same features (transfer); an unfitted one is an error.
+        ``clone``, and so ``GridSearchCV`` and ``cross_validate``, keep it
+        fitted.
     head_hidden_layer_sizes : array-like of int, default=()
         Hidden layers of the head; ``()`` is a linear head on the codes.
     head_activation : {"relu", "tanh", "logistic", "sigmoid", "elu", "gelu", \
@@ -666,6 +744,17 @@ class AutoencoderRegressor(RegressorMixin, _BaseAutoencoderSupervised):
             The predictions.
         """
         return self._outputs(X)[:, 0] * self._y_scale + self._y_mean
+
+
+def _check_2d_dense(X):
+    """Refuse sparse and non-2-D input with scikit-learn's messages (the head trains on dense rows)."""
+    if sp.issparse(X):
+        check_array(X, accept_sparse=False)
+    ndim = getattr(X, "ndim", None)
+    if ndim is None and not hasattr(X, "columns"):  # lists and other array-likes
+        ndim = np.asarray(X).ndim
+    if ndim is not None and ndim != 2:
+        check_array(X, dtype=None, ensure_all_finite=False)
 
 
 def _is_minus_one(y):

@@ -12,6 +12,12 @@ Each section is one guarantee (issue 19), each test a regression test for it:
 3. ``validation_scores_`` starts with the starting weights' score and
    ``best_validation_score_`` is the score of the returned weights, never worse
    than PCA's (the start with ``init="pca"``) on the validation rows.
+4. The supervised heads read the autoencoder's own encoding of ``X`` (a
+   ``TabularAE``'s columns), so they take what it takes.
+5. A pre-trained autoencoder (``refit_autoencoder=False`` or
+   ``sklearn.frozen.FrozenEstimator``) is used as it is, also after ``clone``
+   (``GridSearchCV``); an unfitted one with ``refit_autoencoder=False`` is
+   refused.
 6. One network: ``module_`` is the training engine's module, also after
    pickling, and nothing outside the engine holds device tensors (which
    skorch maps to the CPU when unpickled on a machine without the GPU).
@@ -48,6 +54,8 @@ import torch
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import GridSearchCV
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -55,6 +63,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback
 
 from skae import (
+    AutoencoderClassifier,
+    AutoencoderRegressor,
     AutoencoderTransformer,
     ContractiveAE,
     DenoisingAE,
@@ -183,6 +193,18 @@ def test_a_failed_warm_fit_restores_weights_optimizer_generator_and_history(how,
     assert_same_weights(weights(ae), weights(twin))
 
 
+def test_a_failed_refit_of_a_supervised_head_leaves_it_as_it_was(X):
+    y = (X[:, 0] > 0).astype(int)
+    clf = AutoencoderClassifier(tiny(AutoencoderTransformer), freeze_epochs=2, max_iter=1, random_state=0)
+    clf.fit(X, y)
+    before, proba = fitted_state(clf), clf.predict_proba(X)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        clf.fit(X[:, :3], np.zeros(len(X), dtype=int))  # other width, one class
+    assert fitted_state(clf) == before
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    assert list(clf.classes_) == [0, 1]
+
+
 # ------------------------------- 2. warm fits train with the current parameters
 def test_warm_fit_and_partial_fit_read_the_training_parameters_anew(X):
     ae = tiny(AutoencoderTransformer, warm_start=True, early_stopping=False).fit(X)
@@ -290,6 +312,61 @@ def test_returned_weights_score_best_and_never_worse_than_pca_on_the_validation_
         assert ae.score(X_valid) >= _pca_score(X, X_valid, 2) - 1e-6
 
 
+# ------------------- 4. the heads read the autoencoder's own encoding of the data
+def test_a_head_encodes_through_the_autoencoders_own_encoding(mixed_table):
+    table = mixed_table(n=200)  # numbers on very different scales, categories, a bool
+    y = (table["income"] > 50_000).astype(int).to_numpy()
+    autoencoder = TabularAE(n_components=2, hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    clf = AutoencoderClassifier(autoencoder, freeze_epochs=30, max_iter=0, random_state=0)
+    clf.fit(table, y)
+    # With the encoder frozen, the head sees exactly the autoencoder's codes.
+    np.testing.assert_allclose(clf.transform(table), clf.autoencoder_.transform(table), atol=1e-5)
+    assert clf.score(table, y) > 0.8
+    assert list(clf.feature_names_in_) == list(table.columns)
+
+
+def test_a_head_takes_what_its_autoencoder_takes(mixed_table):
+    table = mixed_table(n=200)
+    y = table["income"].to_numpy()
+    table.iloc[::9, 1] = np.nan  # missing cells
+    autoencoder = TabularAE(n_components=2, missing="learn", hidden_layer_sizes=(8,), max_iter=3,
+                            random_state=0)
+    reg = AutoencoderRegressor(autoencoder, freeze_epochs=3, max_iter=2, random_state=0)
+    assert reg.__sklearn_tags__().input_tags.allow_nan
+    predictions = reg.fit(table, y).predict(table)
+    assert predictions.shape == (len(table),) and np.all(np.isfinite(predictions))
+    assert not AutoencoderRegressor().__sklearn_tags__().input_tags.allow_nan
+
+
+# ---------------- 5. a pre-trained autoencoder stays pre-trained, through clone too
+@pytest.fixture(scope="module")
+def pretrained(X):
+    """An autoencoder trained on other rows than ``X``, and labels for ``X``."""
+    other = np.random.RandomState(1).normal(size=(80, X.shape[1])).astype(np.float32) * 3
+    return tiny(AutoencoderTransformer).fit(other), (X[:, 0] > 0).astype(int)
+
+
+@pytest.mark.parametrize("how", ["refit_autoencoder=False", "FrozenEstimator"])
+def test_a_pretrained_autoencoder_is_used_as_it_is_inside_a_grid_search(how, pretrained, X):
+    autoencoder, y = pretrained
+    weights_before, codes = weights(autoencoder), autoencoder.transform(X)
+    if how == "FrozenEstimator":
+        clf = AutoencoderClassifier(FrozenEstimator(autoencoder), freeze_epochs=2, max_iter=1)
+    else:
+        clf = AutoencoderClassifier(autoencoder, refit_autoencoder=False, freeze_epochs=2, max_iter=1)
+    search = GridSearchCV(clf, {"learning_rate_init": [1e-2, 1e-1]}, cv=2).fit(X, y)
+    for fitted in [search.best_estimator_, clone(clf).fit(X, y)]:
+        np.testing.assert_array_equal(fitted.autoencoder_.transform(X), codes)
+    assert_same_weights(weights(autoencoder), weights_before)  # and never modified
+
+
+def test_an_unfitted_autoencoder_with_refit_autoencoder_false_is_refused(X):
+    clf = AutoencoderClassifier(tiny(AutoencoderTransformer), refit_autoencoder=False)
+    with pytest.raises(ValueError, match="refit_autoencoder=False .* is not fitted"):
+        clf.fit(X, (X[:, 0] > 0).astype(int))
+    assert not hasattr(clf.autoencoder, "n_features_in_")
+
+
 # ------------------------------------------------------------- 6. one network
 @pytest.mark.parametrize("cls", AUTOENCODERS, ids=lambda cls: cls.__name__)
 def test_module_is_the_engines_module_also_after_pickling_and_cloning(cls, X):
@@ -335,6 +412,7 @@ def test_a_fit_reseeds_no_other_device_and_leaves_the_global_streams_as_they_wer
     state = torch.get_rng_state()
     first = tiny(AutoencoderTransformer, dropout=0.2).fit(X)
     first.partial_fit(X)
+    AutoencoderClassifier(tiny(AutoencoderTransformer), freeze_epochs=1, max_iter=1).fit(X, X[:, 0] > 0)
     assert torch.equal(torch.get_rng_state(), state)
     second = tiny(AutoencoderTransformer, dropout=0.2).fit(X)
     second.partial_fit(X)
