@@ -338,11 +338,13 @@ class TrainingEngine(NeuralNet):
         if self.optimizer is not old_optimizer:
             self.initialize_optimizer()
         else:
+            if moved:  # the parameters may be new objects: a new optimizer over them,
+                state = self.optimizer_.state_dict()
+                self.initialize_optimizer()
+                self.optimizer_.load_state_dict(state)  # with the state cast to their device
             _, kwargs = self.get_params_for_optimizer("optimizer", [])
             for group in self.optimizer_.param_groups:
                 group.update(kwargs)
-            if moved:  # loading casts the state to the parameters' device
-                self.optimizer_.load_state_dict(self.optimizer_.state_dict())
         self.initialize_callbacks()
         return self
 

@@ -384,30 +384,25 @@ default="adam"
             n_numeric = len(codec.groups_["numeric"])
             with torch.no_grad():
                 linears[1].bias[n_numeric:] = torch.as_tensor(codec.log_priors_)
-        self._tensors_ = self._codec_tensors()
-        return Autoencoder(encoder, decoder)
-
-    def _codec_tensors(self):
-        """Tensors the loss and the noise need, on the training device."""
+        module = Autoencoder(encoder, decoder)
+        # The tensors the loss and the noise need, as buffers of the network: they
+        # follow it to its device, and into its state (save / load, pickling).
         codec = self.codec_
-        device = self._device()
-        return {
-            "cell_of_input": torch.as_tensor(codec.cell_of_input(), device=device),
-            "fill": torch.as_tensor(codec.masked_input(), device=device),
-            "weights": torch.as_tensor(
-                codec.column_weights_[codec.order_], dtype=torch.float32, device=device
-            ),
-        }
+        module.register_buffer("cell_of_input", torch.as_tensor(codec.cell_of_input()))
+        module.register_buffer("masked_input", torch.as_tensor(codec.masked_input()))
+        weights = codec.column_weights_[codec.order_]
+        module.register_buffer("column_weights", torch.as_tensor(weights, dtype=torch.float32))
+        return module
 
     def _corrupt(self, X, generator):
         noise = self._noise()
         if noise is None:
             return X
-        tensors = self._tensors_
+        module = self.module_
         n_cells = self.codec_.n_columns
         drop = torch.rand(len(X), n_cells, generator=generator) < self.noise_level
         return NOISES[noise](
-            X, drop.to(X.device), tensors["cell_of_input"], tensors["fill"], generator
+            X, drop.to(X.device), module.cell_of_input, module.masked_input, generator
         )
 
     def _train_valid_split(self, X, early_stopping, generator):
@@ -429,7 +424,7 @@ default="adam"
         training loss of the base's ``_training_loss``.
         """
         codec = self.codec_
-        cells = codec.cell_losses(reconstruction, X) * self._tensors_["weights"]
+        cells = codec.cell_losses(reconstruction, X) * self.module_.column_weights
         observed = codec.observed(X)
         if reduction == "none":
             return cells * observed

@@ -21,6 +21,8 @@ Each section is one guarantee (issue 19), each test a regression test for it:
 6. One network: ``module_`` is the training engine's module, also after
    pickling, and nothing outside the engine holds device tensors (which
    skorch maps to the CPU when unpickled on a machine without the GPU).
+7. Every tensor a model uses follows its network to a device (``skae.load(...,
+   device=...)``, a warm call on a new device), the optimizer's state included.
 8. A fit seeds torch's CPU generator and its training device's, and restores
    them: it never reseeds another device (``torch.manual_seed`` reseeds every
    CUDA and MPS device).
@@ -62,6 +64,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback
 
+import skae
 from skae import (
     AutoencoderClassifier,
     AutoencoderRegressor,
@@ -390,13 +393,45 @@ def _holds_tensors(value):
     return False
 
 
-@pytest.mark.parametrize("cls", AUTOENCODERS[:-1], ids=lambda cls: cls.__name__)  # TabularAE: point 7
+@pytest.mark.parametrize("cls", AUTOENCODERS, ids=lambda cls: cls.__name__)
 def test_only_the_engine_holds_tensors_so_a_gpu_pickle_loads_on_a_cpu(cls, X):
     # skorch pickles the engine's module and optimizer apart and maps them to
     # the CPU when the GPU they were on is missing; a tensor held anywhere else
     # would be unpickled on its original device and fail there.
     state = tiny(cls).fit(X).__getstate__()
     assert [name for name, value in state.items() if name != "net_" and _holds_tensors(value)] == []
+
+
+# --------------------------------- 7. every tensor follows the network to its device
+def _devices(estimator):
+    """The devices of the network's tensors and of the optimizer's state."""
+    net = estimator.net_
+    tensors = [*net.module_.parameters(), *net.module_.buffers()]
+    tensors += [t for state in net.optimizer_.state.values() for t in state.values()
+                if isinstance(t, torch.Tensor) and t.dim()]
+    return {t.device.type for t in tensors}
+
+
+@pytest.mark.filterwarnings("ignore:.*meta parameter")  # loading into "meta" copies nothing
+@pytest.mark.parametrize("cls", AUTOENCODERS, ids=lambda cls: cls.__name__)
+def test_a_model_loaded_onto_another_device_has_all_its_tensors_there(cls, X, mixed_table, tmp_path):
+    # "meta" stands for a GPU here: a device other than the one the model was saved on.
+    data = mixed_table(n=60) if cls is TabularAE else X
+    ae = tiny(cls).fit(data)
+    skae.save(ae, tmp_path / "m.skae")
+    loaded = skae.load(tmp_path / "m.skae", device="meta")
+    assert _devices(loaded) == {"meta"}
+    assert [name for name, value in vars(loaded).items() if name != "net_" and _holds_tensors(value)] == []
+
+
+def test_a_new_device_between_warm_calls_moves_the_weights_and_the_optimizer_state(X):
+    ae = tiny(AutoencoderTransformer).fit(X)
+    n_states = len(ae.net_.optimizer_.state)
+    ae.net_.configure(device="meta")  # what a warm fit after set_params(device=...) does
+    assert _devices(ae) == {"meta"}
+    state = ae.net_.optimizer_.state
+    assert len(state) == n_states and all("exp_avg" in moments for moments in state.values())
+    assert set(ae.net_.optimizer_.param_groups[0]["params"]) == set(ae.module_.parameters())
 
 
 # ------------------------------ 8. torch's generators: only those a fit uses, restored
