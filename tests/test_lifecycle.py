@@ -251,9 +251,14 @@ def test_an_architecture_change_on_a_warm_fit_raises_naming_the_parameter(name, 
 
 @pytest.mark.parametrize(
     "cls, name, value",
-    [(SparseAE, "sparsity", "l1"), (ContractiveAE, "code_activation", "sigmoid")],
+    [
+        (SparseAE, "sparsity", "l1"),  # the code's activation
+        (ContractiveAE, "code_activation", "sigmoid"),
+        (TabularAE, "missing", "learn"),  # the columns' encoding, the network's input
+        (TabularAE, "categorical_features", [0]),
+    ],
 )
-def test_the_code_activation_is_part_of_the_architecture(cls, name, value, X):
+def test_what_a_subclass_builds_its_network_from_is_part_of_the_architecture(cls, name, value, X):
     ae = tiny(cls).fit(X)
     with pytest.raises(ValueError, match=f"changed {name}"):
         ae.set_params(**{name: value}).partial_fit(X)
