@@ -64,7 +64,7 @@ def _discard(*args, **kwargs):
 
 
 def _comparable(value):
-    """``value`` with lists and arrays as tuples, so that ``(8,)``, ``[8]`` and ``np.array([8])`` compare equal."""
+    """``value`` with lists and arrays as tuples: ``(8,)``, ``[8]``, ``np.array([8])`` compare equal."""
     if isinstance(value, (list, tuple, np.ndarray)):
         return tuple(_comparable(item) for item in value)
     return value.item() if isinstance(value, np.generic) else value
@@ -478,7 +478,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return self
 
     def _architecture(self):
-        """``{name: value}`` of this estimator's ``_architecture_params``, comparable across calls."""
+        """``{name: value}`` of the ``_architecture_params``, comparable from call to call."""
         params = self.get_params(deep=False)
         return {
             name: _comparable(params[name]) for name in self._architecture_params if name in params

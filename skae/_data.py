@@ -222,7 +222,7 @@ class LazyRows:
         return key if self.index is None else self.index[key]
 
     def blocks(self, block_rows=None):
-        """Consecutive float32 blocks covering every row, in order (``scan_rows`` rows by default)."""
+        """Consecutive float32 blocks covering every row, in order (``scan_rows`` rows each)."""
         return row_blocks(self, block_rows)
 
     def batches(self, batch_size, shuffle=False, generator=None):
@@ -333,8 +333,10 @@ def streamed_pca(X, n_components):
         _, vectors = np.linalg.eigh(covariance)
         components = np.ascontiguousarray(vectors[:, ::-1].T)[:n_components]
     else:
-        mean = sum(np.asarray(b, dtype=np.float32).sum(axis=0, dtype=np.float64) for b in row_blocks(X))
-        mean = mean / n_samples
+        mean = np.zeros(n_features)
+        for block in row_blocks(X):
+            mean += np.asarray(block, dtype=np.float32).sum(axis=0, dtype=np.float64)
+        mean /= n_samples
         components = _randomized_components(X, n_components, mean)
     _, components = svd_flip(None, components, u_based_decision=False)
     return components, mean

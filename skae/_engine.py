@@ -17,6 +17,7 @@ handling). What is changed for speed, measured in ``benchmarks/speed.py``:
 
 import math
 import warnings
+
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer
@@ -369,7 +370,7 @@ class TrainingEngine(NeuralNet):
         }
 
     def restore(self, checkpoint):
-        """Return to the state of ``checkpoint()``: settings, weights, optimizer, generator, epochs."""
+        """Return to ``checkpoint()``'s state: settings, weights, optimizer, generator, epochs."""
         vars(self).clear()
         vars(self).update(checkpoint["attributes"])
         self.module_.load_state_dict(checkpoint["module"])

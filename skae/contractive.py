@@ -187,7 +187,7 @@ default="adam"
     }
 
     _allows_overcomplete = True
-    _architecture_params = (*BaseAutoencoder._architecture_params, "code_activation")  # the code's activation
+    _architecture_params = (*BaseAutoencoder._architecture_params, "code_activation")
 
     def __init__(
         self,

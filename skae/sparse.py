@@ -198,7 +198,8 @@ default="adam"
     # The penalty depends on the code alone, and _code_penalty_and_grad gives its
     # gradient: the hand-written backward pass applies.
     _hand_backprop = True
-    _architecture_params = (*BaseAutoencoder._architecture_params, "sparsity")  # the code's activation
+    # The code's activation depends on the sparsity penalty.
+    _architecture_params = (*BaseAutoencoder._architecture_params, "sparsity")
 
     def __init__(
         self,

@@ -747,7 +747,7 @@ class AutoencoderRegressor(RegressorMixin, _BaseAutoencoderSupervised):
 
 
 def _check_2d_dense(X):
-    """Refuse sparse and non-2-D input with scikit-learn's messages (the head trains on dense rows)."""
+    """Refuse sparse and non-2-D input with scikit-learn's messages (the head needs dense rows)."""
     if sp.issparse(X):
         check_array(X, accept_sparse=False)
     ndim = getattr(X, "ndim", None)

@@ -239,7 +239,11 @@ default="adam"
         "noise_level": [Interval(Real, 0, 1, closed="left")],
     }
     # The column encoding, learned at fit, decides the network's input.
-    _architecture_params = (*BaseAutoencoder._architecture_params, "categorical_features", "missing")
+    _architecture_params = (
+        *BaseAutoencoder._architecture_params,
+        "categorical_features",
+        "missing",
+    )
 
     def __init__(
         self,
