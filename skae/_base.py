@@ -156,7 +156,8 @@ def validate_numeric(estimator, X, *, reset, min_samples=1):
                 "with sklearn.compose.ColumnTransformer and OneHotEncoder."
             ) from error
         raise
-    if X.dtype == np.float64 and X.size and np.max(np.abs(X)) > FLOAT32_MAX:
+    # Two reductions, not np.abs(X): no temporary as large as the data.
+    if X.dtype == np.float64 and X.size and max(X.max(), -X.min()) > FLOAT32_MAX:
         raise ValueError(
             f"X has values beyond float32's range (+/-{FLOAT32_MAX:.3g}), which {name} "
             "computes in. Scale the data first."
@@ -742,8 +743,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def score(self, X, y=None):
         """Negative mean reconstruction error on ``X`` (higher is better).
 
-        This lets ``GridSearchCV`` choose among autoencoders with no ``y``
-        and no scorer.
+        This lets ``GridSearchCV`` compare settings at a fixed code size with
+        no ``y`` and no scorer. It always prefers a wider code, so choose
+        ``n_components`` by what the codes are for instead (e.g. a supervised
+        final step of a ``Pipeline``, searched with ``y``).
 
         Parameters
         ----------
