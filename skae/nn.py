@@ -399,7 +399,7 @@ def activate_idle_units(encoder_linear, decoder_linear, X):
 
 
 class VariationalAutoencoder(nn.Module):
-    """A variational autoencoder: a Gaussian encoder and a decoder.
+    """A variational autoencoder: a Gaussian encoder, a decoder and the decoder's noise variance.
 
     ``forward`` returns ``(reconstruction, z, mean, log_var)``. In training
     mode ``z`` is drawn from the posterior with the reparameterization trick,
@@ -413,6 +413,13 @@ class VariationalAutoencoder(nn.Module):
         posterior means, then the log-variances.
     decoder : torch.nn.Module
         Maps codes ``(B, n_components)`` back to ``(B, n_features)``.
+    noise_variance : torch.Tensor of shape (1,) or (n_features,), default=None
+        The variance of a Gaussian likelihood ``p(x | z) = N(decoder(z),
+        diag(noise_variance))``, shared by every feature (shape ``(1,)``) or
+        one per feature; ``None`` for a likelihood without one (Bernoulli).
+        A buffer, saved in the ``state_dict``.
+    noise_variance_floor : float, default=0.0
+        The smallest value ``update_noise_variance`` sets.
 
     Examples
     --------
@@ -424,10 +431,16 @@ class VariationalAutoencoder(nn.Module):
     ((5, 4), (5, 3), True)
     """
 
-    def __init__(self, encoder, decoder):
+    def __init__(self, encoder, decoder, noise_variance=None, noise_variance_floor=0.0):
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
+        if noise_variance is not None:
+            noise_variance = torch.as_tensor(noise_variance, dtype=torch.float32).reshape(-1)
+        self.register_buffer("noise_variance", noise_variance)
+        floor = torch.tensor(float(noise_variance_floor), dtype=torch.float64).float()
+        self.register_buffer("noise_variance_floor", floor)
+        self._noise_epoch = None  # the epoch whose batches update_noise_variance averages
 
     def posterior(self, x):
         """Return the posterior's ``(mean, log_var)``, each ``(B, n_components)``."""
@@ -448,3 +461,37 @@ class VariationalAutoencoder(nn.Module):
         if self.training:
             z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
         return self.decode(z), z, mean, log_var
+
+    @torch.no_grad()
+    def update_noise_variance(self, squared_residuals, epoch):
+        """Set ``noise_variance`` to the mean squared residual of ``epoch``'s batches so far.
+
+        The mean squared residual is the variance that maximizes a Gaussian
+        likelihood given the reconstructions (the M-step of the noise
+        variance): over all entries when the variance is shared, per feature
+        otherwise. Within one ``epoch`` the batches are pooled, row-weighted;
+        a new ``epoch`` starts afresh. The result is at least
+        ``noise_variance_floor``.
+
+        Parameters
+        ----------
+        squared_residuals : torch.Tensor of shape (B, n_features)
+            ``(x - reconstruction) ** 2`` of a training batch.
+        epoch : int
+            The current epoch.
+
+        Returns
+        -------
+        noise_variance : torch.Tensor of shape (1,) or (n_features,)
+            The updated buffer.
+        """
+        shared = self.noise_variance.numel() == 1
+        batch_sum = squared_residuals.sum() if shared else squared_residuals.sum(0)  # (1,) | (d,)
+        count = squared_residuals.numel() if shared else len(squared_residuals)
+        if self._noise_epoch != epoch:
+            self._noise_epoch, self._noise_sum, self._noise_count = epoch, 0.0, 0
+        self._noise_sum = self._noise_sum + batch_sum.double()
+        self._noise_count += count
+        estimate = (self._noise_sum / self._noise_count).clamp_min(float(self.noise_variance_floor))
+        self.noise_variance.copy_(estimate.reshape(self.noise_variance.shape))
+        return self.noise_variance

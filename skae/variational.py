@@ -8,7 +8,11 @@ import torch
 import torch.nn.functional as F
 from sklearn.decomposition import PCA
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
 from sklearn.utils.validation import check_is_fitted
 
@@ -19,15 +23,90 @@ from .penalties import kl_standard_normal
 
 __all__ = ["VariationalAE"]
 
-_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+_LOG_2PI = math.log(2.0 * math.pi)
 
-# Per-element negative log-likelihood -log p(x | z) of the decoder's output.
-NEGATIVE_LOG_LIKELIHOODS = {
-    # Gaussian with unit variance around the reconstruction.
-    "mse": lambda reconstruction, X: 0.5 * (reconstruction - X).pow(2) + _HALF_LOG_2PI,
-    # Bernoulli whose probability is the reconstruction.
-    "bce": lambda reconstruction, X: F.binary_cross_entropy(reconstruction, X, reduction="none"),
-}
+# n_iter_no_change="auto": at least this many epochs, and at least this many optimizer
+# steps, without improvement before stopping (small data take few steps per epoch, and
+# their validation loss is noisy from one epoch to the next).
+AUTO_PATIENCE_EPOCHS = 10
+AUTO_PATIENCE_STEPS = 300
+
+# The noise variance never goes below this fraction of the training data's mean
+# feature variance, so that a constant feature does not give an infinite density.
+NOISE_VARIANCE_FLOOR = 1e-6
+
+
+def gaussian_log_likelihood(reconstruction, X, noise_variance):
+    """Per-row ``log N(X; reconstruction, diag(noise_variance))``, summed over features, ``(B,)``."""
+    return -0.5 * (
+        (X - reconstruction).pow(2) / noise_variance + torch.log(noise_variance) + _LOG_2PI
+    ).sum(1)
+
+
+def bernoulli_log_likelihood(reconstruction, X, noise_variance=None):
+    """Per-row log-likelihood of ``X`` under Bernoulli probabilities ``reconstruction``, ``(B,)``."""
+    return -F.binary_cross_entropy(reconstruction, X, reduction="none").sum(1)
+
+
+# log p(x | z) of the decoder's output, by ``loss``.
+LOG_LIKELIHOODS = {"mse": gaussian_log_likelihood, "bce": bernoulli_log_likelihood}
+
+
+def posterior_expectation(function, mean, log_var):
+    """``E[function(z)]`` for ``z ~ N(mean, diag(exp(log_var)))``, by the spherical cubature rule.
+
+    The ``2k`` nodes ``mean +/- sqrt(k) * std_j * e_j``, equally weighted,
+    integrate every polynomial of degree at most 3 in ``z`` exactly
+    (Arasaratnam & Haykin, 2009): the Gaussian log-likelihood of a decoder
+    linear in the code, for instance. Deterministic, unlike a Monte Carlo
+    estimate.
+
+    Parameters
+    ----------
+    function : callable
+        Maps codes ``(B, k)`` to values ``(B,)``.
+    mean, log_var : torch.Tensor of shape (B, k)
+        The diagonal Gaussian.
+
+    Returns
+    -------
+    expectation : torch.Tensor of shape (B,)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.variational import posterior_expectation
+    >>> mean, log_var = torch.tensor([[1.0, -2.0]]), torch.log(torch.tensor([[4.0, 0.25]]))
+    >>> posterior_expectation(lambda z: z.pow(2).sum(1), mean, log_var)  # 1 + 4 + 4 + 0.25
+    tensor([9.2500])
+    """
+    k = mean.shape[1]
+    spread = torch.exp(0.5 * log_var) * math.sqrt(k)  # (B, k)
+    total = 0.0
+    for j, unit in enumerate(torch.eye(k, dtype=mean.dtype, device=mean.device)):
+        step = spread[:, j : j + 1] * unit  # (B, k), nonzero in column j only
+        total = total + function(mean + step) + function(mean - step)
+    return total / (2 * k)
+
+
+def _probabilistic_pca_noise(eigenvalues, discarded, n_dims, beta):
+    """Noise variance of the linear beta-VAE optimum, and which of the ``k`` units it keeps.
+
+    With unit ``j`` kept when ``eigenvalues[j] > beta * s2``, the optimum is
+    ``s2 = (discarded + sum of the dropped eigenvalues) / (n_dims - beta * n_kept)``
+    (for ``beta=1`` and every unit kept, PCA's ``noise_variance_``). The
+    largest self-consistent number of kept units is chosen.
+    """
+    for n_kept in range(len(eigenvalues), -1, -1):
+        denominator = n_dims - beta * n_kept
+        if denominator <= 0:
+            continue
+        noise = (discarded + eigenvalues[n_kept:].sum()) / denominator
+        kept_ok = n_kept == 0 or eigenvalues[n_kept - 1] > beta * noise
+        dropped_ok = n_kept == len(eigenvalues) or eigenvalues[n_kept] <= beta * noise
+        if kept_ok and dropped_ok:
+            return noise
+    return (discarded + eigenvalues.sum()) / n_dims
 
 
 class _WarmupEarlyStopping(EarlyStoppingFromStart):
@@ -37,11 +116,16 @@ class _WarmupEarlyStopping(EarlyStoppingFromStart):
     the model improves: these epochs never stop training, and when the
     training loss is monitored they do not set the best score either (the
     validation loss always uses the full ``beta``, so it stays comparable).
+
+    With ``patience_steps``, the patience is raised when training begins to
+    at least ``patience_steps`` optimizer steps: ``max(patience,
+    ceil(patience_steps / batches per epoch))`` epochs.
     """
 
     def __init__(
         self,
         warmup=0,
+        patience_steps=None,
         monitor="valid_loss",
         patience=5,
         threshold=1e-4,
@@ -60,6 +144,14 @@ class _WarmupEarlyStopping(EarlyStoppingFromStart):
             load_best=load_best,
         )
         self.warmup = warmup
+        self.patience_steps = patience_steps
+
+    def on_train_begin(self, net, X=None, **kwargs):
+        super().on_train_begin(net, X=X, **kwargs)
+        if self.patience_steps is not None and X is not None:
+            self.min_patience_ = getattr(self, "min_patience_", self.patience)
+            batches = len(net.get_iterator(X, training=True))
+            self.patience = max(self.min_patience_, math.ceil(self.patience_steps / batches))
 
     def on_epoch_end(self, net, **kwargs):
         if len(net.history) > self.warmup:
@@ -86,16 +178,19 @@ class VariationalAE(BaseAutoencoder):
         loss = E_q[-log p(x | z)] + beta * KL(q(z | x) || N(0, I))
 
     Both terms are summed over features (or code units) and averaged over
-    rows, so with ``beta=1`` (after warm-up) the training loss is exactly the
-    negative ELBO per row, in nats. The likelihood p(x | z) is a Gaussian
-    with unit variance around the reconstruction for ``loss="mse"`` (scale
-    the data, e.g. with ``StandardScaler``, so that unit variance is the
-    right noise level), and a Bernoulli whose probabilities are the
-    reconstruction for ``loss="bce"`` (data in [0, 1]).
+    rows, so with ``beta=1`` (after warm-up) the training loss is the
+    negative ELBO per row, in nats. The likelihood p(x | z) is, for
+    ``loss="mse"``, a Gaussian around the reconstruction whose variance
+    ``noise_variance_`` is learned with the network (a calibrated decoder:
+    with it, the linear VAE's optimum is probabilistic PCA, and the ELBO
+    does not depend on how the data are scaled beyond the change of units);
+    for ``loss="bce"``, a Bernoulli whose probabilities are the
+    reconstruction (data in [0, 1]).
 
     ``transform`` returns the posterior mean (deterministic), ``sample`` draws
     codes from the prior and decodes them, and ``score_samples`` returns each
-    row's ELBO (higher = more typical).
+    row's ELBO in nats (higher = more typical), comparable with
+    ``sklearn.decomposition.PCA().score_samples``.
 
     Parameters
     ----------
@@ -105,12 +200,29 @@ class VariationalAE(BaseAutoencoder):
         Weight of the KL term. ``1`` gives the ELBO; larger values give a
         smoother, more disentangled code at the cost of reconstruction
         (beta-VAE); ``0`` gives an autoencoder with a noisy code.
+    noise_variance : {"learned", "learned_per_feature"} or float, default="learned"
+        The variance of the Gaussian likelihood (``loss="mse"``; ignored for
+        ``"bce"``). ``"learned"``: one variance for every feature, the
+        isotropic noise of probabilistic PCA (``PCA.noise_variance_``,
+        ``GaussianMixture``'s ``covariance_type="spherical"``).
+        ``"learned_per_feature"``: one per feature, the diagonal noise of
+        factor analysis (``FactorAnalysis.noise_variance_``,
+        ``covariance_type="diag"``). A learned variance is the mean squared
+        residual of the reconstruction (the value that maximizes the
+        likelihood), recomputed at every training batch and pooled over the
+        epoch (Rybkin et al., 2021), and never below a floor of
+        ``1e-6`` times the mean feature variance of the training data, so a
+        constant feature gets a finite density. A float fixes the variance
+        (``1.0`` is the unit-variance Gaussian, a squared error; it makes the
+        ELBO depend on the data's scale and can collapse the code).
     kl_warmup : int, default=0
         Number of epochs over which the KL weight grows linearly from 0 to
         ``beta`` (weight ``beta * min(1, (epoch - 1) / kl_warmup)`` at epoch
-        ``epoch``, counted from 1 and continued by ``partial_fit``), a common
-        remedy for posterior collapse. Early stopping starts counting after
-        the warm-up. The validation loss always uses the full ``beta``.
+        ``epoch``, counted from 1 and continued by ``partial_fit``), a remedy
+        for posterior collapse with a fixed noise variance. Early stopping
+        starts counting after the warm-up. The validation loss always uses
+        the full ``beta``. With the default learned variance and
+        ``init="pca"``, training starts at the linear optimum and needs none.
     hidden_layer_sizes : array-like of int, default=(256, 128)
         Widths of the encoder's hidden layers; the decoder mirrors them. An
         empty tuple gives a single linear layer each way.
@@ -121,7 +233,8 @@ class VariationalAE(BaseAutoencoder):
         Activation of the reconstruction. ``"auto"`` is ``"sigmoid"`` for
         ``loss="bce"`` and ``"identity"`` otherwise.
     loss : {"mse", "bce"}, default="mse"
-        The likelihood: ``"mse"`` a unit-variance Gaussian, ``"bce"`` a
+        The likelihood: ``"mse"`` a Gaussian of variance ``noise_variance``
+        (its negative log-likelihood is a scaled squared error), ``"bce"`` a
         Bernoulli (needs data in [0, 1]).
     init : {"pca", "random"}, default="pca"
         ``"pca"`` starts the VAE at probabilistic PCA (Tipping & Bishop,
@@ -130,15 +243,19 @@ class VariationalAE(BaseAutoencoder):
         the hidden layers, whose last layer starts at zero. With PCA's
         eigenvalues ``lambda_j``, directions ``u_j`` and a noise variance
         ``s2``, unit ``j`` starts with decoder weights
-        ``u_j * sqrt(lambda_j - s2)``, posterior mean
-        ``sqrt(lambda_j - s2) / lambda_j * u_j . (x - mean)`` and posterior
-        variance ``s2 / lambda_j``; units with ``lambda_j <= s2`` start
-        collapsed to the prior. For ``loss="mse"``, ``s2 = beta``, the
-        exact optimum of the linear beta-VAE with this likelihood, so
-        training can only improve on it; for ``loss="bce"`` there is no
-        closed form and ``s2`` is ``beta`` times PCA's maximum-likelihood
-        noise variance (the mean discarded eigenvalue), a heuristic start.
-        ``"random"`` is a plain MLP with PyTorch's default initialization.
+        ``u_j * sqrt(lambda_j - beta * s2)``, posterior mean
+        ``sqrt(lambda_j - beta * s2) / lambda_j * u_j . (x - mean)`` and
+        posterior variance ``beta * s2 / lambda_j``; units with
+        ``lambda_j <= beta * s2`` start collapsed to the prior. For
+        ``loss="mse"``, ``s2`` starts at the optimum of the linear beta-VAE:
+        PCA's ``noise_variance_`` (the mean discarded eigenvalue) for
+        ``beta=1``, or the fixed ``noise_variance``. The starting ELBO is
+        then probabilistic PCA's log-likelihood, ``PCA.score_samples``, and
+        early stopping, which counts the start as a candidate, never ends
+        below it on the validation rows. For ``loss="bce"`` there is no
+        closed form and ``s2`` is ``beta`` times PCA's noise variance, a
+        heuristic start (linearized in logit space). ``"random"`` is a plain
+        MLP with PyTorch's default initialization.
     dropout : float, default=0.0
         Dropout probability after each hidden activation.
     batch_norm : bool, default=False
@@ -156,15 +273,19 @@ default="adam"
         The optimizer.
     early_stopping : bool, default=True
         Whether to hold out ``validation_fraction`` of the rows and stop when
-        their loss stops improving, restoring the best weights, the starting
-        ones included. The validation loss is the negative ELBO (with
-        ``beta``) evaluated at the posterior mean, as in ``score_samples``.
+        their loss stops improving, restoring the best weights (and noise
+        variance), the starting ones included. The validation loss is the
+        negative ELBO (with ``beta``) computed as in ``score_samples``.
         Otherwise, training uses all rows and stops when the training loss
         stops improving.
     validation_fraction : float, default=0.1
         Fraction of rows held out when ``early_stopping=True``.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int or "auto", default="auto"
         Epochs without an improvement of at least ``tol`` before stopping.
+        ``"auto"`` waits at least 10 epochs and at least 300 optimizer steps
+        (``ceil(300 / batches per epoch)`` epochs): on small data an epoch is
+        a few steps and the validation loss is noisy, and the ELBO can
+        plateau for a while before a code unit starts carrying information.
     tol : float, default=1e-4
         Minimal improvement of the monitored loss.
     device : str or torch.device, default="auto"
@@ -200,11 +321,17 @@ default="adam"
     Attributes
     ----------
     module_ : skae.nn.VariationalAutoencoder
-        The trained torch module, with ``posterior``, ``encode`` and ``decode``.
+        The trained torch module, with ``posterior``, ``encode``, ``decode``
+        and the ``noise_variance`` buffer.
+    noise_variance_ : float or ndarray of shape (n_features,)
+        The variance of the Gaussian likelihood (``loss="mse"`` only): a
+        float, or one per feature with
+        ``noise_variance="learned_per_feature"``.
     net_ : skorch.NeuralNet
         The training engine; ``net_.history`` holds per-epoch losses.
     history_ : skorch.History
-        Per-epoch records (losses, durations).
+        Per-epoch records: losses, durations and, with ``loss="mse"``, the
+        ``noise_variance`` (mean over features) at the end of each epoch.
     loss_curve_ : list of float
         Training loss (negative beta-weighted ELBO per row) at each epoch.
     validation_scores_ : list of float
@@ -227,17 +354,25 @@ default="adam"
 
     Notes
     -----
-    The unit noise variance of ``loss="mse"`` makes the data's scale matter:
-    a direction whose variance is below ``beta`` is worth less to the ELBO
-    than the KL cost of encoding it, so on data with variances much smaller
-    than 1 every code unit collapses to the prior and all samples are the
-    same row. Standardize the features first.
+    A fixed ``noise_variance`` makes the data's scale matter: a direction
+    whose variance is below ``beta * noise_variance`` is worth less to the
+    ELBO than the KL cost of encoding it, so on data with variances much
+    smaller than the noise variance every code unit collapses to the prior
+    and all samples are the same row. The learned variance (the default)
+    adapts to the data instead.
+
+    ``score_samples`` evaluates the expectation in the ELBO by a cubature
+    rule (exact while the decoder is linear in the code, an approximation
+    otherwise) so that the score is deterministic; ``n_importance_samples``
+    gives the importance-weighted bound instead.
 
     See Also
     --------
     AutoencoderTransformer : The deterministic autoencoder.
     sklearn.decomposition.PCA : The linear counterpart (``init="pca"`` starts
-        from probabilistic PCA).
+        from probabilistic PCA; ``PCA.score`` is the density to beat).
+    sklearn.decomposition.FactorAnalysis : The linear model with one noise
+        variance per feature.
 
     References
     ----------
@@ -249,25 +384,42 @@ default="adam"
     Tipping, M. E., & Bishop, C. M. (1999). Probabilistic principal component
     analysis. Journal of the Royal Statistical Society B, 61(3), 611-622.
 
+    Lucas, J., Tucker, G., Grosse, R., & Norouzi, M. (2019). Don't blame the
+    ELBO! A linear VAE perspective on posterior collapse. NeurIPS.
+
+    Rybkin, O., Daniilidis, K., & Levine, S. (2021). Simple and effective VAE
+    training with calibrated decoders. ICML.
+
+    Burda, Y., Grosse, R., & Salakhutdinov, R. (2016). Importance weighted
+    autoencoders. ICLR.
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
-    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn.decomposition import PCA
+    >>> from sklearn.preprocessing import MinMaxScaler
     >>> from skae import VariationalAE
-    >>> X = StandardScaler().fit_transform(load_digits().data)
-    >>> vae = VariationalAE(n_components=5, max_iter=5, random_state=0)
+    >>> X = MinMaxScaler().fit_transform(load_digits().data)
+    >>> vae = VariationalAE(n_components=2, max_iter=5, random_state=0)
     >>> vae.fit_transform(X).shape
-    (1797, 5)
+    (1797, 2)
+    >>> bool(vae.score(X) > PCA(n_components=2).fit(X).score(X))  # nats per row
+    True
     >>> vae.sample(3, random_state=0).shape
     (3, 64)
-    >>> vae.score_samples(X[:4]).shape
+    >>> vae.score_samples(X[:4], n_importance_samples=16).shape
     (4,)
     """
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
         "beta": [Interval(Real, 0, None, closed="left")],
+        "noise_variance": [
+            StrOptions({"learned", "learned_per_feature"}),
+            Interval(Real, 0, None, closed="neither"),
+        ],
         "kl_warmup": [Interval(Integral, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -275,6 +427,7 @@ default="adam"
         n_components=2,
         *,
         beta=1.0,
+        noise_variance="learned",
         kl_warmup=0,
         hidden_layer_sizes=(256, 128),
         activation="relu",
@@ -290,7 +443,7 @@ default="adam"
         optimizer="adam",
         early_stopping=True,
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change="auto",
         tol=1e-4,
         device="auto",
         n_jobs=None,
@@ -303,6 +456,7 @@ default="adam"
     ):
         self.n_components = n_components
         self.beta = beta
+        self.noise_variance = noise_variance
         self.kl_warmup = kl_warmup
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -337,6 +491,8 @@ default="adam"
         output_activation = self._output_activation()
         encoder = make_mlp([n_features, *hidden, 2 * k], **mlp)
         decoder = make_mlp([k, *hidden[::-1], n_features], output_activation=output_activation, **mlp)
+        floor = self._noise_variance_floor(X)
+        noise = self.noise_variance if isinstance(self.noise_variance, Real) else 1.0
         if self.init == "pca":
             if hidden:
                 encoder = LinearSkip(torch.nn.Linear(n_features, 2 * k), encoder)
@@ -349,25 +505,46 @@ default="adam"
                 linears = encoder.linear, decoder.linear
             else:
                 linears = encoder[0], decoder[0]
-            self._init_probabilistic_pca(*linears, X)
-        return VariationalAutoencoder(encoder, decoder)
+            noise = self._init_probabilistic_pca(*linears, X, floor)
+        if self.loss != "mse":
+            return VariationalAutoencoder(encoder, decoder)
+        width = n_features if self.noise_variance == "learned_per_feature" else 1
+        # Through float64: a variance beyond float32's range becomes inf (and training then
+        # stops with DivergenceError's advice to scale the data), not a RuntimeError here.
+        noise = torch.full((width,), float(noise), dtype=torch.float64).float()
+        return VariationalAutoencoder(encoder, decoder, noise, noise_variance_floor=floor)
+
+    def _noise_variance_floor(self, X):
+        """The smallest learned noise variance: ``NOISE_VARIANCE_FLOOR`` times X's mean feature variance."""
+        scale = float(np.mean(np.var(X, axis=0, dtype=np.float64))) if X.size else 0.0
+        return NOISE_VARIANCE_FLOOR * (scale if scale > 0 else 1.0)
 
     @torch.no_grad()
-    def _init_probabilistic_pca(self, encoder_linear, decoder_linear, X):
-        """Set the linear paths to probabilistic PCA's posterior and decoder.
+    def _init_probabilistic_pca(self, encoder_linear, decoder_linear, X, floor):
+        """Set the linear paths to probabilistic PCA's posterior and decoder; return its noise variance.
 
         With a sigmoid output the decoder is then linearized in logit space
         (``linearize_sigmoid_output``).
         """
         k = self.n_components
         n_pca = min(k, *X.shape)
-        pca = PCA(n_components=n_pca, random_state=0).fit(X)
+        with np.errstate(divide="ignore", invalid="ignore"):  # constant data: 0 / 0 ratios
+            pca = PCA(n_components=n_pca, random_state=0).fit(X)
         components = np.zeros((k, X.shape[1]))
         components[:n_pca] = pca.components_
         eigenvalues = np.zeros(k)
         eigenvalues[:n_pca] = pca.explained_variance_
-        noise = self.beta * (1.0 if self.loss == "mse" else pca.noise_variance_)
-        noise = max(noise, 1e-6 * float(np.sum(np.var(X, axis=0))), 1e-12)
+        if self.loss != "mse":
+            noise_variance = pca.noise_variance_  # a heuristic: no closed form
+        elif isinstance(self.noise_variance, Real):
+            noise_variance = float(self.noise_variance)
+        else:  # the optimum of the linear beta-VAE with a learned variance
+            n_dims = min(X.shape)  # PCA's noise_variance_ averages over these
+            discarded = pca.noise_variance_ * (n_dims - n_pca)
+            noise_variance = _probabilistic_pca_noise(eigenvalues, discarded, n_dims, self.beta)
+            noise_variance = max(noise_variance, floor)
+        # The posterior's scale: beta times the noise variance, kept away from zero.
+        noise = max(self.beta * noise_variance, 1e-6 * float(np.sum(np.var(X, axis=0))), 1e-12)
         active = eigenvalues > noise
         safe = np.where(active, eigenvalues, 1.0)
         scale = np.where(active, np.sqrt(np.maximum(eigenvalues - noise, 0.0)), 0.0)
@@ -383,10 +560,11 @@ default="adam"
         decoder_linear.bias.copy_(tensor(pca.mean_))
         if self._output_activation() == "sigmoid":
             linearize_sigmoid_output(decoder_linear, tensor(pca.mean_))
+        return noise_variance
 
-    def _negative_log_likelihood(self, reconstruction, X):
-        """Per-row -log p(x | z), summed over features, shape ``(B,)``."""
-        return NEGATIVE_LOG_LIKELIHOODS[self.loss](reconstruction, X).sum(1)
+    def _log_likelihood(self, reconstruction, X, noise_variance):
+        """Per-row log p(x | z), summed over features, shape ``(B,)``."""
+        return LOG_LIKELIHOODS[self.loss](reconstruction, X, noise_variance)
 
     def _kl_weight(self):
         net = self.net_
@@ -397,46 +575,166 @@ default="adam"
 
     def _training_loss(self, output, X_clean, X_input):
         reconstruction, _, mean, log_var = output
-        nll = self._negative_log_likelihood(reconstruction, X_clean).mean()
-        return nll + self._kl_weight() * kl_standard_normal(mean, log_var)
+        module = self.net_.module_
+        kl = kl_standard_normal(mean, log_var)
+        if not module.training:  # validation: the beta-weighted ELBO of score_samples
+            expected = self._expected_log_likelihood(module, X_clean, mean, log_var)
+            return -expected.mean() + self.beta * kl
+        noise_variance = module.noise_variance
+        if noise_variance is not None and isinstance(self.noise_variance, str):
+            squared_residuals = (reconstruction.detach() - X_clean).pow(2)  # (B, n_features)
+            noise_variance = module.update_noise_variance(squared_residuals, len(self.net_.history))
+            self.net_.history.record("noise_variance", float(noise_variance.mean()))
+        log_likelihood = self._log_likelihood(reconstruction, X_clean, noise_variance)
+        return -log_likelihood.mean() + self._kl_weight() * kl
+
+    def _expected_log_likelihood(self, module, X, mean, log_var, dtype=None):
+        """``E_q[log p(x | z)]`` per row, ``(B,)``, by ``posterior_expectation``.
+
+        ``dtype`` (e.g. ``torch.float64``) is the precision of the
+        likelihood; the network runs in its own.
+        """
+        noise_variance = module.noise_variance
+        if dtype is not None:
+            X = X.to(dtype)
+            noise_variance = None if noise_variance is None else noise_variance.to(dtype)
+
+        def log_likelihood(z):
+            reconstruction = module.decode(z)
+            if dtype is not None:
+                reconstruction = reconstruction.to(dtype)
+            return self._log_likelihood(reconstruction, X, noise_variance)
+
+        return posterior_expectation(log_likelihood, mean, log_var)
 
     def _early_stopping_callback(self):
         params = super()._early_stopping_callback().get_params()
-        return _WarmupEarlyStopping(warmup=self.kl_warmup, **params)
+        steps = None
+        if self.n_iter_no_change == "auto":  # a floor in epochs, raised at train begin
+            params["patience"], steps = AUTO_PATIENCE_EPOCHS, AUTO_PATIENCE_STEPS
+        return _WarmupEarlyStopping(warmup=self.kl_warmup, patience_steps=steps, **params)
+
+    def _set_fitted_attributes(self):
+        super()._set_fitted_attributes()
+        noise_variance = self.module_.noise_variance
+        if noise_variance is None:
+            self.__dict__.pop("noise_variance_", None)
+        elif self.noise_variance == "learned_per_feature":
+            self.noise_variance_ = noise_variance.detach().double().cpu().numpy()
+        else:
+            self.noise_variance_ = float(noise_variance)
 
     # ---------------------------------------------------------- inference
-    def score_samples(self, X):
+    def score_samples(self, X, *, n_importance_samples=None, random_state=0):
         """Evidence lower bound (ELBO) of each row, in nats (higher = more typical).
 
-        The ELBO is ``log p(x | z) - KL(q(z | x) || N(0, I))`` with the
-        likelihood of ``loss`` and ``beta=1`` whatever ``beta`` was used in
-        training. To be deterministic, the reconstruction term is evaluated
-        at the posterior mean rather than averaged over posterior samples (a
-        plug-in estimate, not a strict lower bound on log p(x)).
+        The ELBO is ``E_q[log p(x | z)] - KL(q(z | x) || N(0, I))``, a lower
+        bound on the row's log-density ``log p(x)``, with the likelihood of
+        ``loss`` and ``beta=1`` whatever ``beta`` was used in training. It is
+        in the units of ``sklearn.decomposition.PCA().score_samples``: the
+        log-density of the data as given to ``fit``. The KL term is exact;
+        the expectation is computed by the spherical cubature rule
+        (``posterior_expectation``), exact while the decoder is linear in
+        the code (at the start of ``init="pca"``, where the ELBO equals
+        probabilistic PCA's log-likelihood) and deterministic otherwise.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Data to score.
+        n_importance_samples : int, default=None
+            When given, return instead the importance-weighted bound of Burda
+            et al. (2016) with this many draws ``z_1..z_K`` from ``q(z | x)``,
+            ``log (1/K) sum_k p(x, z_k) / q(z_k | x)``: a tighter lower bound
+            on ``log p(x)`` as ``K`` grows (``K=1`` is a one-draw estimate of
+            the ELBO), the figure papers report. Costs ``K`` decoder passes.
+        random_state : int, RandomState instance or None, default=0
+            Seed of the importance draws. Every row uses the same ``K``
+            standard normal draws (scaled by its own posterior), so a row's
+            bound does not depend on the other rows, and with an int the
+            result is the same at every call.
 
         Returns
         -------
         scores : ndarray of shape (n_samples,), dtype float64
-            The per-row ELBO, computed in float64.
+            The per-row bound, accumulated in float64.
         """
         check_is_fitted(self)
+        validate_parameter_constraints(
+            {"n_importance_samples": [Interval(Integral, 1, None, closed="left"), None],
+             "random_state": ["random_state"]},
+            {"n_importance_samples": n_importance_samples, "random_state": random_state},
+            caller_name="score_samples",
+        )
         X = self._validate_input(X, reset=False)
+        module = self.module_
+        if n_importance_samples is None:
 
-        def elbo(batch):
-            mean, log_var = self.module_.posterior(batch)
-            reconstruction = self.module_.decode(mean).double()
-            nll = self._negative_log_likelihood(reconstruction, batch.double())
-            kl = kl_standard_normal(mean.double(), log_var.double(), reduction="none")
-            return -(nll + kl)[:, None]
+            def elbo(batch):
+                mean, log_var = module.posterior(batch)
+                expected = self._expected_log_likelihood(
+                    module, batch, mean, log_var, dtype=torch.float64
+                )
+                kl = kl_standard_normal(mean.double(), log_var.double(), reduction="none")
+                return (expected - kl)[:, None]
 
-        return self._map_batches(X, elbo, 1, dtype=np.float64)[:, 0]
+            return self._map_batches(X, elbo, 1, dtype=np.float64)[:, 0]
+        draws = check_random_state(random_state).standard_normal(
+            (n_importance_samples, self.n_components)
+        )
+        draws = torch.as_tensor(draws, dtype=torch.float64, device=self.net_.device)
 
-    def sample(self, n_samples=1, random_state=None):
+        def importance_weighted_bound(batch):
+            mean, log_var = module.posterior(batch)
+            mean64, log_var64 = mean.double(), log_var.double()
+            std64 = torch.exp(0.5 * log_var64)
+            X64 = batch.double()
+            noise_variance = module.noise_variance
+            noise_variance = None if noise_variance is None else noise_variance.double()
+            log_weights = []
+            for eps in draws:  # (k,)
+                z = mean64 + std64 * eps  # (B, k)
+                reconstruction = module.decode(z.to(mean.dtype)).double()
+                log_likelihood = self._log_likelihood(reconstruction, X64, noise_variance)
+                log_prior = -0.5 * (z.pow(2) + _LOG_2PI).sum(1)
+                log_posterior = -0.5 * (eps.pow(2) + log_var64 + _LOG_2PI).sum(1)
+                log_weights.append(log_likelihood + log_prior - log_posterior)
+            log_weights = torch.stack(log_weights)  # (K, B)
+            bound = torch.logsumexp(log_weights, 0) - math.log(n_importance_samples)
+            return bound[:, None]
+
+        return self._map_batches(X, importance_weighted_bound, 1, dtype=np.float64)[:, 0]
+
+    def score(self, X, y=None, *, n_importance_samples=None, random_state=0):
+        """Mean ELBO per row on ``X``, in nats (higher is better).
+
+        Comparable with ``sklearn.decomposition.PCA().score``, the mean
+        log-likelihood of probabilistic PCA; this lets ``GridSearchCV``
+        choose among models with no ``y`` and no scorer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+        y : None
+            Ignored.
+        n_importance_samples : int, default=None
+            Average the importance-weighted bound with this many draws
+            instead (see ``score_samples``).
+        random_state : int, RandomState instance or None, default=0
+            Seed of the importance draws.
+
+        Returns
+        -------
+        score : float
+            The mean of ``score_samples(X)``.
+        """
+        scores = self.score_samples(
+            X, n_importance_samples=n_importance_samples, random_state=random_state
+        )
+        return float(np.mean(scores))
+
+    def sample(self, n_samples=1, random_state=None, *, add_noise=False):
         """Generate rows: draw codes from N(0, I) and decode them.
 
         Parameters
@@ -444,25 +742,39 @@ default="adam"
         n_samples : int, default=1
             Number of rows to generate.
         random_state : int, RandomState instance or None, default=None
-            Seed of the codes drawn. Pass an int for reproducible samples.
+            Seed of the codes (and noise) drawn. Pass an int for reproducible
+            samples.
+        add_noise : bool, default=False
+            Whether to draw each row from the likelihood ``p(x | z)`` too,
+            so that the rows are draws from the model's density ``p(x)``:
+            Gaussian noise of variance ``noise_variance_`` added to the
+            decoded mean (``loss="mse"``), or values 0 and 1 drawn with the
+            decoded probabilities (``loss="bce"``). By default the rows are
+            the decoded means ``E[x | z]``, smooth and noise-free (for images,
+            the usual picture).
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_features), dtype float32
-            The decoder's means for the drawn codes (the mean of p(x | z),
-            without the likelihood's noise). A DataFrame with the original
-            feature names under ``set_output(transform="pandas")`` (or polars).
+            The generated rows. A DataFrame with the original feature names
+            under ``set_output(transform="pandas")`` (or polars).
         """
         check_is_fitted(self)
         validate_parameter_constraints(
             {"n_samples": [Interval(Integral, 1, None, closed="left")],
-             "random_state": ["random_state"]},
-            {"n_samples": n_samples, "random_state": random_state},
+             "random_state": ["random_state"],
+             "add_noise": ["boolean"]},
+            {"n_samples": n_samples, "random_state": random_state, "add_noise": add_noise},
             caller_name="sample",
         )
         rng = check_random_state(random_state)
         codes = rng.standard_normal((n_samples, self.n_components)).astype(np.float32)
         X_new = self._map_batches(codes, self.module_.decode, self.n_features_in_)
+        if add_noise and self.loss == "bce":
+            X_new = (rng.uniform(size=X_new.shape) < X_new).astype(np.float32)
+        elif add_noise:
+            scale = np.sqrt(np.asarray(self.noise_variance_, dtype=np.float64))
+            X_new = (X_new + scale * rng.standard_normal(X_new.shape)).astype(np.float32)
         dense = _get_output_config("transform", self)["dense"]
         if dense == "default":
             return X_new
