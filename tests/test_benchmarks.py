@@ -200,3 +200,23 @@ def test_deep_tuning_reads_no_test_row_and_picks_the_lowest_validation_ratio():
     assert not seen & {tuple(row) for row in X_test.round(12)}
     rows = [{"candidate": name, "ratio": r} for name, r in zip(tune_deep.CANDIDATES, [0.5, 0.3, 0.9])]
     assert tune_deep.chosen(rows) == {**tune_deep.BASE, **tune_deep.CANDIDATES[rows[1]["candidate"]]}
+
+
+def test_density_slice_plans_runs_and_reports_the_targets(tmp_path):
+    import pandas as pd
+
+    from benchmarks import density
+
+    runs = density.plan({"quick": True, "seeds": 3, "data_dir": None})
+    assert {r["dataset"] for r in runs} == set(density.BUNDLED)
+    assert {(r["scaling"], r["k"]) for r in runs} == {(s, k) for s in density.SCALINGS for k in density.KS}
+    row = density.run_one({"dataset": "wine", "data_dir": None, "scaling": "standard", "k": 2, "seed": 0})
+    # The VAE starts at probabilistic PCA and early stopping keeps the start unless beaten on
+    # validation rows; on 142 training rows its held-out ELBO is within a nat of PCA's.
+    assert abs(row["elbo"] - row["pca_score"]) < 1.0 and row["iwae"] > row["elbo"] - 0.5
+    # One batch per epoch: a patience of 300 epochs, longer than max_iter.
+    assert row["patience"] == 300 and row["epochs"] == 200 and 0 <= row["kept_epoch"] <= 200
+    assert len(row["valid_curve"].split()) == row["epochs"]
+    rows = pd.DataFrame([{"dataset": "wine", "scaling": "standard", "k": 2, "seed": s, **row} for s in (0, 1)])
+    section = density.report(rows, tmp_path)
+    assert "ELBO >= PCA: met in" in section and (tmp_path / "density.png").exists()
