@@ -443,9 +443,15 @@ class VariationalAutoencoder(nn.Module):
         self._noise_epoch = None  # the epoch whose batches update_noise_variance averages
 
     def posterior(self, x):
-        """Return the posterior's ``(mean, log_var)``, each ``(B, n_components)``."""
+        """Return the posterior's ``(mean, log_var)``, each ``(B, n_components)``.
+
+        The log-variance is capped at 0: a posterior is never wider than the
+        N(0, 1) prior (a wider one only costs KL), so that an input far from
+        the training data cannot make ``exp(log_var)``, and the KL term with
+        it, overflow.
+        """
         mean, log_var = self.encoder(x).chunk(2, dim=1)
-        return mean, log_var
+        return mean, log_var.clamp(max=0.0)
 
     def encode(self, x):
         """Map inputs ``(B, n_features)`` to posterior means ``(B, n_components)``."""

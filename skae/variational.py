@@ -64,13 +64,13 @@ def posterior_expectation(function, mean, log_var):
     Parameters
     ----------
     function : callable
-        Maps codes ``(B, k)`` to values ``(B,)``.
+        Maps codes ``(B, k)`` to values ``(B, ...)``, one per row.
     mean, log_var : torch.Tensor of shape (B, k)
         The diagonal Gaussian.
 
     Returns
     -------
-    expectation : torch.Tensor of shape (B,)
+    expectation : torch.Tensor of shape (B, ...)
 
     Examples
     --------
@@ -126,6 +126,7 @@ class _WarmupEarlyStopping(EarlyStoppingFromStart):
         self,
         warmup=0,
         patience_steps=None,
+        on_kept=None,
         monitor="valid_loss",
         patience=5,
         threshold=1e-4,
@@ -145,9 +146,11 @@ class _WarmupEarlyStopping(EarlyStoppingFromStart):
         )
         self.warmup = warmup
         self.patience_steps = patience_steps
+        self.on_kept = on_kept
 
-    def on_train_begin(self, net, X=None, **kwargs):
-        super().on_train_begin(net, X=X, **kwargs)
+    def on_train_begin(self, net, X=None, X_valid=None, **kwargs):
+        super().on_train_begin(net, X=X, X_valid=X_valid, **kwargs)
+        self.X_valid_ = X_valid
         if self.patience_steps is not None and X is not None:
             self.min_patience_ = getattr(self, "min_patience_", self.patience)
             batches = len(net.get_iterator(X, training=True))
@@ -164,6 +167,13 @@ class _WarmupEarlyStopping(EarlyStoppingFromStart):
         self.misses_ = 0
         if self.monitor == "train_loss":
             self.dynamic_threshold_ = math.inf if self.lower_is_better else -math.inf
+
+    def on_train_end(self, net, **kwargs):
+        super().on_train_end(net, **kwargs)
+        X_valid, self.X_valid_ = getattr(self, "X_valid_", None), None
+        kept_training = self.best_epoch_ != 0
+        if self.on_kept is not None and self.load_best and X_valid is not None and kept_training:
+            self.on_kept(net.module_, X_valid)
 
 
 class VariationalAE(BaseAutoencoder):
@@ -212,7 +222,11 @@ class VariationalAE(BaseAutoencoder):
         likelihood), recomputed at every training batch and pooled over the
         epoch (Rybkin et al., 2021), and never below a floor of
         ``1e-6`` times the mean feature variance of the training data, so a
-        constant feature gets a finite density. A float fixes the variance
+        constant feature gets a finite density. When early stopping keeps a
+        trained epoch, the variance is then raised to the validation rows'
+        mean squared residual where that is larger: the training rows'
+        residual underestimates new rows' once the network starts to fit
+        their noise. A float fixes the variance
         (``1.0`` is the unit-variance Gaussian, a squared error; it makes the
         ELBO depend on the data's scale and can collapse the code).
     kl_warmup : int, default=0
@@ -274,8 +288,10 @@ default="adam"
     early_stopping : bool, default=True
         Whether to hold out ``validation_fraction`` of the rows and stop when
         their loss stops improving, restoring the best weights (and noise
-        variance), the starting ones included. The validation loss is the
-        negative ELBO (with ``beta``) computed as in ``score_samples``.
+        variance), the starting ones included: with ``init="pca"`` the
+        validation ELBO ends no lower than probabilistic PCA's. The
+        validation loss is the negative ELBO (with ``beta``) computed as in
+        ``score_samples``.
         Otherwise, training uses all rows and stops when the training loss
         stops improving.
     validation_fraction : float, default=0.1
@@ -612,7 +628,34 @@ default="adam"
         steps = None
         if self.n_iter_no_change == "auto":  # a floor in epochs, raised at train begin
             params["patience"], steps = AUTO_PATIENCE_EPOCHS, AUTO_PATIENCE_STEPS
-        return _WarmupEarlyStopping(warmup=self.kl_warmup, patience_steps=steps, **params)
+        on_kept = self._calibrate_noise_variance if self._calibrate_on_validation else None
+        return _WarmupEarlyStopping(
+            warmup=self.kl_warmup, patience_steps=steps, on_kept=on_kept, **params
+        )
+
+    _calibrate_on_validation = True
+
+    @torch.no_grad()
+    def _calibrate_noise_variance(self, module, X):
+        """Raise a learned noise variance to the mean expected squared residual of the rows ``X``, if larger."""
+        if module.noise_variance is None or not isinstance(self.noise_variance, str):
+            return
+        was_training = module.training
+        module.eval()
+        total, rows = 0.0, 0
+        for start in range(0, len(X), self.batch_size):
+            batch = X[start : start + self.batch_size]
+            mean, log_var = module.posterior(batch)
+            residuals = posterior_expectation(
+                lambda z: (module.decode(z) - batch).double().pow(2), mean, log_var
+            )  # (B, n_features)
+            total, rows = total + residuals.sum(0), rows + len(batch)
+        module.train(was_training)
+        estimate = total / rows
+        if module.noise_variance.numel() == 1:
+            estimate = estimate.mean().reshape(1)
+        raised = torch.maximum(estimate.to(module.noise_variance), module.noise_variance)
+        module.noise_variance.copy_(raised)
 
     def _set_fitted_attributes(self):
         super()._set_fitted_attributes()
