@@ -427,6 +427,9 @@ default="adam"
     (4,)
     """
 
+    # The noise variance's shape (one, or one per feature) and a fixed value are built in.
+    _architecture_params = (*BaseAutoencoder._architecture_params, "noise_variance")
+
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
         "beta": [Interval(Real, 0, None, closed="left")],
@@ -657,15 +660,16 @@ default="adam"
         raised = torch.maximum(estimate.to(module.noise_variance), module.noise_variance)
         module.noise_variance.copy_(raised)
 
-    def _set_fitted_attributes(self):
-        super()._set_fitted_attributes()
-        noise_variance = self.module_.noise_variance
+    @property
+    def noise_variance_(self):
+        """The likelihood's noise variance: a float, or one per feature (``loss="mse"`` only)."""
+        noise_variance = getattr(getattr(self, "net_", None), "module_", None)
+        noise_variance = getattr(noise_variance, "noise_variance", None)
         if noise_variance is None:
-            self.__dict__.pop("noise_variance_", None)
-        elif self.noise_variance == "learned_per_feature":
-            self.noise_variance_ = noise_variance.detach().double().cpu().numpy()
-        else:
-            self.noise_variance_ = float(noise_variance)
+            raise AttributeError(f"{type(self).__name__} has no attribute 'noise_variance_'")
+        if noise_variance.numel() > 1 or self.noise_variance == "learned_per_feature":
+            return noise_variance.detach().double().cpu().numpy()
+        return float(noise_variance)
 
     # ---------------------------------------------------------- inference
     def score_samples(self, X, *, n_importance_samples=None, random_state=0):

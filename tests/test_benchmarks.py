@@ -216,7 +216,7 @@ def test_density_slice_plans_runs_and_reports_the_targets(tmp_path):
     assert abs(row["elbo"] - row["pca_score"]) < 1.0 and row["iwae"] > row["elbo"] - 0.5
     # One batch per epoch: a patience of 300 epochs, longer than max_iter.
     assert row["patience"] == 300 and row["epochs"] == 200 and 0 <= row["kept_epoch"] <= 200
-    assert len(row["valid_curve"].split()) == row["epochs"]
+    assert len(row["valid_curve"].split()) == row["epochs"] + 1  # the start, then each epoch
     rows = pd.DataFrame([{"dataset": "wine", "scaling": "standard", "k": 2, "seed": s, **row} for s in (0, 1)])
     section = density.report(rows, tmp_path)
     assert "ELBO >= PCA: met in" in section and (tmp_path / "density.png").exists()

@@ -410,6 +410,13 @@ def test_auto_patience_is_at_least_300_optimizer_steps(train_test):
     assert VariationalAE(**{**settings, "batch_size": 8}).fit(X_train).n_iter_ == 10
 
 
+def test_noise_variance_is_part_of_the_architecture(train_test):
+    X_train, _ = train_test
+    vae = VariationalAE(n_components=2, max_iter=2, warm_start=True, **SMALL).fit(X_train)
+    with pytest.raises(ValueError, match="noise_variance"):
+        vae.set_params(noise_variance="learned_per_feature").fit(X_train)
+
+
 def test_kl_warmup_starts_without_kl(train_test):
     X_train, X_test = train_test
     # One epoch at KL weight 0 leaves the code freer (larger KL) than one epoch
