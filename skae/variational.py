@@ -37,14 +37,14 @@ NOISE_VARIANCE_FLOOR = 1e-6
 
 
 def gaussian_log_likelihood(reconstruction, X, noise_variance):
-    """Per-row ``log N(X; reconstruction, diag(noise_variance))``, summed over features, ``(B,)``."""
+    """Per-row ``log N(X; reconstruction, diag(noise_variance))``, summed over features."""
     return -0.5 * (
         (X - reconstruction).pow(2) / noise_variance + torch.log(noise_variance) + _LOG_2PI
     ).sum(1)
 
 
 def bernoulli_log_likelihood(reconstruction, X, noise_variance=None):
-    """Per-row log-likelihood of ``X`` under Bernoulli probabilities ``reconstruction``, ``(B,)``."""
+    """Per-row log-likelihood of ``X`` given Bernoulli probabilities, ``(B,)``."""
     return -F.binary_cross_entropy(reconstruction, X, reduction="none").sum(1)
 
 
@@ -509,7 +509,9 @@ default="adam"
         mlp = dict(activation=self.activation, dropout=self.dropout, batch_norm=self.batch_norm)
         output_activation = self._output_activation()
         encoder = make_mlp([n_features, *hidden, 2 * k], **mlp)
-        decoder = make_mlp([k, *hidden[::-1], n_features], output_activation=output_activation, **mlp)
+        decoder = make_mlp(
+            [k, *hidden[::-1], n_features], output_activation=output_activation, **mlp
+        )
         floor = self._noise_variance_floor(X)
         noise = self.noise_variance if isinstance(self.noise_variance, Real) else 1.0
         if self.init == "pca":
@@ -534,13 +536,13 @@ default="adam"
         return VariationalAutoencoder(encoder, decoder, noise, noise_variance_floor=floor)
 
     def _noise_variance_floor(self, X):
-        """The smallest learned noise variance: ``NOISE_VARIANCE_FLOOR`` times X's mean feature variance."""
+        """The smallest learned noise variance: a fraction of X's mean feature variance."""
         scale = float(np.mean(np.var(X, axis=0, dtype=np.float64))) if X.size else 0.0
         return NOISE_VARIANCE_FLOOR * (scale if scale > 0 else 1.0)
 
     @torch.no_grad()
     def _init_probabilistic_pca(self, encoder_linear, decoder_linear, X, floor):
-        """Set the linear paths to probabilistic PCA's posterior and decoder; return its noise variance.
+        """Set the linear paths to probabilistic PCA's posterior and decoder; return its noise.
 
         With a sigmoid output the decoder is then linearized in logit space
         (``linearize_sigmoid_output``).
@@ -602,7 +604,8 @@ default="adam"
         noise_variance = module.noise_variance
         if noise_variance is not None and isinstance(self.noise_variance, str):
             squared_residuals = (reconstruction.detach() - X_clean).pow(2)  # (B, n_features)
-            noise_variance = module.update_noise_variance(squared_residuals, len(self.net_.history))
+            epoch = len(self.net_.history)
+            noise_variance = module.update_noise_variance(squared_residuals, epoch)
             self.net_.history.record("noise_variance", float(noise_variance.mean()))
         log_likelihood = self._log_likelihood(reconstruction, X_clean, noise_variance)
         return -log_likelihood.mean() + self._kl_weight() * kl
@@ -631,16 +634,21 @@ default="adam"
         steps = None
         if self.n_iter_no_change == "auto":  # a floor in epochs, raised at train begin
             params["patience"], steps = AUTO_PATIENCE_EPOCHS, AUTO_PATIENCE_STEPS
-        on_kept = self._calibrate_noise_variance if self._calibrate_on_validation else None
         return _WarmupEarlyStopping(
-            warmup=self.kl_warmup, patience_steps=steps, on_kept=on_kept, **params
+            warmup=self.kl_warmup,
+            patience_steps=steps,
+            on_kept=self._calibrate_noise_variance,
+            **params,
         )
-
-    _calibrate_on_validation = True
 
     @torch.no_grad()
     def _calibrate_noise_variance(self, module, X):
-        """Raise a learned noise variance to the mean expected squared residual of the rows ``X``, if larger."""
+        """Raise a learned noise variance to the mean expected squared residual of ``X``, if larger.
+
+        Called by early stopping on the validation rows when it keeps a
+        trained epoch: the training rows' residual then underestimates new
+        rows'. The start (probabilistic PCA) keeps its own noise variance.
+        """
         if module.noise_variance is None or not isinstance(self.noise_variance, str):
             return
         was_training = module.training
