@@ -11,21 +11,14 @@ from every slice's last section. Each run's result is cached under
 
 import argparse
 import importlib
-import json
 import os
-import platform
 import shlex
-import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-from .slices import REPO, default_data_dir, run_slice
-
-# The report's slices, in its order. Each is a module of this package (benchmarks/slices.py).
-SLICES = ("reduction", "tune_deep", "small", "density", "outliers", "few_labels", "imputation", "speed")
-VERSIONED = ("skae", "torch", "sklearn", "skorch", "numpy", "pandas", "scipy", "pyod")
+from .record import SLICES, write_report, write_slice
+from .slices import default_data_dir, run_slice
 
 
 def parse_args(argv=None):
@@ -103,69 +96,6 @@ def slice_config(module, args, quick):
     return config
 
 
-def _git(*command):
-    try:
-        return subprocess.run(["git", *command], cwd=REPO, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-
-
-def provenance():
-    """Commit, machine and library versions of this run."""
-    versions = {}
-    for name in VERSIONED:
-        try:
-            versions[name] = importlib.import_module(name).__version__
-        except ImportError:
-            continue
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    dirty = _git("status", "--porcelain", "--", "skae", "benchmarks")
-    return {
-        "commit": _git("rev-parse", "--short=12", "HEAD") + (" (with uncommitted changes)" if dirty else ""),
-        "machine": f"{cpu}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-        "versions": versions,
-        "threads": f"one torch thread per run, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}",
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    }
-
-
-def write_report(out_dir, command):
-    """``report.md``: every slice's last section, each under the record of the run that made it."""
-    lines = ["# skae benchmark report", "",
-             f"Regenerate: `{command}` (one command; results are cached per run in "
-             "`.cache/`, so an interrupted run resumes). Each section below says which run "
-             "produced it.", ""]
-    total = 0.0
-    for name in SLICES:
-        section, record = out_dir / "sections" / f"{name}.md", out_dir / "sections" / f"{name}.json"
-        if not (section.exists() and record.exists()):
-            continue
-        meta = json.loads(record.read_text())
-        total += meta["run_seconds"]
-        versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
-        lines += [section.read_text().rstrip(), "",
-                  f"<sub>Produced by `{meta['command']}` at commit {meta['commit']} on "
-                  f"{meta['date']}: {meta['machine']}; Python {meta['python']}, {versions}; "
-                  f"{meta['threads']}, {meta['jobs']} run(s) in parallel; {meta['runs']} runs "
-                  f"({meta['cached']} from the cache of an earlier run of the same code), "
-                  f"{meta['run_seconds'] / 60:.1f} min of run time in all.</sub>", ""]
-    lines.insert(4, f"Run time of every run of every slice, summed: {total / 60:.0f} min "
-                    "(parallel runs overlap in wall time).")
-    lines.insert(5, "")
-    text = "\n".join(lines)
-    (out_dir / "report.md").write_text(text)
-    return text
-
-
 def main(argv=None):
     args = parse_args(argv)
     command = ("python -m benchmarks " + shlex.join(sys.argv[1:] if argv is None else argv)).strip()
@@ -181,17 +111,10 @@ def main(argv=None):
         started = time.perf_counter()
         rows, _, n_new = run_slice(module, config, args.out, jobs=args.jobs,
                                    use_cache=not args.no_cache, progress=not args.quiet)
-        rows.to_csv(args.out / f"{name}.csv", index=False)
-        section = module.report(rows, args.out)
-        (args.out / "sections").mkdir(exist_ok=True)
-        (args.out / "sections" / f"{name}.md").write_text(section + "\n")
-        jobs = 1 if getattr(module, "SEQUENTIAL", False) else args.jobs
-        record = {**provenance(), "command": command, "jobs": jobs, "runs": len(rows),
-                  "cached": len(rows) - n_new, "wall_seconds": time.perf_counter() - started,
-                  "run_seconds": float(rows["run_seconds"].sum())}
-        (args.out / "sections" / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+        section = write_slice(module, rows, args.out, command=command, jobs=args.jobs,
+                              n_new=n_new, wall_seconds=time.perf_counter() - started)
         print(section, flush=True)
-    write_report(args.out, command)
+    write_report(args.out)
     print(f"\nWrote {args.out}/report.md, the slices' .csv and .md files and their plots.",
           file=sys.stderr)
     return 0

@@ -164,7 +164,7 @@ def run_one(run):
 def _ran(rows):
     rows = rows.copy()
     for column in ("skipped", "error"):
-        rows[column] = rows[column].fillna("") if column in rows else ""
+        rows[column] = rows[column].astype(object).fillna("") if column in rows else ""
     ok = (rows["skipped"] == "") & (rows["error"] == "")
     return rows[ok] if "mse" in rows else rows.iloc[:0]
 
@@ -259,6 +259,8 @@ def _geo_means(comp):
                     "geo-mean MSE ratio": f"{geometric_mean(group['MSE ratio']):.3f}",
                     "better": int(counts.get("better", 0)), "tie": int(counts.get("tie", 0)),
                     "worse": int(counts.get("worse", 0)),
+                    "one seed": int(len(group) - counts.get("better", 0) - counts.get("tie", 0)
+                                    - counts.get("worse", 0)),
                     "worst seed ratio": f"{group['worst seed ratio'].max():.3f}"})
     return pd.DataFrame(out)
 
@@ -375,6 +377,70 @@ def protocol(rows):
         "PCA (the interval excludes 1, or 0 for accuracy); _italics_: worse; plain: a tie "
         "(or a single seed). No estimator is chosen per cell: each is reported on its own.",
     ]
+
+
+def _rst_mark(text, verdict):
+    return {"better": f"**{text}**", "worse": f"*{text}*"}.get(verdict, text)
+
+
+def doc_figure(rows):
+    """The user guide's table (``docs/user_guide/choosing.rst`` includes it)."""
+    comp = comparison(rows)
+    if comp.empty:
+        return "(The reduction benchmark has no comparison with PCA yet.)\n"
+    sizes = rows.drop_duplicates("dataset").set_index("dataset")[["n_samples", "n_features"]]
+    seeds = f"{comp['seeds'].min()} to {comp['seeds'].max()}" if comp["seeds"].nunique() > 1 \
+        else f"{comp['seeds'].min()}"
+    lines = [
+        f"``{DEFAULT_REDUCER}`` at its defaults against PCA at the same code size ``k``, on "
+        f"held-out rows, paired over {seeds} seeds (MSE ratio: geometric mean of the per-seed "
+        "ratios, below 1 when the autoencoder reconstructs better; accuracy: logistic regression "
+        "on the codes, skae minus PCA). **Bold**: better than PCA by the 95% paired interval; "
+        "*italics*: worse; plain: a tie or a single seed. ``[deep]`` is the deep MNIST "
+        "configuration (the benchmark report says how it was tuned).",
+        "",
+        ".. list-table::",
+        "   :header-rows: 1",
+        "   :widths: 30 14 28 28",
+        "",
+        "   * - dataset (rows x features)",
+        "     - k",
+        "     - MSE ratio, skae / PCA",
+        "     - accuracy, skae - PCA",
+    ]
+    shown = comp[(comp["reducer"] == DEFAULT_REDUCER) | comp["reducer"].str.endswith("[deep]")]
+    for (dataset, reducer), group in shown.groupby(["dataset", "reducer"], sort=False):
+        group = group.sort_values("k")
+        n, d = sizes.loc[dataset]
+        label = f"{dataset} ({int(n):,} x {int(d)})" + (" [deep]" if reducer != DEFAULT_REDUCER else "")
+        lines += [
+            f"   * - {label}",
+            "     - " + ", ".join(str(int(k)) for k in group["k"]),
+            "     - " + ", ".join(_rst_mark(f"{v:.2f}", verdict)
+                                  for v, verdict in zip(group["MSE ratio"], group["MSE verdict"])),
+            "     - " + ", ".join(_rst_mark(f"{100 * v:+.1f}", verdict)
+                                  for v, verdict in zip(group["acc diff"], group["acc verdict"])),
+        ]
+    lines += [
+        "",
+        "Every skae autoencoder at its defaults, over all the cells above (the benchmark report "
+        "has each cell):",
+        "",
+        ".. list-table::",
+        "   :header-rows: 1",
+        "",
+        "   * - estimator",
+        "     - cells",
+        "     - geometric-mean MSE ratio",
+        "     - better / tie / worse than PCA (/ one seed: no verdict)",
+        "     - worst single-seed ratio",
+    ]
+    for _, row in _geo_means(comp).iterrows():
+        lines += [f"   * - ``{row['reducer']}``", f"     - {row['cells']}",
+                  f"     - {row['geo-mean MSE ratio']}",
+                  f"     - {row['better']} / {row['tie']} / {row['worse']} / {row['one seed']}",
+                  f"     - {row['worst seed ratio']}"]
+    return "\n".join(lines) + "\n"
 
 
 def report(rows, out_dir):

@@ -23,15 +23,16 @@ import argparse
 import hashlib
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["code_fingerprint", "default_data_dir", "main_for", "run_slice"]
+from .record import REPO, write_report, write_slice
 
-REPO = Path(__file__).resolve().parents[1]
+__all__ = ["code_fingerprint", "default_data_dir", "main_for", "run_slice"]
 
 
 def default_data_dir():
@@ -174,22 +175,26 @@ def parser_for(module):
 def config_from(module, args):
     return {
         "quick": bool(args.quick),
-        "seeds": args.seeds if args.seeds is not None else getattr(module, "DEFAULT_SEEDS", 3),
+        "seeds": args.seeds if args.seeds is not None else (
+            getattr(module, "QUICK_SEEDS", None) if args.quick else None
+        ) or getattr(module, "DEFAULT_SEEDS", 3),
         "data_dir": args.data_dir if args.data_dir is not None else default_data_dir(),
     }
 
 
 def main_for(module, argv=None):
-    """``python -m benchmarks.<slice>``: run the slice, write ``<out>/<name>.csv`` and ``.md``."""
+    """``python -m benchmarks.<slice>``: run the slice and write its files (:mod:`benchmarks.record`)."""
     args = parser_for(module).parse_args(argv)
+    command = f"python -m benchmarks.{module.NAME} " + shlex.join(sys.argv[1:] if argv is None else argv)
     config = config_from(module, args)
     args.out.mkdir(parents=True, exist_ok=True)
-    rows, seconds, _ = run_slice(module, config, args.out, jobs=args.jobs,
-                                 use_cache=not args.no_cache, progress=not args.quiet)
-    rows.to_csv(args.out / f"{module.NAME}.csv", index=False)
-    section = module.report(rows, args.out)
-    (args.out / f"{module.NAME}.md").write_text(section + "\n")
+    started = time.perf_counter()
+    rows, seconds, n_new = run_slice(module, config, args.out, jobs=args.jobs,
+                                     use_cache=not args.no_cache, progress=not args.quiet)
+    section = write_slice(module, rows, args.out, command=command.strip(), jobs=args.jobs,
+                          n_new=n_new, wall_seconds=time.perf_counter() - started)
+    write_report(args.out)
     print(section)
-    print(f"\n{len(rows)} runs ({seconds:.0f} s now); wrote {args.out}/{module.NAME}.csv and .md",
-          file=sys.stderr)
+    print(f"\n{len(rows)} runs ({seconds:.0f} s now); wrote {args.out}/{module.NAME}.csv, "
+          f"sections/{module.NAME}.md and report.md", file=sys.stderr)
     return 0

@@ -47,6 +47,7 @@ exclude_patterns = [
     "**/_*.rst",
     "sg_execution_times.rst",
     "benchmarks/sections",  # each slice's part of report.md, as the last run left it
+    "benchmarks/figures",  # tables the user guide includes, written by the benchmark run
 ]
 default_role = "literal"
 pygments_style = "sphinx"

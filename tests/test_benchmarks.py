@@ -12,6 +12,7 @@ from benchmarks import reduction, slices, speed
 from benchmarks.__main__ import SLICES, main, write_report
 from benchmarks.datasets import Dataset, builtin_datasets, csv_dataset
 from benchmarks.stats import geometric_mean, paired
+from benchmarks.slices import REPO
 
 TINY = ["--seeds", "1", "--max-iter", "2", "--quiet", "--no-deep", "--jobs", "1"]
 
@@ -171,7 +172,7 @@ def test_report_keeps_every_slice_with_its_own_record(tmp_path):
                   "python": "3", "versions": {"skae": "0"}, "threads": "1", "jobs": 1,
                   "runs": 3, "cached": 1, "wall_seconds": 1.0, "run_seconds": 60.0}
         (tmp_path / "sections" / f"{name}.json").write_text(json.dumps(record))
-    text = write_report(tmp_path, "python -m benchmarks --full")
+    text = write_report(tmp_path)
     assert text.index("section reduction") < text.index("section speed")
     assert "commit aaa" in text and "commit bbb" in text and "`cmd speed`" in text
     assert "2 min" in text  # 60 s + 60 s of runs
@@ -220,3 +221,34 @@ def test_density_slice_plans_runs_and_reports_the_targets(tmp_path):
     rows = pd.DataFrame([{"dataset": "wine", "scaling": "standard", "k": 2, "seed": s, **row} for s in (0, 1)])
     section = density.report(rows, tmp_path)
     assert "ELBO >= PCA: met in" in section and (tmp_path / "density.png").exists()
+
+
+FIGURES = REPO / "docs" / "benchmarks" / "figures"
+
+
+@pytest.mark.parametrize("figure", sorted(FIGURES.glob("*.rst")), ids=lambda path: path.stem)
+def test_doc_figures_are_what_the_committed_rows_give(figure):
+    """The user guide quotes no number by hand: each table is regenerated from its CSV."""
+    import importlib
+
+    from benchmarks.record import figure_text
+
+    name = figure.stem
+    module = importlib.import_module(f"benchmarks.{name}")
+    rows = pd.read_csv(REPO / "docs" / "benchmarks" / f"{name}.csv")
+    record = json.loads((REPO / "docs" / "benchmarks" / "sections" / f"{name}.json").read_text())
+    assert figure.read_text() == figure_text(module, rows, record), (
+        f"{figure} disagrees with {name}.csv: regenerate it with "
+        f"`python -m benchmarks --only {name} --out docs/benchmarks`")
+
+
+def test_every_included_figure_exists():
+    import re
+
+    included = []
+    for page in (REPO / "docs").rglob("*.rst"):
+        for target in re.findall(r"^\.\. include:: (\S*benchmarks/figures/\S+)", page.read_text(), re.M):
+            included.append((page.parent / target).resolve())
+    assert included, "the user guide includes no generated figure"
+    for path in included:
+        assert path.is_file(), f"{path} is included by the docs but not generated"

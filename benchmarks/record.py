@@ -1,0 +1,125 @@
+"""What a benchmark run leaves behind: rows, section, provenance, doc figures, the report.
+
+Every way of running a slice (``python -m benchmarks --only NAME`` or
+``python -m benchmarks.NAME``) writes the same files into ``<out>/``:
+
+* ``<name>.csv``: one row per run;
+* ``sections/<name>.md``: the slice's markdown section;
+* ``sections/<name>.json``: the command, commit, machine, versions, runs and run time
+  that produced it (and a ``note`` where a section was not produced by this command);
+* ``figures/<name>.rst``: the table the user guide includes, for slices that define
+  ``doc_figure(rows)`` (so no figure is typed into the docs by hand);
+* ``report.md``: every slice's last section under its record.
+"""
+
+import importlib
+import json
+import os
+import platform
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+__all__ = ["figure_text", "provenance", "write_report", "write_slice"]
+
+REPO = Path(__file__).resolve().parents[1]
+
+# The report's slices, in its order. Each is a module of this package (benchmarks/slices.py).
+SLICES = ("reduction", "tune_deep", "small", "density", "outliers", "few_labels", "imputation", "speed")
+VERSIONED = ("skae", "torch", "sklearn", "skorch", "numpy", "pandas", "scipy", "pyod")
+
+
+def _git(*command):
+    try:
+        return subprocess.run(["git", *command], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def provenance():
+    """Commit, machine and library versions of this run."""
+    versions = {}
+    for name in VERSIONED:
+        try:
+            versions[name] = importlib.import_module(name).__version__
+        except ImportError:
+            continue
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    dirty = _git("status", "--porcelain", "--", "skae", "benchmarks")
+    return {
+        "commit": _git("rev-parse", "--short=12", "HEAD") + (" (with uncommitted changes)" if dirty else ""),
+        "machine": f"{cpu}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "versions": versions,
+        "threads": f"one torch thread per run, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}",
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def write_slice(module, rows, out_dir, *, command, jobs, n_new, wall_seconds):
+    """Write one slice's rows, section, record and doc figure; return the section."""
+    out_dir = Path(out_dir)
+    name = module.NAME
+    rows.to_csv(out_dir / f"{name}.csv", index=False)
+    section = module.report(rows, out_dir)
+    (out_dir / "sections").mkdir(exist_ok=True)
+    (out_dir / "sections" / f"{name}.md").write_text(section + "\n")
+    if getattr(module, "SEQUENTIAL", False):
+        jobs = 1
+    record = {**provenance(), "command": command, "jobs": jobs, "runs": len(rows),
+              "cached": len(rows) - n_new, "wall_seconds": wall_seconds,
+              "run_seconds": float(rows["run_seconds"].sum())}
+    (out_dir / "sections" / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+    if hasattr(module, "doc_figure"):
+        (out_dir / "figures").mkdir(exist_ok=True)
+        (out_dir / "figures" / f"{name}.rst").write_text(figure_text(module, rows, record))
+    return section
+
+
+def figure_text(module, rows, record):
+    """``module.doc_figure(rows)`` and the line that says which run measured it."""
+    note = f" {record['note']}" if record.get("note") else ""
+    return (module.doc_figure(rows).rstrip() + "\n\n"
+            f"Measured by ``{record['command']}`` at commit {record['commit']} on "
+            f"{record['date']} ({record['runs']} runs; the benchmark report has every cell).{note}\n")
+
+
+def write_report(out_dir):
+    """``report.md``: every slice's last section, each under the record of the run that made it."""
+    out_dir = Path(out_dir)
+    lines = ["# skae benchmark report", "",
+             f"Regenerate: `OMP_NUM_THREADS=1 python -m benchmarks --full --out {out_dir}` (one "
+             "command; results are cached per run in `.cache/`, so an interrupted run resumes; "
+             "`--only NAME` reruns one slice). Each section below says which run produced it: "
+             "sections made at different commits say so.", ""]
+    total = 0.0
+    for name in SLICES:
+        section, record = out_dir / "sections" / f"{name}.md", out_dir / "sections" / f"{name}.json"
+        if not (section.exists() and record.exists()):
+            continue
+        meta = json.loads(record.read_text())
+        total += meta["run_seconds"]
+        versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+        heading, _, body = section.read_text().rstrip().partition("\n")
+        note = ["", f"> **Note.** {meta['note']}"] if meta.get("note") else []
+        lines += [heading, *note, body, "",
+                  f"<sub>Produced by `{meta['command']}` at commit {meta['commit']} on "
+                  f"{meta['date']}: {meta['machine']}; Python {meta['python']}, {versions}; "
+                  f"{meta['threads']}, {meta['jobs']} run(s) in parallel; {meta['runs']} runs "
+                  f"({meta['cached']} from the cache of an earlier run of the same code), "
+                  f"{meta['run_seconds'] / 60:.1f} min of run time in all.</sub>", ""]
+    lines.insert(4, f"Run time of every run of every slice, summed: {total / 60:.0f} min "
+                    "(parallel runs overlap in wall time).")
+    lines.insert(5, "")
+    text = "\n".join(lines)
+    (out_dir / "report.md").write_text(text)
+    return text
