@@ -198,6 +198,17 @@ def run_one(run):
     return {"s_per_epoch": seconds, "epochs": setting["epochs"]}
 
 
+def _ratios(part):
+    """Each contender's median ratio to the reference's seconds per epoch, within a repeat."""
+    fits = part[part["contender"].isin(FITS)]
+    reference = fits[fits["contender"] == REFERENCE].set_index("repeat")["s_per_epoch"]
+    out = {}
+    for contender, own in fits.groupby("contender", sort=False):
+        own = own.set_index("repeat")["s_per_epoch"]
+        out[contender] = (own / reference.reindex(own.index)).dropna()
+    return out
+
+
 def report(rows, out_dir):
     lines = ["## Speed: seconds per training epoch", ""]
     lines += [
@@ -211,11 +222,9 @@ def report(rows, out_dir):
     ]
     for setting, part in rows.groupby("setting", sort=False):
         fits = part[part["contender"].isin(FITS)]
-        reference = fits[fits["contender"] == REFERENCE].set_index("repeat")["s_per_epoch"]
         table = []
-        for contender, own in fits.groupby("contender", sort=False):
-            own = own.set_index("repeat")["s_per_epoch"]
-            ratios = (own / reference.reindex(own.index)).dropna()
+        for contender, ratios in _ratios(part).items():
+            own = fits[fits["contender"] == contender]["s_per_epoch"]
             table.append({
                 "contender": contender, "repeats": len(own),
                 "s/epoch (median)": f"{own.median():.4f}",
@@ -234,6 +243,31 @@ def report(rows, out_dir):
             lines += [f"Transform throughput (calls repeated for {MIN_TIMING_SECONDS} s, "
                       f"median over repeats): {text}.", ""]
     return "\n".join(lines)
+
+
+def doc_figure(rows):
+    """The table ``docs/performance.md`` includes: median ratios to the reference loop."""
+    settings = {"small": "digits 1,797 x 64, encoder 64-32-10", "large": "60,000 x 784, encoder 784-256-64-10"}
+    per_setting = {setting: _ratios(part) for setting, part in rows.groupby("setting", sort=False)}
+    contenders = list(dict.fromkeys(c for ratios in per_setting.values() for c in ratios))
+    lines = [
+        f"Seconds per epoch as a ratio to {REFERENCE!r} in the same repeat (median and range over "
+        f"{rows['repeat'].nunique()} interleaved repeats, {rows['threads'].iloc[0]} thread; below 1 "
+        f"is faster), batch {BATCH_SIZE}, Adam:",
+        "",
+        ".. list-table::",
+        "   :header-rows: 1",
+        "",
+        "   * - contender",
+        *[f"     - {settings.get(s, s)}" for s in per_setting],
+    ]
+    for contender in contenders:
+        lines.append(f"   * - {contender}")
+        for ratios in per_setting.values():
+            r = ratios.get(contender)
+            lines.append("     - (not run)" if r is None or r.empty else
+                         f"     - {r.median():.2f} ({r.min():.2f}-{r.max():.2f})")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None):

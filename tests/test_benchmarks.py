@@ -151,6 +151,8 @@ def test_speed_plan_interleaves_and_report_ratios_to_the_reference():
     text = speed.report(rows, None)
     skae_line = next(line for line in text.splitlines() if line.startswith("| skae "))
     assert "2.00" in skae_line  # twice the reference's seconds per epoch
+    figure = speed.doc_figure(rows)
+    assert "   * - skae\n     - 2.00 (2.00-2.00)" in figure
 
 
 def test_time_budget_stops_training():
@@ -246,8 +248,9 @@ def test_every_included_figure_exists():
     import re
 
     included = []
-    for page in (REPO / "docs").rglob("*.rst"):
-        for target in re.findall(r"^\.\. include:: (\S*benchmarks/figures/\S+)", page.read_text(), re.M):
+    for page in [*(REPO / "docs").rglob("*.rst"), *(REPO / "docs").rglob("*.md")]:
+        pattern = r"^\.\. include:: (\S*benchmarks/figures/\S+)"
+        for target in re.findall(pattern, page.read_text(), re.M):
             included.append((page.parent / target).resolve())
     assert included, "the user guide includes no generated figure"
     for path in included:
