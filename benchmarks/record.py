@@ -26,7 +26,8 @@ __all__ = ["figure_text", "provenance", "write_report", "write_slice"]
 REPO = Path(__file__).resolve().parents[1]
 
 # The report's slices, in its order. Each is a module of this package (benchmarks/slices.py).
-SLICES = ("reduction", "tune_deep", "small", "density", "outliers", "few_labels", "imputation", "speed")
+SLICES = ("reduction", "tune_deep", "small", "density", "outliers", "few_labels", "imputation",
+          "speed", "fit_time")
 VERSIONED = ("skae", "torch", "sklearn", "skorch", "numpy", "pandas", "scipy", "pyod")
 
 

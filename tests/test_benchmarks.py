@@ -255,3 +255,22 @@ def test_every_included_figure_exists():
     assert included, "the user guide includes no generated figure"
     for path in included:
         assert path.is_file(), f"{path} is included by the docs but not generated"
+
+
+def test_fit_time_plan_and_the_quick_starts_tables():
+    from benchmarks import fit_time
+
+    quick = fit_time.plan({"quick": True, "seeds": 1, "data_dir": None})
+    assert [r["data"] for r in quick] == list(fit_time.QUICK_SIZES)
+    full = fit_time.plan({"quick": False, "seeds": 1, "data_dir": None})
+    assert "mnist_test" not in {r["data"] for r in full}  # no shared data: skipped, not failed
+    assert {r["estimator"] for r in full if r["table"] == "estimators"} == set(fit_time.ESTIMATORS)
+    rows = pd.DataFrame([{**r, "rows": 1000, "features": 20, "epochs": 7,
+                          "max_iter": 20 if r["data"].startswith("synthetic 100,000") else np.nan,
+                          "s_per_epoch": 0.5, "fit_seconds": 3.5, "fit_cpu_seconds": 3.0}
+                         for r in full])
+    figure = fit_time.doc_figure(rows)
+    assert "   * - ``SparseAE`` (l1)\n     - 7\n     - 0.5\n     - 3.5" in figure
+    assert "     - 7 (max_iter=20)" in figure
+    X = fit_time.synthetic(50, 6)
+    assert X.dtype == np.float32 and np.allclose(X.mean(axis=0), 0, atol=1e-5)
