@@ -370,6 +370,7 @@ def run_one(run):
         "roc_auc_train": roc_auc_score(y_train, train_scores),
         "ap_train": average_precision_score(y_train, train_scores),
         "fit_seconds": fit_seconds,
+        "n_rows": len(X),
         "n_train": len(X_train),
         "n_features": X.shape[1],
         "outlier_share": float(np.mean(is_outlier)),
@@ -502,6 +503,9 @@ def report(rows, out_dir):
     summary["AP all"] = ap.mean()
     summary["ROC-AUC (train rows) all"] = auc_train.mean()
     summary["tables within 0.05 of best"] = [f"{int(near[m].sum())}/{len(tables)}" for m in methods]
+    fresh = roles.index[roles == "fresh"]
+    if len(fresh):
+        summary["fresh tables within 0.05"] = [f"{int(near.loc[fresh, m].sum())}/{len(fresh)}" for m in methods]
     summary["median fit s"] = wide_seconds[methods].median()
     if "PyOD-AE" in methods:
         ratio = wide_seconds[methods].div(wide_seconds["PyOD-AE"], axis=0)
@@ -509,6 +513,11 @@ def report(rows, out_dir):
         summary["(worst table)"] = ratio.groupby(level="table").median().max()
     out += ["### Summary (mean over tables of the mean over seeds)", "",
             _markdown(summary.round(3), "detector"), ""]
+    kinds = pd.Series({t: TABLES[t].kind for t in tables})
+    by_kind = auc.groupby(kinds).mean().T
+    by_kind.columns = [f"{kind} ({int((kinds == kind).sum())})" for kind in by_kind.columns]
+    out += ["### Mean held-out ROC-AUC by outlier type (number of tables)", "",
+            _markdown(by_kind.round(3), "detector"), ""]
 
     if "skae" in methods and peers:
         lines = ["### Paired differences, skae minus each peer (held-out ROC-AUC)", "",
@@ -545,7 +554,7 @@ def report(rows, out_dir):
     suite = pd.DataFrame({
         "group": roles,
         "outliers": [_kind(TABLES[t]) for t in tables],
-        "rows x features": [f"{int(rows[rows.table == t].n_train.iloc[0] / (1 - TEST_SIZE) + 0.5)} x "
+        "rows x features": [f"{int(rows[rows.table == t].n_rows.iloc[0])} x "
                             f"{int(rows[rows.table == t].n_features.iloc[0])}" for t in tables],
         "outlier share": [f"{rows[rows.table == t].outlier_share.mean():.1%}" for t in tables],
     }, index=tables)
