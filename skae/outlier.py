@@ -60,9 +60,11 @@ LATENT_MEMBER = dict(
     batch_norm=False,
     alpha=0.0,
     batch_size=64,
-    max_iter=20,
-    n_iter_no_change=20,
+    max_iter=10,
+    n_iter_no_change=10,
 )
+# Their hidden layer: 2 * n_features units, clipped to [32, LATENT_MAX_WIDTH].
+LATENT_MAX_WIDTH = 64
 # Their code sizes, as multiples of ceil(sqrt(n_features)).
 LATENT_CODE_FACTORS = (0.5, 1.0, 2.0)
 # Share of the training rows, the lowest-scoring, that the score's statistics
@@ -81,7 +83,7 @@ def default_members(n_features):
     reconstruction error) or ``"latent"`` (scored by the latent Mahalanobis
     distance plus the standardized reconstruction error).
     """
-    width = int(min(128, max(32, 2 * n_features)))
+    width = int(min(LATENT_MAX_WIDTH, max(32, 2 * n_features)))
     base = math.ceil(math.sqrt(n_features))
     reconstruction = dict(RECONSTRUCTION_MEMBER, n_components=min(RECONSTRUCTION_MAX_CODE, n_features))
     members = [("reconstruction", reconstruction)] * RECONSTRUCTION_MEMBERS
@@ -181,8 +183,10 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
       normalization, trained for 10 epochs, scored by their reconstruction
       error, each feature's squared error divided by its mean on the
       training rows;
-    * a *latent* view: three PCA-started autoencoders with codes of about
-      ``sqrt(d) / 2``, ``sqrt(d)`` and ``2 sqrt(d)`` values, each scored by
+    * a *latent* view: three PCA-started autoencoders with one hidden layer
+      of ``2 d`` units (clipped to [32, 64]) and codes of about
+      ``sqrt(d) / 2``, ``sqrt(d)`` and ``2 sqrt(d)`` values, trained for 10
+      epochs, each scored by
       the same standardized error plus the Mahalanobis distance of the row's
       code to the training codes (a Gaussian model of the code: rows far out
       along the data's main directions are caught too).
@@ -261,7 +265,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     on rows that hold the outliers, without labels) and checked on the
     others; the user guide (:ref:`outlier`) gives its ROC-AUC beside
     IsolationForest, LOF, OneClassSVM, PCA and PyOD's AutoEncoder, table by
-    table. Its fit costs about seven times one small autoencoder's.
+    table.
 
     References
     ----------
