@@ -152,13 +152,19 @@ def _codes_and_errors(autoencoder, Z):
 
 
 def _non_finite_rows(X, allow_nan):
-    """``(rows, n_rows)``: the rows of ``X`` holding inf (or NaN, unless allowed); None if unchecked."""
+    """``(rows, n_rows, kinds)``: the rows of ``X`` holding infinity (or NaN, unless allowed).
+
+    ``kinds`` names what was found (``"NaN"``, ``"infinity"``); None when ``X``
+    is not numeric (the wrapped estimator validates it then).
+    """
     if sp.issparse(X):
         X = X.tocsr()
-        bad = ~np.isfinite(X.data)
-        if allow_nan:
-            bad &= ~np.isnan(X.data)
-        return np.unique(np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))[bad]), X.shape[0]
+        values = X.data
+        found_rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        nan, inf = np.isnan(values), np.isinf(values)
+        bad = inf if allow_nan else nan | inf
+        kinds = [k for k, hit in (("NaN", nan[bad].any()), ("infinity", inf[bad].any())) if hit]
+        return np.unique(found_rows[bad]), X.shape[0], kinds
     try:
         values = np.asarray(X)
         if values.ndim != 2 or np.iscomplexobj(values):
@@ -166,8 +172,10 @@ def _non_finite_rows(X, allow_nan):
         values = values.astype(np.float64)
     except (TypeError, ValueError):  # e.g. categorical columns: the estimator checks them
         return None
-    bad = np.isinf(values) if allow_nan else ~np.isfinite(values)
-    return np.flatnonzero(bad.any(axis=1)), len(values)
+    nan, inf = np.isnan(values), np.isinf(values)
+    bad = inf if allow_nan else nan | inf
+    kinds = [k for k, hit in (("NaN", nan[bad].any()), ("infinity", inf[bad].any())) if hit]
+    return np.flatnonzero(bad.any(axis=1)), len(values), kinds
 
 
 class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
@@ -399,11 +407,11 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         found = _non_finite_rows(X, allow_nan)
         if found is None or not len(found[0]):
             return
-        rows, n_rows = found
+        rows, n_rows, kinds = found
         shown = ", ".join(str(int(row)) for row in rows[:10]) + (", ..." if len(rows) > 10 else "")
-        what = "infinite values" if allow_nan else "NaN or infinite values"
         raise ValueError(
-            f"X has {what} in {len(rows)} of its {n_rows} rows (row indices: {shown}). "
+            f"X has {' and '.join(kinds)} values in {len(rows)} of its {n_rows} rows "
+            f"(row indices: {shown}). "
             f"{type(self).__name__} scores finite rows only: drop these rows, or fill in their "
             "missing values first (e.g. sklearn.impute.SimpleImputer in a pipeline)."
         )

@@ -1,95 +1,152 @@
 """
-Anomaly detection: autoencoder vs Isolation Forest
-==================================================
+Anomaly detection: autoencoders, Isolation Forest and LOF, side by side
+=======================================================================
 
-An autoencoder trained on (mostly) normal rows reconstructs them well and
-unusual rows badly. :class:`~skae.AutoencoderOutlierDetector` turns any skae
-autoencoder into an outlier detector with the contract of
+:class:`~skae.AutoencoderOutlierDetector` follows the contract of
 :class:`~sklearn.ensemble.IsolationForest`: ``score_samples`` (higher is
-more normal), ``decision_function`` and ``predict`` (+1 inlier, -1 outlier).
+more normal), ``decision_function`` and ``predict`` (+1 inlier, -1
+outlier). Its default is a small ensemble of autoencoders: two scored by
+how badly they reconstruct a row, three by that and by how far the row's
+code lies from the training codes.
 
-The anomalies here are "chimeras": the top half of one digit stitched onto
-the bottom half of another. Every pixel value is ordinary; only the
-structure is wrong, which is what a reconstruction model can notice.
+No detector wins everywhere, so this example compares the three on four
+small tables built from scikit-learn's bundled data, each with a few
+percent of outliers of a different kind, in the setting of ADBench (Han et
+al., 2022) where most users are: the detector is fitted, without labels,
+on rows that *contain* the outliers, and then scores those same rows.
+
+* **breast cancer**: the benign tumours, plus 10 malignant ones (ADBench's
+  WDBC table);
+* **wine**: two cultivars, plus 10 wines of the third (ADBench's wine);
+* **digits**: the digits 1 to 9, plus 30 zeros, a well-formed digit that
+  is simply rare;
+* **broken dependencies**: benign tumours whose features are each drawn
+  from another row, so every value is ordinary and only the relations
+  between the features are wrong.
 """
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.ensemble import IsolationForest
-from sklearn.metrics import RocCurveDisplay, roc_auc_score
-from sklearn.model_selection import train_test_split
+from sklearn.metrics import roc_auc_score
+from sklearn.neighbors import LocalOutlierFactor
+from sklearn.preprocessing import StandardScaler
 
-from skae import AutoencoderOutlierDetector, AutoencoderTransformer
-
-X, y = load_digits(return_X_y=True)
-X = X / 16.0
-rng = np.random.RandomState(0)
+from skae import AutoencoderOutlierDetector
 
 
-def chimeras(X, y, n, rng):
-    """Top half of one digit, bottom half of a digit of another class."""
-    first = rng.choice(len(X), n)
-    second = np.array([rng.choice(np.flatnonzero(y != y[i])) for i in first])
-    return np.hstack([X[first, :32], X[second, 32:]])
+def with_rare_class(X, y, rare, n_rare, rng):
+    """All rows of the other classes, plus ``n_rare`` rows of class ``rare``."""
+    rare_rows = rng.choice(np.flatnonzero(y == rare), n_rare, replace=False)
+    rows = np.r_[np.flatnonzero(y != rare), rare_rows]
+    return X[rows], np.r_[np.zeros(np.sum(y != rare)), np.ones(n_rare)]
 
 
-X_normal_train, X_normal_test, y_normal_train, y_normal_test = train_test_split(
-    X, y, test_size=0.3, random_state=0
-)
-# Training data: 5% contamination; test data: 10% anomalies.
-X_train = np.vstack([X_normal_train, chimeras(X_normal_train, y_normal_train, 60, rng)])
-X_anomalies = chimeras(X_normal_test, y_normal_test, 54, rng)
-X_test = np.vstack([X_normal_test, X_anomalies])
-is_anomaly = np.r_[np.zeros(len(X_normal_test)), np.ones(len(X_anomalies))]
+def broken_dependencies(X, n_outliers, rng):
+    """``X`` plus rows whose every feature comes from a different random row of ``X``."""
+    outliers = np.column_stack([rng.choice(X[:, j], n_outliers) for j in range(X.shape[1])])
+    return np.vstack([X, outliers]), np.r_[np.zeros(len(X)), np.ones(n_outliers)]
+
+
+def tables(seed):
+    rng = np.random.RandomState(seed)
+    cancer, wine, digits = (load(return_X_y=True) for load in (load_breast_cancer, load_wine, load_digits))
+    benign = cancer[0][cancer[1] == 1]
+    return {
+        "breast cancer": with_rare_class(*cancer, rare=0, n_rare=10, rng=rng),
+        "wine": with_rare_class(*wine, rare=0, n_rare=10, rng=rng),
+        "digits": with_rare_class(*digits, rare=0, n_rare=30, rng=rng),
+        "broken dependencies": broken_dependencies(benign, 18, rng),
+    }
+
+
+def outlyingness(name, X, seed):
+    """Fit a detector on ``X`` and return its outlier score of each row (higher = more unusual)."""
+    if name == "LocalOutlierFactor":
+        return -LocalOutlierFactor().fit(X).negative_outlier_factor_
+    detector = {
+        "AutoencoderOutlierDetector": AutoencoderOutlierDetector(random_state=seed),
+        "IsolationForest": IsolationForest(random_state=seed),
+    }[name]
+    return -detector.fit(X).score_samples(X)
+
+
+detectors = ["AutoencoderOutlierDetector", "IsolationForest", "LocalOutlierFactor"]
+seeds = [0, 1, 2]
+auc = {}  # (table, detector) -> ROC-AUC of each seed
+for seed in seeds:
+    for table, (X, is_outlier) in tables(seed).items():
+        X = StandardScaler().fit_transform(X)  # no labels involved
+        for name in detectors:
+            auc.setdefault((table, name), []).append(roc_auc_score(is_outlier, outlyingness(name, X, seed)))
+
+for table in tables(0):
+    print(f"{table:20s}", "  ".join(f"{name[:18]:18s} {np.mean(auc[table, name]):.3f}" for name in detectors))
 
 # %%
-detectors = {
-    "AutoencoderOutlierDetector": AutoencoderOutlierDetector(
-        AutoencoderTransformer(
-            n_components=12, hidden_layer_sizes=(64,), max_iter=80, random_state=0
-        ),
-        contamination=0.05,
-    ),
-    "IsolationForest": IsolationForest(contamination=0.05, random_state=0),
-}
-scores = {}
-for name, detector in detectors.items():
-    detector.fit(X_train)
-    scores[name] = -detector.score_samples(X_test)  # higher = more anomalous
-    flagged = detector.predict(X_test) == -1
-    print(
-        f"{name:27s} ROC AUC {roc_auc_score(is_anomaly, scores[name]):.3f}, "
-        f"flags {flagged.sum():3d} rows, of which {int(is_anomaly[flagged].sum())} are anomalies"
-    )
-
-# %%
-fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-for name in detectors:
-    RocCurveDisplay.from_predictions(is_anomaly, scores[name], name=name, ax=axes[0])
-axes[0].set_title("ROC on the test set")
-for ax, name in zip(axes[1:], detectors):
-    ax.hist(scores[name][is_anomaly == 0], bins=40, alpha=0.6, label="normal digits", density=True)
-    ax.hist(scores[name][is_anomaly == 1], bins=40, alpha=0.6, label="chimeras", density=True)
-    ax.set_title(name)
-    ax.set_xlabel("anomaly score (-score_samples)")
-    ax.legend()
+# ROC-AUC of each detector on each table (mean and range over three draws of
+# the outliers and seeds). 0.5 is chance.
+names = list(tables(0))
+fig, ax = plt.subplots(figsize=(8, 3.8))
+width = 0.27
+for i, name in enumerate(detectors):
+    means = [np.mean(auc[t, name]) for t in names]
+    spread = [[m - np.min(auc[t, name]) for t, m in zip(names, means)],
+              [np.max(auc[t, name]) - m for t, m in zip(names, means)]]
+    ax.bar(np.arange(len(names)) + (i - 1) * width, means, width, yerr=spread, capsize=3, label=name)
+ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+ax.set_xticks(range(len(names)), names)
+ax.set_ylim(0.3, 1.02)
+ax.set_ylabel("ROC-AUC (fit and score the same rows)")
+ax.legend(fontsize=8, loc="lower left")
+fig.tight_layout()
 plt.show()
 
 # %%
-# The highest-scoring test rows according to the autoencoder.
-top = np.argsort(scores["AutoencoderOutlierDetector"])[::-1][:10]
-fig, axes = plt.subplots(1, 10, figsize=(10, 1.6))
-for ax, index in zip(axes, top):
-    ax.imshow(X_test[index].reshape(8, 8), cmap="gray_r")
-    ax.set_title("chimera" if is_anomaly[index] else "digit", fontsize=8)
-    ax.set_xticks([])
-    ax.set_yticks([])
-fig.suptitle("Most anomalous test rows (autoencoder)")
-plt.show()
+# What the plot says, and what the benchmark of 40 tables
+# (``python -m benchmarks.outliers``, see :ref:`outlier`) says more firmly:
+#
+# * When the outliers break the relations between features (*broken
+#   dependencies*), the autoencoders see it and the Isolation Forest, which
+#   cuts one feature at a time, barely does.
+# * On the rare tumours and wines all three do well, within a few hundredths
+#   of each other (LOF is ahead on wine; with 10 outliers in 129 rows, one
+#   row moves the ROC-AUC by about 0.01).
+# * A rare but well-formed class (*digits*: the zeros) is hard for everyone.
+#   An autoencoder trained on ten digits reconstructs a zero as well as any
+#   other digit; the Isolation Forest does better here. No default is best
+#   on every table: averaged over the benchmark's tables, the ensemble is
+#   ahead of Isolation Forest, LOF, one-class SVM, PCA and PyOD's
+#   autoencoder, and within 0.05 of the best detector on four tables out of
+#   five.
+#
+# Labelling rows
+# --------------
+# ``predict`` turns the scores into labels with the threshold ``offset_``:
+# with ``contamination`` a fraction, that share of the training rows is
+# flagged; with ``"auto"`` (the default), rows below Tukey's lower fence of
+# the training scores are.
+X, is_outlier = tables(0)["breast cancer"]
+X = StandardScaler().fit_transform(X)
+for contamination in ("auto", 0.03):
+    detector = AutoencoderOutlierDetector(contamination=contamination, random_state=0).fit(X)
+    flagged = detector.predict(X) == -1
+    print(f"contamination={contamination!r}: flags {flagged.sum()} of {len(X)} rows, "
+          f"{int(is_outlier[flagged].sum())} of them malignant (of {int(is_outlier.sum())})")
 
 # %%
-# The autoencoder ranks the chimeras far above the normal digits, while the
-# Isolation Forest, which isolates rows by extreme values of single pixels,
-# barely tells them apart: each half of a chimera is an ordinary half digit.
+# The scores of the benign and the malignant rows, with both thresholds.
+scores = -detector.score_samples(X)
+fig, ax = plt.subplots(figsize=(7, 3.2))
+bins = np.linspace(scores.min(), np.percentile(scores, 99.5), 50)
+ax.hist(scores[is_outlier == 0], bins=bins, alpha=0.6, label="benign", density=True)
+ax.hist(scores[is_outlier == 1], bins=bins, alpha=0.8, label="malignant", density=True)
+auto = AutoencoderOutlierDetector(random_state=0).fit(X)
+ax.axvline(-detector.offset_, color="k", ls="--", label="contamination=0.03")
+ax.axvline(-auto.offset_, color="k", ls=":", label='contamination="auto"')
+ax.set_xlabel("outlier score (-score_samples)")
+ax.legend(fontsize=8)
+fig.tight_layout()
+plt.show()
