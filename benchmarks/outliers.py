@@ -52,8 +52,13 @@ from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
+from .stats import paired
+
 NAME = "outliers"
 DEFAULT_SEEDS = 3
+QUICK_SEEDS = 1
+# Fit times are compared across runs (skae against PyOD-AE): runs one at a time.
+SEQUENTIAL = True
 
 # Larger tables are subsampled to this many rows (ADBench caps at 10,000).
 MAX_ROWS = 5000
@@ -344,7 +349,7 @@ def plan(config):
     names = available_tables(config.get("data_dir"))
     if config.get("quick"):
         names = [name for name in QUICK_TABLES if name in names]
-    seeds = 1 if config.get("quick") else int(config.get("seeds", DEFAULT_SEEDS))
+    seeds = QUICK_SEEDS if config.get("quick") else int(config.get("seeds", DEFAULT_SEEDS))
     data_dir = config.get("data_dir")
     return [
         {"table": name, "seed": seed, "method": method, "data_dir": data_dir}
@@ -383,8 +388,6 @@ ROLES = {
     "check": "check of round 1, design of round 2",
     "fresh": "fresh: check of round 2",
 }
-# A paired difference smaller than this (or than twice its standard error over seeds) is a tie.
-TIE = 0.01
 NEAR_BEST = 0.05
 
 
@@ -412,12 +415,20 @@ def _markdown(frame, index_name="table"):
 
 
 def _paired(rows, method, rival, value="roc_auc"):
-    """Per-table mean paired difference ``method - rival`` and its verdict."""
+    """``method - rival``: per-table mean paired differences and verdicts, and over the tables.
+
+    A table's verdict is ``benchmarks.stats.paired``'s over its seeds (better
+    or worse when the 95% interval excludes zero, a tie otherwise); the
+    overall one is the same test over the per-table mean differences.
+    """
     wide = rows.pivot_table(index=["table", "seed"], columns="method", values=value)
-    diff = (wide[method] - wide[rival]).groupby(level="table", sort=False)
-    mean, se = diff.mean(), diff.std().fillna(0.0) / np.sqrt(diff.count())
-    tie = mean.abs() <= np.maximum(TIE, 2 * se)
-    return mean, (~tie & (mean > 0)).sum(), tie.sum(), (~tie & (mean < 0)).sum()
+    tables = list(dict.fromkeys(wide.index.get_level_values("table")))
+    verdicts = [paired(wide.loc[t, method], wide.loc[t, rival], lower_is_better=False)["verdict"]
+                for t in tables]
+    means = wide.groupby(level="table", sort=False).mean()
+    overall = paired(means[method], means[rival], lower_is_better=False)
+    counts = {v: verdicts.count(v) for v in ("better", "tie", "worse")}
+    return overall, counts
 
 
 def _plot(mean, methods, tables, out_dir):
@@ -521,13 +532,15 @@ def report(rows, out_dir):
 
     if "skae" in methods and peers:
         lines = ["### Paired differences, skae minus each peer (held-out ROC-AUC)", "",
-                 f"Per table, the mean over seeds of the paired difference; a table is a tie when "
-                 f"it is within {TIE} or two standard errors.", "",
-                 "| peer | mean difference (± std over tables) | tables won / tied / lost |",
-                 "|---|---|---|"]
+                 "Per table, the paired differences over seeds; *won* or *lost* when their 95% "
+                 "interval (Student's t) excludes zero, *tied* otherwise. Over the tables: the "
+                 "same test on the per-table mean differences.", "",
+                 "| peer | mean difference over tables [95% interval] | verdict over tables "
+                 "| tables won / tied / lost |", "|---|---|---|---|"]
         for peer in peers + [m for m in ("skae-AE(defaults)", "skae-VAE") if m in methods]:
-            mean, won, tied, lost = _paired(rows, "skae", peer)
-            lines.append(f"| {peer} | {mean.mean():+.3f} ± {mean.std():.3f} | {won} / {tied} / {lost} |")
+            overall, counts = _paired(rows, "skae", peer)
+            lines.append(f"| {peer} | {overall['mean']:+.3f} [{overall['low']:+.3f}, {overall['high']:+.3f}] "
+                         f"| {overall['verdict']} | {counts['better']} / {counts['tie']} / {counts['worse']} |")
         out += lines + [""]
 
         verdicts = []
@@ -536,8 +549,11 @@ def report(rows, out_dir):
                 continue
             mine, others = auc.loc[idx, "skae"].mean(), auc.loc[idx, peers].mean()
             met = mine > others.max()
+            closest = paired(auc.loc[idx, "skae"], auc.loc[idx, others.idxmax()], lower_is_better=False)
             verdicts.append(f"- Mean ROC-AUC above every peer's ({label}): **{'met' if met else 'not met'}** "
-                            f"(skae {mine:.3f}, best peer {others.idxmax()} {others.max():.3f}).")
+                            f"(skae {mine:.3f}, best peer {others.idxmax()} {others.max():.3f}; paired over "
+                            f"the tables {closest['mean']:+.3f} [{closest['low']:+.3f}, {closest['high']:+.3f}], "
+                            f"{'a tie' if closest['verdict'] == 'tie' else closest['verdict']}).")
             share = near.loc[idx, "skae"].mean()
             verdicts.append(f"- Within 0.05 of the best detector on at least 70% of the tables ({label}): "
                             f"**{'met' if share >= 0.7 else 'not met'}** "
