@@ -1,4 +1,4 @@
-"""Outlier detection: skae's AutoencoderOutlierDetector against IsolationForest, LOF, PyOD and others.
+"""Outlier detection: skae's AutoencoderOutlierDetector beside IsolationForest, LOF, PyOD, others.
 
 The protocol is ADBench's unsupervised setting (Han et al., NeurIPS 2022).
 Each table is a set of rows, a few of which (1-10%) are outliers. The rows
@@ -112,12 +112,14 @@ TABLES = {
                        note="digit 0 downsampled to 2.9% (ODDS optdigits)"),
     "satimage": Table("satimage", (2,), fraction=0.02, role="design",
                       note="class 2 downsampled to 2% (ODDS satimage-2)"),
-    "spambase": Table("spambase", (1,), fraction=0.05, role="design", note="spam downsampled to 5%"),
+    "spambase": Table("spambase", (1,), fraction=0.05, role="design",
+                      note="spam downsampled to 5%"),
     "magic": _MAGIC,
     **{f"magic_{kind}": _generated(_MAGIC, kind, "design")
        for kind in ("local", "global", "dependency", "clustered")},
     # Check tables: never looked at while choosing the defaults.
-    "pendigits": Table("pendigits", (4,), fraction=0.0227, note="digit 4 downsampled to 2.3% (ODDS pendigits)"),
+    "pendigits": Table("pendigits", (4,), fraction=0.0227,
+                       note="digit 4 downsampled to 2.3% (ODDS pendigits)"),
     "mnist": Table("mnist_test", (6,), inliers=(0,), fraction=0.092,
                    note="digit 0 inliers, digit 6 outliers at 9.2% (ODDS mnist)"),
     "letter": Table("letter", tuple(range(4, 27)), inliers=(1, 2, 3), fraction=0.0625,
@@ -132,14 +134,21 @@ TABLES = {
     # Fresh tables: held out from both rounds of design (see the report).
     "mnist_1v7": Table("mnist_test", (7,), inliers=(1,), fraction=0.05, role="fresh",
                        note="digit 1 inliers, digit 7 outliers at 5%"),
-    "letter_xyz": Table("letter", tuple(range(1, 24)), inliers=(24, 25, 26), fraction=0.0625, role="fresh",
+    "letter_xyz": Table("letter", tuple(range(1, 24)), inliers=(24, 25, 26), fraction=0.0625,
+                        role="fresh",
                         note="letters X-Z inliers, other letters outliers at 6.25%"),
-    "pendigits_9": Table("pendigits", (9,), fraction=0.023, role="fresh", note="digit 9 downsampled to 2.3%"),
-    "satimage_4": Table("satimage", (4,), fraction=0.03, role="fresh", note="class 4 downsampled to 3%"),
-    "spambase_ham": Table("spambase", (0,), fraction=0.05, role="fresh", note="non-spam downsampled to 5%"),
-    "wine_quality_best": Table("wine_quality_white", (8, 9), role="fresh", note="quality 8-9 wines (natural share)"),
-    "texture_14": Table("texture", (14,), fraction=0.05, role="fresh", note="texture 14 downsampled to 5%"),
-    "mfeat_pixel_5": Table("mfeat_pixel", (5,), fraction=0.05, role="fresh", note="digit 5 downsampled to 5%"),
+    "pendigits_9": Table("pendigits", (9,), fraction=0.023, role="fresh",
+                         note="digit 9 downsampled to 2.3%"),
+    "satimage_4": Table("satimage", (4,), fraction=0.03, role="fresh",
+                        note="class 4 downsampled to 3%"),
+    "spambase_ham": Table("spambase", (0,), fraction=0.05, role="fresh",
+                          note="non-spam downsampled to 5%"),
+    "wine_quality_best": Table("wine_quality_white", (8, 9), role="fresh",
+                               note="quality 8-9 wines (natural share)"),
+    "texture_14": Table("texture", (14,), fraction=0.05, role="fresh",
+                        note="texture 14 downsampled to 5%"),
+    "mfeat_pixel_5": Table("mfeat_pixel", (5,), fraction=0.05, role="fresh",
+                           note="digit 5 downsampled to 5%"),
     **{f"pendigits_{kind}": _generated(_PENDIGITS, kind, "fresh")
        for kind in ("local", "global", "dependency", "clustered")},
     **{f"breast_cancer_{kind}": _generated(_BENIGN, kind, "fresh")
@@ -190,8 +199,10 @@ def _take(rng, rows, n):
 def _real_rows(table, X, y, rng):
     """Inlier and outlier rows of a real table, downsampled and capped."""
     outlier_rows = np.flatnonzero(np.isin(y, table.outliers))
-    inlier_mask = ~np.isin(y, table.outliers) if table.inliers is None else np.isin(y, table.inliers)
-    inlier_rows = np.flatnonzero(inlier_mask)
+    if table.inliers is None:
+        inlier_rows = np.flatnonzero(~np.isin(y, table.outliers))
+    else:
+        inlier_rows = np.flatnonzero(np.isin(y, table.inliers))
     fraction = table.fraction
     if fraction is None:
         fraction = len(outlier_rows) / (len(outlier_rows) + len(inlier_rows))
@@ -306,7 +317,7 @@ def _pca_error(X_train):
 
 
 def fit_detector(method, X_train, seed):
-    """Fit ``method`` on ``X_train``; return ``(score, train_score)``, functions, higher = more unusual.
+    """Fit ``method`` on ``X_train``; return ``(score, train_score)``, higher = more unusual.
 
     ``score(X)`` scores new rows, ``train_score()`` the training rows (for LOF
     and PyOD, the scores their ``fit`` computed).
@@ -329,7 +340,8 @@ def fit_detector(method, X_train, seed):
         return lambda X: -model.score_samples(X), lambda: -model.negative_outlier_factor_
     models = {
         "skae": lambda: AutoencoderOutlierDetector(random_state=seed),
-        "skae-AE(defaults)": lambda: AutoencoderOutlierDetector(AutoencoderTransformer(random_state=seed)),
+        "skae-AE(defaults)": lambda: AutoencoderOutlierDetector(
+            AutoencoderTransformer(random_state=seed)),
         "skae-VAE": lambda: AutoencoderOutlierDetector(VariationalAE(
             n_components=max(1, math.ceil(math.sqrt(X_train.shape[1]))), random_state=seed)),
         "IForest": lambda: IsolationForest(random_state=seed),
@@ -392,7 +404,9 @@ NEAR_BEST = 0.05
 
 
 def _kind(table):
-    return "real: " + table.note if table.kind == "real" else f"{table.kind} (ADBench), {table.note}"
+    if table.kind == "real":
+        return "real: " + table.note
+    return f"{table.kind} (ADBench), {table.note}"
 
 
 def _mean_std(frame, value):
@@ -447,7 +461,8 @@ def _plot(mean, methods, tables, out_dir):
     for role in ROLES:
         n = sum(TABLES[t].role == role for t in tables)
         if n:
-            ax.axvspan(start - 0.5, start + n - 0.5, color="0.93" if role == "check" else "white", zorder=0)
+            shade = "0.93" if role == "check" else "white"
+            ax.axvspan(start - 0.5, start + n - 0.5, color=shade, zorder=0)
             ax.text(start + n / 2 - 0.5, 1.02, role, ha="center", va="bottom", fontsize=8,
                     transform=ax.get_xaxis_transform())
             start += n
@@ -472,7 +487,9 @@ def report(rows, out_dir):
     auc, auc_std = _mean_std(rows, "roc_auc")
     ap, ap_std = _mean_std(rows, "ap")
     auc_train, _ = _mean_std(rows, "roc_auc_train")
-    auc, auc_std, ap, ap_std, auc_train = (f.loc[tables, methods] for f in (auc, auc_std, ap, ap_std, auc_train))
+    auc, auc_std, ap, ap_std, auc_train = (
+        f.loc[tables, methods] for f in (auc, auc_std, ap, ap_std, auc_train)
+    )
     best = auc.max(axis=1)
     near = auc.ge(best - NEAR_BEST, axis=0)
     roles = pd.Series({t: TABLES[t].role for t in tables})
@@ -516,7 +533,9 @@ def report(rows, out_dir):
     summary["tables within 0.05 of best"] = [f"{int(near[m].sum())}/{len(tables)}" for m in methods]
     fresh = roles.index[roles == "fresh"]
     if len(fresh):
-        summary["fresh tables within 0.05"] = [f"{int(near.loc[fresh, m].sum())}/{len(fresh)}" for m in methods]
+        summary["fresh tables within 0.05"] = [
+            f"{int(near.loc[fresh, m].sum())}/{len(fresh)}" for m in methods
+        ]
     summary["median fit s"] = wide_seconds[methods].median()
     if "PyOD-AE" in methods:
         ratio = wide_seconds[methods].div(wide_seconds["PyOD-AE"], axis=0)
@@ -539,30 +558,38 @@ def report(rows, out_dir):
                  "| tables won / tied / lost |", "|---|---|---|---|"]
         for peer in peers + [m for m in ("skae-AE(defaults)", "skae-VAE") if m in methods]:
             overall, counts = _paired(rows, "skae", peer)
-            lines.append(f"| {peer} | {overall['mean']:+.3f} [{overall['low']:+.3f}, {overall['high']:+.3f}] "
-                         f"| {overall['verdict']} | {counts['better']} / {counts['tie']} / {counts['worse']} |")
+            interval = f"{overall['mean']:+.3f} [{overall['low']:+.3f}, {overall['high']:+.3f}]"
+            record = f"{counts['better']} / {counts['tie']} / {counts['worse']}"
+            lines.append(f"| {peer} | {interval} | {overall['verdict']} | {record} |")
         out += lines + [""]
 
         verdicts = []
-        for label, idx in (("all tables", tables), ("fresh tables", list(roles.index[roles == "fresh"]))):
+        groups = (("all tables", tables), ("fresh tables", list(roles.index[roles == "fresh"])))
+        for label, idx in groups:
             if not idx:
                 continue
             mine, others = auc.loc[idx, "skae"].mean(), auc.loc[idx, peers].mean()
             met = mine > others.max()
-            closest = paired(auc.loc[idx, "skae"], auc.loc[idx, others.idxmax()], lower_is_better=False)
-            verdicts.append(f"- Mean ROC-AUC above every peer's ({label}): **{'met' if met else 'not met'}** "
-                            f"(skae {mine:.3f}, best peer {others.idxmax()} {others.max():.3f}; paired over "
-                            f"the tables {closest['mean']:+.3f} [{closest['low']:+.3f}, {closest['high']:+.3f}], "
-                            f"{'a tie' if closest['verdict'] == 'tie' else closest['verdict']}).")
+            rival = others.idxmax()
+            closest = paired(auc.loc[idx, "skae"], auc.loc[idx, rival], lower_is_better=False)
+            interval = f"{closest['mean']:+.3f} [{closest['low']:+.3f}, {closest['high']:+.3f}]"
+            verdict = "a tie" if closest["verdict"] == "tie" else closest["verdict"]
+            verdicts.append(
+                f"- Mean ROC-AUC above every peer's ({label}): **{'met' if met else 'not met'}** "
+                f"(skae {mine:.3f}, best peer {rival} {others.max():.3f}; paired over the "
+                f"tables {interval}, {verdict}).")
             share = near.loc[idx, "skae"].mean()
-            verdicts.append(f"- Within 0.05 of the best detector on at least 70% of the tables ({label}): "
+            verdicts.append("- Within 0.05 of the best detector on at least 70% of the tables "
+                            f"({label}): "
                             f"**{'met' if share >= 0.7 else 'not met'}** "
                             f"({int(near.loc[idx, 'skae'].sum())}/{len(idx)} = {share:.0%}).")
         if "PyOD-AE" in methods:
             ratio = (wide_seconds["skae"] / wide_seconds["PyOD-AE"]).groupby(level="table").median()
-            verdicts.append(f"- Fit time at most 3x PyOD-AE's: **{'met' if ratio.max() <= 3 else 'not met'}** "
-                            f"(median over tables {ratio.median():.2f}x, worst table {ratio.idxmax()} "
-                            f"{ratio.max():.2f}x; timings side by side in one process, on a shared machine).")
+            verdicts.append(
+                f"- Fit time at most 3x PyOD-AE's: **{'met' if ratio.max() <= 3 else 'not met'}** "
+                f"(median over tables {ratio.median():.2f}x, worst table {ratio.idxmax()} "
+                f"{ratio.max():.2f}x; runs one after another in one process, on a shared "
+                "machine).")
         out += ["### Targets (issue 16)", "", *verdicts, ""]
 
     out += [f"![ROC-AUC per table]({_plot(auc, methods, tables, out_dir)})", ""]
@@ -581,7 +608,8 @@ def report(rows, out_dir):
             _markdown(_cells(ap, ap_std)), ""]
     out += ["### ROC-AUC on the training rows (fit and score the same rows; mean over seeds)", "",
             _markdown(auc_train.round(3)), ""]
-    seconds = rows.groupby(["table", "method"], sort=False).fit_seconds.mean().unstack().loc[tables, methods]
+    seconds = rows.groupby(["table", "method"], sort=False).fit_seconds.mean().unstack()
+    seconds = seconds.loc[tables, methods]
     out += ["### Fit seconds (mean over seeds; shared machine, one torch thread)", "",
             _markdown(seconds.round(2)), ""]
     return "\n".join(out)

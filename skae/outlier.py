@@ -1,4 +1,4 @@
-"""AutoencoderOutlierDetector: an ensemble of autoencoders, or any skae autoencoder, as an outlier detector."""
+"""AutoencoderOutlierDetector: outliers found by an ensemble of autoencoders, or by any one."""
 
 import math
 from numbers import Real
@@ -74,6 +74,10 @@ KEEP_FRACTION = 0.9
 # feature the model reconstructs (nearly) exactly cannot dominate the score.
 SCALE_FLOOR = 1e-3
 TINY = 1e-12
+# Fitted attributes of one mode or the other, cleared when the detector is fitted again.
+FITTED_BY_MODE = (
+    "estimator_", "estimators_", "mean_", "scale_", "member_statistics_", "view_medians_"
+)
 
 
 def default_members(n_features):
@@ -85,11 +89,15 @@ def default_members(n_features):
     """
     width = int(min(LATENT_MAX_WIDTH, max(32, 2 * n_features)))
     base = math.ceil(math.sqrt(n_features))
-    reconstruction = dict(RECONSTRUCTION_MEMBER, n_components=min(RECONSTRUCTION_MAX_CODE, n_features))
-    members = [("reconstruction", reconstruction)] * RECONSTRUCTION_MEMBERS
+    code = min(RECONSTRUCTION_MAX_CODE, n_features)
+    members = [
+        ("reconstruction", dict(RECONSTRUCTION_MEMBER, n_components=code))
+        for _ in range(RECONSTRUCTION_MEMBERS)
+    ]
     for factor in LATENT_CODE_FACTORS:
         code = int(min(max(1, n_features - 1), max(1, round(base * factor))))
-        members.append(("latent", dict(LATENT_MEMBER, n_components=code, hidden_layer_sizes=(width,))))
+        params = dict(LATENT_MEMBER, n_components=code, hidden_layer_sizes=(width,))
+        members.append(("latent", params))
     return members
 
 
@@ -107,7 +115,7 @@ def _distance(stats, codes):
 
 
 def member_outlyingness(stats, codes, errors):
-    """One member's outlyingness of rows, from their codes and squared errors (higher = more unusual).
+    """One member's outlyingness of rows (higher = more unusual), from their codes and errors.
 
     ``mean_j(error_j / scale_j)``, each feature's squared error over its mean
     on the training rows, divided by its training median; for the latent
@@ -340,7 +348,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         self : object
             The fitted detector.
         """
-        for name in ("estimator_", "estimators_", "mean_", "scale_", "member_statistics_", "view_medians_"):
+        for name in FITTED_BY_MODE:
             self.__dict__.pop(name, None)
         self._reject_non_finite(X)
         if self.estimator is None:

@@ -1,4 +1,4 @@
-"""AutoencoderOutlierDetector: planted outliers, thresholds, bad input, pipelines and the benchmark."""
+"""AutoencoderOutlierDetector: planted outliers, thresholds, bad input, pipelines, the benchmark."""
 
 import numpy as np
 import pandas as pd
@@ -114,7 +114,8 @@ def test_default_statistics_come_from_the_most_normal_rows(cluster):
         _, errors = _codes_and_errors(autoencoder, Z)
         # Re-estimated without the cluster, badly reconstructed: below the mean over all rows.
         assert stats["scale"].sum() < errors.mean(axis=0).sum()
-        np.testing.assert_allclose(stats["scale"].sum(), errors[is_outlier == 0].mean(axis=0).sum(), rtol=0.5)
+        inlier_scale = errors[is_outlier == 0].mean(axis=0).sum()
+        np.testing.assert_allclose(stats["scale"].sum(), inlier_scale, rtol=0.5)
 
 
 # ------------------------------------------------------------ thresholds
@@ -176,7 +177,9 @@ def test_single_row_predict_matches_the_batch(cluster):
         assert single.shape == (1,) and single.dtype == np.int64
         assert single[0] == detector.predict(X)[row]
         np.testing.assert_allclose(
-            detector.score_samples(X[row : row + 1]), detector.score_samples(X)[row : row + 1], rtol=1e-6
+            detector.score_samples(X[row : row + 1]),
+            detector.score_samples(X)[row : row + 1],
+            rtol=1e-6,
         )
 
 
@@ -189,7 +192,8 @@ def test_non_finite_rows_at_predict_are_named_and_the_model_is_unchanged(cluster
     bad[3, 1] = bad[7, 0] = value
     for method in ("predict", "score_samples", "decision_function"):
         kind = "NaN" if np.isnan(value) else "infinity"
-        with pytest.raises(ValueError, match=rf"X has {kind} values in 2 of its 12 rows \(row indices: 3, 7\)"):
+        message = rf"X has {kind} values in 2 of its 12 rows \(row indices: 3, 7\)"
+        with pytest.raises(ValueError, match=message):
             getattr(detector, method)(bad)
     np.testing.assert_array_equal(detector.score_samples(X), before)
     after = [p for ae in detector.estimators_ for p in ae.module_.parameters()]
@@ -223,7 +227,9 @@ def test_many_bad_rows_are_listed_in_short():
 
 
 # ------------------------------------------------------------ a wrapped autoencoder
-@pytest.mark.parametrize("autoencoder", [None, AutoencoderTransformer(**SMALL), VariationalAE(**SMALL)])
+@pytest.mark.parametrize(
+    "autoencoder", [None, AutoencoderTransformer(**SMALL), VariationalAE(**SMALL)]
+)
 def test_planted_digits_are_found(planted, autoencoder):
     X, is_inlier = planted
     detector = make_pipeline(
@@ -295,10 +301,16 @@ def test_wraps_a_table_autoencoder_with_missing_values():
     """Inputs are the wrapped autoencoder's: a DataFrame with a categorical column and NaN."""
     rng = np.random.RandomState(0)
     frame = pd.DataFrame(
-        {"x": rng.normal(size=200), "kind": pd.Categorical(rng.choice(["a", "b"], 200)), "y": rng.normal(size=200)}
+        {
+            "x": rng.normal(size=200),
+            "kind": pd.Categorical(rng.choice(["a", "b"], 200)),
+            "y": rng.normal(size=200),
+        }
     )
     frame.loc[3, "x"] = np.nan
-    table = skae.TabularAE(n_components=2, hidden_layer_sizes=(8,), max_iter=5, random_state=0, missing="learn")
+    table = skae.TabularAE(
+        n_components=2, hidden_layer_sizes=(8,), max_iter=5, random_state=0, missing="learn"
+    )
     detector = AutoencoderOutlierDetector(table, contamination=0.1).fit(frame)
     assert detector.__sklearn_tags__().input_tags.allow_nan
     assert not AutoencoderOutlierDetector().__sklearn_tags__().input_tags.allow_nan
@@ -341,7 +353,8 @@ def test_benchmark_tables_follow_their_recipes():
 
 
 def test_benchmark_slice_runs_and_reports(tmp_path):
-    runs = [r for r in bench.plan({"quick": True, "seeds": 3, "data_dir": None}) if r["table"] == "wine"]
+    planned = bench.plan({"quick": True, "seeds": 3, "data_dir": None})
+    runs = [r for r in planned if r["table"] == "wine"]
     assert {r["method"] for r in runs} == set(bench.METHODS) and {r["seed"] for r in runs} == {0}
     fast = [r for r in runs if r["method"] in ("skae", "IForest", "LOF", "PCA")]
     rows = pd.DataFrame([{**r, **bench.run_one(r)} for r in fast])

@@ -52,7 +52,8 @@ def broken_dependencies(X, n_outliers, rng):
 
 def tables(seed):
     rng = np.random.RandomState(seed)
-    cancer, wine, digits = (load(return_X_y=True) for load in (load_breast_cancer, load_wine, load_digits))
+    loaders = (load_breast_cancer, load_wine, load_digits)
+    cancer, wine, digits = (load(return_X_y=True) for load in loaders)
     benign = cancer[0][cancer[1] == 1]
     return {
         "breast cancer": with_rare_class(*cancer, rare=0, n_rare=10, rng=rng),
@@ -80,10 +81,12 @@ for seed in seeds:
     for table, (X, is_outlier) in tables(seed).items():
         X = StandardScaler().fit_transform(X)  # no labels involved
         for name in detectors:
-            auc.setdefault((table, name), []).append(roc_auc_score(is_outlier, outlyingness(name, X, seed)))
+            score = roc_auc_score(is_outlier, outlyingness(name, X, seed))
+            auc.setdefault((table, name), []).append(score)
 
 for table in tables(0):
-    print(f"{table:20s}", "  ".join(f"{name[:18]:18s} {np.mean(auc[table, name]):.3f}" for name in detectors))
+    means = (f"{name[:18]:18s} {np.mean(auc[table, name]):.3f}" for name in detectors)
+    print(f"{table:20s}", "  ".join(means))
 
 # %%
 # ROC-AUC of each detector on each table (mean and range over three draws of
@@ -95,7 +98,8 @@ for i, name in enumerate(detectors):
     means = [np.mean(auc[t, name]) for t in names]
     spread = [[m - np.min(auc[t, name]) for t, m in zip(names, means)],
               [np.max(auc[t, name]) - m for t, m in zip(names, means)]]
-    ax.bar(np.arange(len(names)) + (i - 1) * width, means, width, yerr=spread, capsize=3, label=name)
+    positions = np.arange(len(names)) + (i - 1) * width
+    ax.bar(positions, means, width, yerr=spread, capsize=3, label=name)
 ax.axhline(0.5, color="grey", lw=0.8, ls="--")
 ax.set_xticks(range(len(names)), names)
 ax.set_ylim(0.3, 1.02)
