@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._rollback import rollback_on_error
 from .autoencoder import AutoencoderTransformer
 
 __all__ = ["AutoencoderOutlierDetector"]
@@ -346,20 +347,23 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         self : object
-            The fitted detector.
+            The fitted detector. A fit that raises (bad input, a failing
+            autoencoder, an interruption) leaves the detector as it was
+            before it: fitted as before, or unfitted.
         """
-        for name in FITTED_BY_MODE:
-            self.__dict__.pop(name, None)
-        self._reject_non_finite(X)
-        if self.estimator is None:
-            scores = self._fit_ensemble(X)
-        else:
-            scores = self._fit_estimator(X)
-        if self.contamination == "auto":
-            q1, q3 = np.percentile(scores, [25.0, 75.0])
-            self.offset_ = float(q1 - TUKEY_K * (q3 - q1))
-        else:
-            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        with rollback_on_error(self):
+            self._reject_non_finite(X)
+            for name in FITTED_BY_MODE:
+                self.__dict__.pop(name, None)
+            if self.estimator is None:
+                scores = self._fit_ensemble(X)
+            else:
+                scores = self._fit_estimator(X)
+            if self.contamination == "auto":
+                q1, q3 = np.percentile(scores, [25.0, 75.0])
+                self.offset_ = float(q1 - TUKEY_K * (q3 - q1))
+            else:
+                self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         return self
 
     def _fit_estimator(self, X):

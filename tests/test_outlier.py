@@ -10,6 +10,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
+from skorch.callbacks import Callback
 
 import skae
 from benchmarks import outliers as bench
@@ -224,6 +225,62 @@ def test_many_bad_rows_are_listed_in_short():
     X[:30, 0] = np.nan
     with pytest.raises(ValueError, match=r"30 of its 60 rows \(row indices: 0, 1, .*, 9, \.\.\.\)"):
         detector.predict(X)
+
+
+# ------------------------------------------------------------ a failed fit changes nothing
+class _RaiseAtEpoch(Callback):
+    """Raise ``RuntimeError`` at the end of the wrapped autoencoder's first epoch."""
+
+    def on_epoch_end(self, net, **kwargs):
+        raise RuntimeError("the autoencoder failed")
+
+
+def _fitted_state(detector):
+    return {name: value for name, value in vars(detector).items() if name.endswith("_")}
+
+
+def test_a_failed_refit_leaves_the_fitted_detector_as_it_was(cluster, monkeypatch):
+    X, _, fitted = cluster
+    detector = clone(fitted).fit(X)
+    before, scores = _fitted_state(detector), detector.score_samples(X)
+    bad = X.copy()
+    bad[5, 0] = np.nan
+    failing = AutoencoderTransformer(**SMALL, callbacks=[_RaiseAtEpoch()])
+    fits = []
+
+    class FailsAtTheThirdMember(AutoencoderTransformer):
+        def fit(self, X, y=None):
+            fits.append(1)
+            if len(fits) == 3:
+                raise KeyboardInterrupt  # an interruption halfway through the ensemble
+            return super().fit(X, y)
+
+    with pytest.raises(ValueError, match="NaN"):
+        detector.fit(bad)
+    with pytest.raises(RuntimeError, match="the autoencoder failed"):  # other mode, other width
+        detector.set_params(estimator=failing).fit(X[:, :5])
+    detector.set_params(estimator=None)
+    monkeypatch.setattr(skae.outlier, "AutoencoderTransformer", FailsAtTheThirdMember)
+    with pytest.raises(KeyboardInterrupt):
+        detector.fit(X[:, :5])
+    assert len(fits) == 3
+    after = _fitted_state(detector)
+    assert after.keys() == before.keys() and not hasattr(detector, "estimator_")
+    assert all(after[name] is value for name, value in before.items())
+    np.testing.assert_array_equal(detector.score_samples(X), scores)
+
+
+def test_a_failed_first_fit_leaves_the_detector_unfitted():
+    X = np.random.RandomState(0).normal(size=(60, 4))
+    failing = AutoencoderTransformer(**SMALL, callbacks=[_RaiseAtEpoch()])
+    detector = AutoencoderOutlierDetector(failing)
+    with pytest.raises(RuntimeError, match="the autoencoder failed"):
+        detector.fit(X)
+    assert not _fitted_state(detector)
+    with pytest.raises(NotFittedError):
+        detector.predict(X)
+    detector.set_params(estimator=None, random_state=0).fit(X)  # then fits as new
+    assert detector.n_features_in_ == 4 and detector.predict(X).shape == (60,)
 
 
 # ------------------------------------------------------------ a wrapped autoencoder
