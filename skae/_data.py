@@ -25,6 +25,9 @@ stay in the operating system's page cache), so resident memory stays bounded by
 a batch rather than growing to the size of the file.
 """
 
+import contextlib
+import contextvars
+import hashlib
 import mmap
 
 import numpy as np
@@ -39,6 +42,7 @@ __all__ = [
     "is_dask_collection",
     "lazy_rows",
     "map_dask_blocks",
+    "reused_pca",
     "row_blocks",
     "scan_rows",
     "streamed_pca",
@@ -55,6 +59,25 @@ SCAN_VALUES = 2**20
 # method that holds n_features x (n_components + PCA_OVERSAMPLES) values.
 EXACT_PCA_MAX_FEATURES = 1024
 PCA_OVERSAMPLES = 10
+# Diagonalizations shared inside ``reused_pca()``: digest of the rows -> (components, mean).
+_SHARED_PCA = contextvars.ContextVar("skae_shared_pca", default=None)
+
+
+@contextlib.contextmanager
+def reused_pca():
+    """Within the block, PCA starts of the same in-memory rows share one diagonalization.
+
+    For an estimator that fits several PCA-started autoencoders on the same
+    rows (the outlier detector's ensemble): the covariance of those rows is
+    diagonalized once and each start takes its leading components, exactly
+    what its own diagonalization gives. Rows are recognized by a digest of
+    their values, so a changed array is never mistaken for the one seen.
+    """
+    token = _SHARED_PCA.set({} if _SHARED_PCA.get() is None else _SHARED_PCA.get())
+    try:
+        yield
+    finally:
+        _SHARED_PCA.reset(token)
 
 def _is_sliceable_array(X):
     """Whether ``X`` is a 2-D array-like read by slicing (not numpy, pandas, polars or dask)."""
@@ -321,6 +344,13 @@ def streamed_pca(X, n_components):
     from sklearn.utils.extmath import svd_flip
 
     n_samples, n_features = X.shape
+    shared, key = _SHARED_PCA.get(), None
+    if shared is not None and isinstance(X, np.ndarray) and n_features <= EXACT_PCA_MAX_FEATURES:
+        rows = np.ascontiguousarray(X)
+        key = (rows.shape, rows.dtype.str, hashlib.blake2b(rows.data, digest_size=16).digest())
+        if key in shared:
+            components, mean = shared[key]
+            return components[:n_components].copy(), mean.copy()
     if n_features <= EXACT_PCA_MAX_FEATURES:
         total = np.zeros(n_features)
         gram = np.zeros((n_features, n_features))
@@ -331,7 +361,9 @@ def streamed_pca(X, n_components):
         mean = total / n_samples
         covariance = (gram - n_samples * np.outer(mean, mean)) / max(n_samples - 1, 1)
         _, vectors = np.linalg.eigh(covariance)
-        components = np.ascontiguousarray(vectors[:, ::-1].T)[:n_components]
+        components = np.ascontiguousarray(vectors[:, ::-1].T)
+        if key is None:
+            components = components[:n_components]
     else:
         mean = np.zeros(n_features)
         for block in row_blocks(X):
@@ -339,6 +371,9 @@ def streamed_pca(X, n_components):
         mean /= n_samples
         components = _randomized_components(X, n_components, mean)
     _, components = svd_flip(None, components, u_based_decision=False)
+    if key is not None:
+        shared[key] = (components, mean)
+        return components[:n_components].copy(), mean.copy()
     return components, mean
 
 

@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._data import reused_pca
 from ._rollback import rollback_on_error
 from .autoencoder import AutoencoderTransformer
 
@@ -386,13 +387,14 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         Z = self._standardize(X)
         rng = check_random_state(self.random_state)
         self.estimators_, self.member_statistics_, parts = [], [], []
-        for view, params in default_members(X.shape[1]):
-            seed = rng.randint(np.iinfo(np.int32).max)
-            autoencoder = AutoencoderTransformer(**params, random_state=seed).fit(Z)
-            codes_and_errors = _codes_and_errors(autoencoder, Z)
-            self.estimators_.append(autoencoder)
-            self.member_statistics_.append(fit_member_statistics(view, *codes_and_errors))
-            parts.append(codes_and_errors)
+        with reused_pca():  # the PCA-started members diagonalize the same rows once
+            for view, params in default_members(X.shape[1]):
+                seed = rng.randint(np.iinfo(np.int32).max)
+                autoencoder = AutoencoderTransformer(**params, random_state=seed).fit(Z)
+                codes_and_errors = _codes_and_errors(autoencoder, Z)
+                self.estimators_.append(autoencoder)
+                self.member_statistics_.append(fit_member_statistics(view, *codes_and_errors))
+                parts.append(codes_and_errors)
         outlyingness = self._view_outlyingness(parts)
         self.view_medians_ = {v: max(float(np.median(o)), TINY) for v, o in outlyingness.items()}
         return self._combine(outlyingness)

@@ -7,7 +7,7 @@ import torch
 from sklearn.decomposition import PCA
 
 from skae import AutoencoderTransformer, DenoisingAE
-from skae._data import SCAN_ROWS, LazyRows, streamed_pca
+from skae._data import SCAN_ROWS, LazyRows, reused_pca, streamed_pca
 
 SMALL = dict(n_components=2, hidden_layer_sizes=(16,), max_iter=4, batch_size=64, random_state=0)
 
@@ -72,6 +72,25 @@ def test_streamed_pca_matches_scikit_learn():
     pca = PCA(3).fit(X.astype(np.float64))
     np.testing.assert_allclose(components, pca.components_, atol=1e-5)
     np.testing.assert_allclose(mean, pca.mean_, atol=1e-6)
+
+
+def test_reused_pca_gives_each_start_its_own_diagonalization(monkeypatch):
+    X = low_rank(400, n_features=12).astype(np.float32)
+    alone = {k: streamed_pca(X, k) for k in (2, 5)}
+    calls = []
+    eigh = np.linalg.eigh
+    monkeypatch.setattr(np.linalg, "eigh", lambda a: calls.append(a.shape) or eigh(a))
+    with reused_pca():
+        shared = {k: streamed_pca(X.copy(), k) for k in (5, 2)}  # equal rows, another array
+        changed = X.copy()
+        changed[0, 0] += 1.0
+        streamed_pca(changed, 2)
+    for k in (2, 5):
+        np.testing.assert_array_equal(shared[k][0], alone[k][0])
+        np.testing.assert_array_equal(shared[k][1], alone[k][1])
+    assert len(calls) == 2  # once for X's rows, once for the changed rows
+    streamed_pca(X, 2)
+    assert len(calls) == 3  # outside the block nothing is kept
 
 
 def test_nothing_reads_the_whole_dataset():
