@@ -46,18 +46,12 @@ from .nn import ACTIVATIONS, make_mlp
 
 __all__ = ["AutoencoderClassifier", "AutoencoderRegressor"]
 
-# Widest code of the default autoencoder (never wider than the input).
+# Widest code of the default autoencoders (never wider than the input).
 DEFAULT_N_COMPONENTS = 32
 
-
-def default_autoencoder(n_features, random_state):
-    """The autoencoder used when ``autoencoder=None``."""
-    return AutoencoderTransformer(
-        n_components=min(DEFAULT_N_COMPONENTS, n_features),
-        hidden_layer_sizes=(128,),
-        max_iter=100,
-        random_state=random_state,
-    )
+# How far the labels travel when they are spread to train the network on
+# (the final spreading, to predict, uses ``spreading_alpha``).
+PSEUDO_LABEL_ALPHA = 0.99
 
 
 class _EncoderHead(torch.nn.Module):
@@ -224,8 +218,13 @@ class _BaseAutoencoderSupervised(BaseEstimator):
                 X_encoded = X_encoded[0 : len(X_encoded)]
             seed = rng.randint(np.iinfo(np.int32).max)
             with torch_threads(self.n_jobs), seeded_torch(seed, self._device()):
-                self.module_ = self._train_head(X_encoded[labeled], targets, seed)
+                self._fit_network(X_encoded, labeled, targets, seed)
         return self
+
+    def _fit_network(self, X, labeled, targets, seed):
+        """Train encoder + head on the labeled rows of ``X`` (the network's input)."""
+        module = self._network(X)
+        self._train(module, (X[labeled], targets), seed)
 
     def _fitted_autoencoder(self, X, rng):
         """The autoencoder to start from, fitted: a copy, the one passed is never modified."""
@@ -258,7 +257,9 @@ class _BaseAutoencoderSupervised(BaseEstimator):
             return copy.deepcopy(frozen)
         seed = rng.randint(np.iinfo(np.int32).max)
         if autoencoder is None:  # (no width for a malformed X: its validation will say so)
-            autoencoder = default_autoencoder(max(1, getattr(self, "n_features_in_", 1)), seed)
+            n_features = max(1, getattr(self, "n_features_in_", 1))
+            autoencoder = self._default_autoencoder(min(DEFAULT_N_COMPONENTS, n_features))
+            autoencoder.set_params(random_state=seed)
         else:
             autoencoder = clone(autoencoder)
             if autoencoder.random_state is None:
@@ -278,18 +279,29 @@ class _BaseAutoencoderSupervised(BaseEstimator):
                 cloned.autoencoder = copy.deepcopy(self.autoencoder)
         return cloned
 
-    def _train_head(self, X, targets, seed):
-        """Train encoder + head on the labeled rows; return the module in float64."""
+    def _network(self, X):
+        """A copy of the autoencoder's network with a new head, float32, on the device."""
         device = self._device()
         module = copy.deepcopy(self.autoencoder_.module_).to(device).float()
-        X = torch.tensor(np.asarray(X, dtype=np.float32), device=device)  # a copy
         with torch.no_grad():
-            n_code = module.encode(X[:1]).shape[1]
+            sample = torch.as_tensor(np.asarray(X[:1], dtype=np.float32), device=device)
+            n_code = module.encode(sample).shape[1]
         head = make_mlp(
             [n_code, *[int(w) for w in self.head_hidden_layer_sizes], self._n_outputs],
             activation=self.head_activation,
         )
-        module = _EncoderHead(module, head).to(device)
+        return _EncoderHead(module, head).to(device)
+
+    def _train(self, module, data, seed):
+        """Train ``module`` on ``data`` (row-aligned arrays, the inputs first), both phases.
+
+        Sets ``module_`` (the trained module, float64, evaluation mode),
+        ``history_``, ``loss_curve_`` and ``n_iter_``.
+        """
+        device = self._device()
+        # Copies on the device: the inputs in float32, the rest as they are.
+        tensors = [torch.tensor(np.asarray(data[0], dtype=np.float32), device=device)]
+        tensors += [torch.as_tensor(array, device=device) for array in data[1:]]
         phase = _Phase()
         engine = TrainingEngine(
             module,
@@ -316,7 +328,7 @@ class _BaseAutoencoderSupervised(BaseEstimator):
             verbose=self.verbose,
         )
         engine.initialize()
-        data = (X, torch.as_tensor(targets, device=device))
+        data = tuple(tensors)
         fine_tuning_rate = self.fine_tuning_learning_rate
         if fine_tuning_rate is None:
             fine_tuning_rate = self.learning_rate_init / 10
@@ -333,7 +345,7 @@ class _BaseAutoencoderSupervised(BaseEstimator):
         self.history_ = engine.history
         self.loss_curve_ = [float(v) for v in self.history_[:, "train_loss"]]
         self.n_iter_ = len(self.history_)
-        return module.double().eval()
+        self.module_ = module.double().eval()
 
     def _device(self):
         return resolve_device(self.device)
@@ -395,7 +407,9 @@ class _BaseAutoencoderSupervised(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        autoencoder = AutoencoderTransformer() if self.autoencoder is None else self.autoencoder
+        autoencoder = self.autoencoder
+        if autoencoder is None:
+            autoencoder = self._default_autoencoder(DEFAULT_N_COMPONENTS)
         inner = get_tags(autoencoder)
         # The inputs are the autoencoder's (e.g. NaN for TabularAE(missing="learn")),
         # dense: the head trains on the labeled rows at once.
