@@ -186,6 +186,8 @@ def run_one(run):
     }
     if run["method"] == "MLP":
         row["mlp_alpha"] = float(model.best_params_["alpha"])
+    if run["method"] == OURS:
+        row["combination"] = model.combination_
     return row
 
 

@@ -38,10 +38,12 @@ from ._base import (
 )
 from ._data import LazyRows
 from ._engine import TrainingEngine
+from ._graph import induce, neighbor_affinity, spread_labels, unit_rows
 from ._random import seeded_torch
 from ._rollback import rollback_on_error
 from ._threads import torch_threads
 from .autoencoder import AutoencoderTransformer
+from .denoising import DenoisingAE
 from .nn import ACTIVATIONS, make_mlp
 
 __all__ = ["AutoencoderClassifier", "AutoencoderRegressor"]
@@ -52,6 +54,15 @@ DEFAULT_N_COMPONENTS = 32
 # How far the labels travel when they are spread to train the network on
 # (the final spreading, to predict, uses ``spreading_alpha``).
 PSEUDO_LABEL_ALPHA = 0.99
+
+# Labeled rows held out to choose between the graph's and the head's
+# predictions: this share of them, when it makes at least
+# ``MIN_VALIDATION_PER_CLASS`` rows per class (fewer labels: the graph's).
+VALIDATION_FRACTION = 0.1
+MIN_VALIDATION_PER_CLASS = 5
+
+# The ways of predicting a classifier chooses from, preferred in this order on ties.
+COMBINATIONS = ("graph", "mean", "head")
 
 
 class _EncoderHead(torch.nn.Module):
@@ -428,8 +439,7 @@ _SHARED_PARAMETERS = """\
         trained on all rows of ``X``. The head reads what the encoder reads:
         the autoencoder's own encoding of ``X`` (a ``TabularAE``'s columns), so
         ``X`` is what the autoencoder takes. ``None`` uses
-        ``AutoencoderTransformer(n_components=min(32, n_features),
-        hidden_layer_sizes=(128,), max_iter=100)``. An unset ``random_state``
+        {default_autoencoder}. An unset ``random_state``
         is drawn from this estimator's. A fitted autoencoder wrapped in
         :class:`sklearn.frozen.FrozenEstimator` is used as it is, like
         ``refit_autoencoder=False``.
@@ -444,10 +454,10 @@ _SHARED_PARAMETERS = """\
     head_activation : {"relu", "tanh", "logistic", "sigmoid", "elu", "gelu", \
 "selu", "leaky_relu", "identity"}, default="relu"
         Activation of the head's hidden layers.
-    freeze_epochs : int, default=100
+    freeze_epochs : int, default={freeze_epochs}
         Epochs training the head with the encoder frozen (its weights, dropout
         and batch-norm statistics unchanged).
-    max_iter : int, default=50
+    max_iter : int, default={max_iter}
         Epochs fine-tuning encoder and head together afterwards. ``0`` keeps
         the encoder frozen (a probe on the autoencoder's codes).
     learning_rate_init : float, default=1e-2
@@ -456,9 +466,9 @@ _SHARED_PARAMETERS = """\
         Learning rate of the fine-tuning phase; ``None`` uses
         ``learning_rate_init / 10``, so that a few labels do not undo what
         the encoder learned from all rows.
-    batch_size : int, default=32
-        Labeled rows per batch.
-    alpha : float, default=1e-2
+    batch_size : int, default={batch_size}
+        {batch_rows} per batch.
+    alpha : float, default={alpha}
         Weight decay (L2 penalty) of the trainable parameters.
     optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
 default="adam"
@@ -503,51 +513,125 @@ _SHARED_ATTRIBUTES = """\
 """
 
 
+def _parameters(**values):
+    """The shared parameter section, with each estimator's defaults filled in."""
+    text = _SHARED_PARAMETERS
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", str(value))
+    return text
+
+
+_CLASSIFIER_PARAMETERS = _parameters(
+    default_autoencoder="``DenoisingAE(n_components=min(32, n_features), "
+    "hidden_layer_sizes=(256,), noise_level=0.3, max_iter=100)``",
+    freeze_epochs=5,
+    max_iter=30,
+    batch_size=128,
+    batch_rows="Training rows (labeled or pseudo-labeled)",
+    alpha="1e-4",
+) + """\
+    n_neighbors : int or None, default=10
+        Neighbours of each row in the k-nearest-neighbour graphs the labels
+        spread over (at most ``n_samples - 1``). ``None``: no graph, the
+        unlabeled rows only train the autoencoder and the head learns from
+        the labeled rows (the head's predictions).
+    spreading_alpha : float in [0, 1), default=0.9
+        How far the labels travel in the final spreading, the one that
+        predicts: the weight of a row's neighbours against its own label
+        (Zhou et al., 2004). The spreading that makes the network's pseudo
+        labels uses 0.99.
+    unlabeled_label : object, default=-1
+        The label that marks an unlabeled row, as in scikit-learn's
+        semi-supervised estimators; e.g. ``"unlabeled"`` or ``None`` with
+        string classes.
+"""
+
+
 class AutoencoderClassifier(ClassifierMixin, _BaseAutoencoderSupervised):
     __doc__ = f"""Classifier on the encoder of an autoencoder, semi-supervised.
 
-    The autoencoder is trained on every row of ``X``, labeled or not; a head
-    (linear by default) is then trained on the codes of the labeled rows
-    with the encoder frozen for ``freeze_epochs`` epochs, and encoder and
-    head are fine-tuned together for ``max_iter`` epochs, with the
-    cross-entropy loss. Rows whose label is ``-1`` are unlabeled, as in
-    scikit-learn's semi-supervised estimators; when only a few rows are
-    labeled, the unlabeled ones still shape the encoder.
+    Rows whose label is ``unlabeled_label`` (``-1`` by default, as in
+    scikit-learn's semi-supervised estimators) are unlabeled. With the
+    default ``n_neighbors=10`` the unlabeled rows are used three times:
+
+    1. the autoencoder is trained on every row;
+    2. the labels are spread (label spreading, Zhou et al., 2004) over the
+       sum of two k-nearest-neighbour graphs of the training rows, one over
+       the rows (scaled to unit norm) and one over the autoencoder's codes
+       (unit norm); every row gets the class the spreading gives it, weighted
+       by its confidence (one minus the normalized entropy), and the
+       encoder with a head (linear by default) is trained on all rows with
+       the cross-entropy loss: ``freeze_epochs`` epochs with the encoder
+       frozen, then ``max_iter`` epochs end to end;
+    3. the labels are spread again, ``spreading_alpha``, over the graphs of
+       the rows and of the fine-tuned codes; a new row gets the weighted mean
+       of the label distributions of its ``n_neighbors`` nearest training
+       rows, in each space, averaged over the two.
+
+    With many labels (at least {MIN_VALIDATION_PER_CLASS} rows per class in
+    {VALIDATION_FRACTION:.0%} of the labeled rows), that share of them is held
+    out of steps 2 and 3 (they stay, unlabeled, in the graphs) and decides
+    between the graph's prediction, the head's and their mean (``combination_``);
+    its labels join the final spreading, not the head's training. With
+    fewer labels the graph's prediction is used. ``n_neighbors=None`` trains
+    the head on the labeled rows only, on the pretrained encoder.
 
     Parameters
     ----------
-{_SHARED_PARAMETERS}
+{_CLASSIFIER_PARAMETERS}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         The labels seen among the labeled rows.
+    label_distributions_ : ndarray of shape (n_samples, n_classes)
+        The final spreading's class distribution of each training row (a
+        labeled row's is its label); absent with ``n_neighbors=None``.
+    combination_ : {{"graph", "head", "mean"}}
+        What ``predict_proba`` returns: the graph's distributions, the head's
+        softmax, or their mean (``"head"`` with ``n_neighbors=None``).
+    combination_scores_ : dict
+        Accuracy of each way of predicting on the held-out labeled rows;
+        empty when no rows were held out.
 {_SHARED_ATTRIBUTES}
     See Also
     --------
+    sklearn.semi_supervised.LabelSpreading : Label spreading over the input features.
     sklearn.semi_supervised.SelfTrainingClassifier : Another way to use unlabeled rows.
     AutoencoderRegressor : The regression counterpart.
 
     References
     ----------
-    Bengio, Y., Lamblin, P., Popovici, D., & Larochelle, H. (2007). Greedy
-    layer-wise training of deep networks. NIPS 19, 153-160.
+    Zhou, D., Bousquet, O., Lal, T. N., Weston, J., & Schölkopf, B. (2004).
+    Learning with local and global consistency. NIPS 16, 321-328.
+
+    Iscen, A., Tolias, G., Avrithis, Y., & Chum, O. (2019). Label propagation
+    for deep semi-supervised learning. CVPR, 5070-5079.
 
     Examples
     --------
     >>> import numpy as np
     >>> from sklearn.datasets import load_digits
     >>> from sklearn.preprocessing import MinMaxScaler
-    >>> from skae import AutoencoderClassifier, AutoencoderTransformer
+    >>> from skae import AutoencoderClassifier, DenoisingAE
     >>> X, y = load_digits(return_X_y=True)
     >>> X = MinMaxScaler().fit_transform(X)
-    >>> y_partial = np.where(np.arange(len(y)) % 10 == 0, y, -1)  # 10% labeled
-    >>> ae = AutoencoderTransformer(n_components=16, hidden_layer_sizes=(64,), max_iter=5)
-    >>> clf = AutoencoderClassifier(ae, freeze_epochs=5, max_iter=5, random_state=0)
+    >>> y_partial = np.where(np.arange(len(y)) % 20 == 0, y, -1)  # 5% labeled
+    >>> ae = DenoisingAE(n_components=16, hidden_layer_sizes=(64,), max_iter=5)
+    >>> clf = AutoencoderClassifier(ae, freeze_epochs=2, max_iter=3, random_state=0)
     >>> clf.fit(X, y_partial).predict_proba(X[:3]).shape
     (3, 10)
     >>> clf.classes_
     array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    >>> clf.combination_
+    'graph'
     """
+
+    _parameter_constraints: dict = {
+        **_BaseAutoencoderSupervised._parameter_constraints,
+        "n_neighbors": [Interval(Integral, 1, None, closed="left"), None],
+        "spreading_alpha": [Interval(Real, 0, 1, closed="left")],
+        "unlabeled_label": "no_validation",
+    }
 
     def __init__(
         self,
@@ -556,15 +640,18 @@ class AutoencoderClassifier(ClassifierMixin, _BaseAutoencoderSupervised):
         refit_autoencoder=True,
         head_hidden_layer_sizes=(),
         head_activation="relu",
-        freeze_epochs=100,
-        max_iter=50,
+        freeze_epochs=5,
+        max_iter=30,
         learning_rate_init=1e-2,
         fine_tuning_learning_rate=None,
-        batch_size=32,
-        alpha=1e-2,
+        batch_size=128,
+        alpha=1e-4,
         optimizer="adam",
         n_iter_no_change=10,
         tol=1e-4,
+        n_neighbors=10,
+        spreading_alpha=0.9,
+        unlabeled_label=-1,
         device="auto",
         n_jobs=None,
         random_state=None,
@@ -583,6 +670,9 @@ class AutoencoderClassifier(ClassifierMixin, _BaseAutoencoderSupervised):
         self.optimizer = optimizer
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.n_neighbors = n_neighbors
+        self.spreading_alpha = spreading_alpha
+        self.unlabeled_label = unlabeled_label
         self.device = device
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -592,25 +682,120 @@ class AutoencoderClassifier(ClassifierMixin, _BaseAutoencoderSupervised):
     def _n_outputs(self):
         return len(self.classes_)
 
+    @staticmethod
+    def _default_autoencoder(n_components):
+        return DenoisingAE(
+            n_components=n_components, hidden_layer_sizes=(256,), noise_level=0.3, max_iter=100
+        )
+
     def _encode_targets(self, y):
-        labeled = ~_is_minus_one(y)
+        unlabeled = _unlabeled_rows(y, self.unlabeled_label)
+        labeled = ~unlabeled
         if not labeled.any():
             raise ValueError(
-                "All labels are -1, which marks unlabeled rows: AutoencoderClassifier "
-                "needs some labeled rows."
+                f"Every label is the unlabeled marker unlabeled_label={self.unlabeled_label!r}: "
+                "AutoencoderClassifier needs at least one labeled row of each of 2 classes. "
+                "Label some rows, or fit an autoencoder (e.g. DenoisingAE) on X alone."
             )
         y_labeled = y[labeled]
+        if y_labeled.dtype == object:  # e.g. strings and a -1 marker: only the labels remain
+            y_labeled = np.asarray(y_labeled.tolist())
         check_classification_targets(y_labeled)
         self.classes_ = np.unique(y_labeled)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"AutoencoderClassifier needs labeled rows of at least 2 classes; got 1 "
-                f"class ({self.classes_[0]!r}) besides the unlabeled rows (label -1)."
+                f"class ({self.classes_[0]!r}) besides the unlabeled rows "
+                f"(unlabeled_label={self.unlabeled_label!r})."
             )
         return labeled, np.searchsorted(self.classes_, y_labeled)
 
     def _loss(self, output, batch, X_input):
-        return F.cross_entropy(output[0], batch[1])
+        if len(batch) == 2:
+            return F.cross_entropy(output[0], batch[1])
+        losses = F.cross_entropy(output[0], batch[1], reduction="none")
+        weights = batch[2]
+        return (losses * weights).sum() / weights.sum().clamp_min(1e-12)
+
+    # ------------------------------------------------- graph (n_neighbors)
+    def _fit_network(self, X, labeled, targets, seed):
+        """Pseudo labels from the graphs, the network on all rows, the final spreading."""
+        if self.n_neighbors is None:
+            super()._fit_network(X, labeled, targets, seed)
+            self.combination_, self.combination_scores_ = "head", {}
+            return
+        n_classes = len(self.classes_)
+        n_neighbors = min(self.n_neighbors, len(X) - 1)
+        labels = np.full(len(X), -1)
+        labels[labeled] = targets
+        held_out = self._held_out_rows(labels, seed)
+        fit_labels = np.where(held_out, -1, labels)
+        rows = _unit_input_rows(X)
+        network = self._network(X)
+        row_graph = neighbor_affinity(rows, n_neighbors)
+        codes = unit_rows(self._codes_of(network, X))
+        pseudo = spread_labels(
+            row_graph + neighbor_affinity(codes, n_neighbors),
+            fit_labels,
+            n_classes,
+            PSEUDO_LABEL_ALPHA,
+        )
+        confidence = 1.0 - _entropy(pseudo) / np.log(n_classes)
+        confidence[fit_labels >= 0] = 1.0
+        self._train(
+            network, (X, pseudo.argmax(axis=1), confidence.astype(np.float32)), seed
+        )
+        codes = unit_rows(self._codes_of(self.module_, X))
+        graph = row_graph + neighbor_affinity(codes, n_neighbors)
+        self.combination_, self.combination_scores_ = "graph", {}
+        if held_out.any():
+            graph_proba = spread_labels(graph, fit_labels, n_classes, self.spreading_alpha)
+            head_proba = _softmax(self._map_batches(
+                X[held_out], lambda batch: self.module_(batch)[0], n_classes
+            ))
+            candidates = _combinations(graph_proba[held_out], head_proba)
+            truth = labels[held_out]
+            self.combination_scores_ = {
+                name: float(np.mean(proba.argmax(axis=1) == truth))
+                for name, proba in candidates.items()
+            }
+            self.combination_ = max(COMBINATIONS, key=self.combination_scores_.get)
+        self.label_distributions_ = spread_labels(graph, labels, n_classes, self.spreading_alpha)
+        self._reference_rows, self._reference_codes = rows, codes
+        self._induction_neighbors = min(self.n_neighbors, len(X))
+
+    def _held_out_rows(self, labels, seed):
+        """Mask of the labeled rows that choose ``combination_`` (none when labels are few)."""
+        from sklearn.model_selection import train_test_split
+
+        labeled = np.flatnonzero(labels >= 0)
+        n_classes = len(self.classes_)
+        n_held_out = int(VALIDATION_FRACTION * len(labeled))
+        counts = np.bincount(labels[labeled], minlength=n_classes)
+        mask = np.zeros(len(labels), dtype=bool)
+        if n_held_out < MIN_VALIDATION_PER_CLASS * n_classes or counts.min() < 2:
+            return mask
+        _, chosen = train_test_split(
+            labeled, test_size=n_held_out, stratify=labels[labeled], random_state=seed
+        )
+        mask[chosen] = True
+        return mask
+
+    def _codes_of(self, module, X):
+        """Codes of ``X`` (the network's input) by ``module``'s encoder, float64."""
+        with torch.no_grad():
+            sample = torch.as_tensor(np.asarray(X[:1], dtype=np.float32))
+            parameter = next(module.parameters())
+            n_code = module.encode(sample.to(parameter.device, parameter.dtype)).shape[1]
+        return map_batches(
+            X,
+            lambda batch: module.encode(batch),
+            n_code,
+            device=parameter.device,
+            n_jobs=self.n_jobs,
+            dtype=np.float64,
+            input_dtype=np.float32 if parameter.dtype == torch.float32 else np.float64,
+        )
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -625,7 +810,32 @@ class AutoencoderClassifier(ClassifierMixin, _BaseAutoencoderSupervised):
         proba : ndarray of shape (n_samples, n_classes), dtype float64
             Probabilities of ``classes_``, in that order.
         """
-        return _softmax(self._outputs(X))
+        check_is_fitted(self)
+        X = self._network_input(X, reset=False)
+        if isinstance(X, LazyRows):
+            X = X[0 : len(X)]
+        n_classes = len(self.classes_)
+        outputs = self._map_batches(
+            X, lambda batch: torch.cat(self.module_(batch), dim=1), n_classes + self._n_code
+        )
+        head_proba = _softmax(outputs[:, :n_classes])
+        if self.combination_ == "head":
+            return head_proba
+        k = self._induction_neighbors
+        graph_proba = 0.5 * (
+            induce(self._reference_rows, self.label_distributions_, _unit_input_rows(X), k)
+            + induce(
+                self._reference_codes,
+                self.label_distributions_,
+                unit_rows(outputs[:, n_classes:]),
+                k,
+            )
+        )
+        return _combinations(graph_proba, head_proba)[self.combination_]
+
+    @property
+    def _n_code(self):
+        return self.module_.head[0].in_features
 
     def predict(self, X):
         """Predict class labels.
@@ -640,8 +850,51 @@ class AutoencoderClassifier(ClassifierMixin, _BaseAutoencoderSupervised):
         y : ndarray of shape (n_samples,)
             The most probable class of each row.
         """
-        outputs = self._outputs(X)
-        return self.classes_[np.argmax(outputs, axis=1)]
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy on ``X`` and its labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Test rows.
+        y : array-like of shape (n_samples,)
+            Their labels, every one among ``classes_`` (no unlabeled marker).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows.
+
+        Returns
+        -------
+        score : float
+            The mean accuracy.
+        """
+        check_is_fitted(self)
+        labels = column_or_1d(y, warn=True)
+        unseen = ~np.isin(labels, self.classes_)
+        if unseen.any():
+            found = list(dict.fromkeys(labels[unseen].tolist()))[:5]
+            raise ValueError(
+                f"y holds labels not seen at fit: {found} (first ones); the classifier knows "
+                f"classes_={self.classes_.tolist()}. Score on rows of known classes only"
+                + (
+                    f", without the unlabeled marker {self.unlabeled_label!r}."
+                    if self.unlabeled_label in found
+                    else "."
+                )
+            )
+        return super().score(X, y, sample_weight=sample_weight)
+
+
+_REGRESSOR_PARAMETERS = _parameters(
+    default_autoencoder="``AutoencoderTransformer(n_components=min(32, n_features), "
+    "hidden_layer_sizes=(128,), max_iter=100)``",
+    freeze_epochs=100,
+    max_iter=50,
+    batch_size=32,
+    batch_rows="Labeled rows",
+    alpha="1e-2",
+)
 
 
 class AutoencoderRegressor(RegressorMixin, _BaseAutoencoderSupervised):
@@ -656,7 +909,7 @@ class AutoencoderRegressor(RegressorMixin, _BaseAutoencoderSupervised):
 
     Parameters
     ----------
-{_SHARED_PARAMETERS}
+{_REGRESSOR_PARAMETERS}
     Attributes
     ----------
 {_SHARED_ATTRIBUTES}
@@ -681,6 +934,12 @@ class AutoencoderRegressor(RegressorMixin, _BaseAutoencoderSupervised):
     """
 
     _n_outputs = 1
+
+    @staticmethod
+    def _default_autoencoder(n_components):
+        return AutoencoderTransformer(
+            n_components=n_components, hidden_layer_sizes=(128,), max_iter=100
+        )
 
     def __init__(
         self,
@@ -771,11 +1030,35 @@ def _check_2d_dense(X):
         check_array(X, dtype=None, ensure_all_finite=False)
 
 
-def _is_minus_one(y):
-    """Mask of the entries of ``y`` equal to -1 (no entry of a string array is)."""
-    if y.dtype.kind in "USb":
+def _unlabeled_rows(y, marker):
+    """Mask of the entries of ``y`` equal to ``marker`` (NaN markers match NaN)."""
+    if isinstance(marker, float) and np.isnan(marker):
+        return np.asarray([isinstance(v, float) and np.isnan(v) for v in y.tolist()], dtype=bool)
+    if y.dtype.kind in "USb" and not isinstance(marker, (str, bytes)):
+        return np.zeros(len(y), dtype=bool)  # a string array holds no number
+    if y.dtype.kind in "iufb" and isinstance(marker, (str, bytes)):
         return np.zeros(len(y), dtype=bool)
-    return np.asarray(y == -1, dtype=bool)
+    return np.asarray([value == marker for value in y.tolist()], dtype=bool)
+
+
+def _unit_input_rows(X):
+    """The network's input rows scaled to unit norm, missing values (NaN) as 0."""
+    return unit_rows(np.nan_to_num(np.asarray(X, dtype=np.float64), nan=0.0))
+
+
+def _entropy(distributions):
+    """Shannon entropy (nats) of each row of ``distributions``."""
+    safe = np.where(distributions > 0, distributions, 1.0)
+    return -(distributions * np.log(safe)).sum(axis=1)
+
+
+def _combinations(graph_proba, head_proba):
+    """The candidate predictions: the graph's, the head's and their mean."""
+    return {
+        "graph": graph_proba,
+        "mean": 0.5 * (graph_proba + head_proba),
+        "head": head_proba,
+    }
 
 
 def _softmax(logits):
