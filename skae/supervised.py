@@ -730,10 +730,12 @@ class AutoencoderClassifier(ClassifierMixin, _BaseAutoencoderSupervised):
         labels[labeled] = targets
         held_out = self._held_out_rows(labels, seed)
         fit_labels = np.where(held_out, -1, labels)
-        rows = _unit_input_rows(X)
+        # Non-negative inputs (pixels, counts): their norm is an intensity, left out.
+        self._unit_norm_rows = bool(np.nanmin(X) >= 0)
+        rows = _graph_rows(X, self._unit_norm_rows)
         network = self._network(X)
         row_graph = neighbor_affinity(rows, n_neighbors)
-        codes = unit_rows(self._codes_of(network, X))
+        codes = self._codes_of(network, X)
         pseudo = spread_labels(
             row_graph + neighbor_affinity(codes, n_neighbors),
             fit_labels,
@@ -745,7 +747,7 @@ class AutoencoderClassifier(ClassifierMixin, _BaseAutoencoderSupervised):
         self._train(
             network, (X, pseudo.argmax(axis=1), confidence.astype(np.float32)), seed
         )
-        codes = unit_rows(self._codes_of(self.module_, X))
+        codes = self._codes_of(self.module_, X)
         graph = row_graph + neighbor_affinity(codes, n_neighbors)
         self.combination_, self.combination_scores_ = "graph", {}
         if held_out.any():
@@ -823,11 +825,16 @@ class AutoencoderClassifier(ClassifierMixin, _BaseAutoencoderSupervised):
             return head_proba
         k = self._induction_neighbors
         graph_proba = 0.5 * (
-            induce(self._reference_rows, self.label_distributions_, _unit_input_rows(X), k)
+            induce(
+                self._reference_rows,
+                self.label_distributions_,
+                _graph_rows(X, self._unit_norm_rows),
+                k,
+            )
             + induce(
                 self._reference_codes,
                 self.label_distributions_,
-                unit_rows(outputs[:, n_classes:]),
+                outputs[:, n_classes:],
                 k,
             )
         )
@@ -850,7 +857,8 @@ class AutoencoderClassifier(ClassifierMixin, _BaseAutoencoderSupervised):
         y : ndarray of shape (n_samples,)
             The most probable class of each row.
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def score(self, X, y, sample_weight=None):
         """Accuracy on ``X`` and its labels ``y``.
@@ -1041,9 +1049,11 @@ def _unlabeled_rows(y, marker):
     return np.asarray([value == marker for value in y.tolist()], dtype=bool)
 
 
-def _unit_input_rows(X):
-    """The network's input rows scaled to unit norm, missing values (NaN) as 0."""
-    return unit_rows(np.nan_to_num(np.asarray(X, dtype=np.float64), nan=0.0))
+def _graph_rows(X, unit_norm):
+    """The network's input rows as the graph sees them: missing values (NaN) as 0,
+    scaled to unit norm if ``unit_norm``."""
+    X = np.nan_to_num(np.asarray(X, dtype=np.float64), nan=0.0)
+    return unit_rows(X) if unit_norm else X
 
 
 def _entropy(distributions):

@@ -143,7 +143,7 @@ def test_label_only_fit_string_labels_and_probabilities(blobs):
 def test_default_autoencoder(blobs):
     X, y = blobs
     clf = AutoencoderClassifier(freeze_epochs=5, max_iter=2, random_state=0).fit(X, y)
-    assert isinstance(clf.autoencoder_, AutoencoderTransformer)
+    assert isinstance(clf.autoencoder_, DenoisingAE)
     assert clf.autoencoder_.n_components == min(32, X.shape[1])
     assert clf.transform(X).shape == (len(X), X.shape[1])
 
@@ -161,7 +161,7 @@ def test_deterministic_given_random_state(blobs):
 @pytest.mark.parametrize(
     "y, match",
     [
-        (np.full(200, -1), "All labels are -1"),
+        (np.full(200, -1), "Every label is the unlabeled marker"),
         (np.where(np.arange(200) < 100, 1, -1), "at least 2 classes"),
         (None, "requires y to be passed"),
         (np.linspace(0, 1, 200), "Unknown label type"),
