@@ -557,8 +557,10 @@ class AutoencoderClassifier(ClassifierMixin, _BaseAutoencoderSupervised):
     1. the autoencoder is trained on every row;
     2. the labels are spread (label spreading, Zhou et al., 2004) over the
        sum of two k-nearest-neighbour graphs of the training rows, one over
-       the rows (scaled to unit norm) and one over the autoencoder's codes
-       (unit norm); every row gets the class the spreading gives it, weighted
+       the rows as the encoder reads them (scaled to unit norm when no value
+       is negative, as pixels or counts, whose norm is an intensity) and one
+       over the autoencoder's codes; every row gets the class the spreading
+       gives it, weighted
        by its confidence (one minus the normalized entropy), and the
        encoder with a head (linear by default) is trained on all rows with
        the cross-entropy loss: ``freeze_epochs`` epochs with the encoder

@@ -209,3 +209,99 @@ def test_pickle_round_trip(blobs):
     clone = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(clone.predict_proba(X), clf.predict_proba(X))
     assert copy.deepcopy(clf).score(X, y) == clf.score(X, y)
+
+
+# ------------------------------------------------ graph (label spreading) and bad labels
+def _tiny_classifier(**params):
+    """The default graph method on a small autoencoder, few epochs (seconds)."""
+    ae = DenoisingAE(n_components=4, hidden_layer_sizes=(16,), max_iter=5, early_stopping=False)
+    return AutoencoderClassifier(ae, freeze_epochs=2, max_iter=3, random_state=0, **params)
+
+
+def test_one_labeled_row_per_class_spreads_to_the_rest(blobs):
+    X, y = blobs
+    first = [np.flatnonzero(y == label)[0] for label in range(3)]
+    y_partial = np.full(len(y), -1)
+    y_partial[first] = y[first]
+    given = y_partial.copy()
+    clf = _tiny_classifier().fit(X, y_partial)
+    np.testing.assert_array_equal(y_partial, given)  # the user's y is not modified
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    assert clf.combination_ == "graph" and clf.combination_scores_ == {}
+    # Three separated blobs: three labels reach every row, training and new ones.
+    assert np.mean(clf.label_distributions_.argmax(axis=1) == y) > 0.95
+    assert clf.score(X, y) > 0.95
+    np.testing.assert_array_equal(clf.label_distributions_[first], np.eye(3))
+
+
+def test_predict_proba_is_a_distribution_and_predict_its_argmax(blobs):
+    X, y = blobs
+    y_partial = np.where(np.arange(len(y)) % 10 == 0, y, -1)
+    clf = _tiny_classifier().fit(X, y_partial)
+    proba = clf.predict_proba(X[:50])
+    assert proba.shape == (50, 3) and proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert (proba >= 0).all()
+    np.testing.assert_array_equal(clf.predict(X[:50]), clf.classes_[proba.argmax(axis=1)])
+
+
+def test_plentiful_labels_choose_the_prediction_on_held_out_rows():
+    X, y = make_blobs(n_samples=400, n_features=5, centers=4, cluster_std=3.0, random_state=1)
+    X = StandardScaler().fit_transform(X)
+    clf = _tiny_classifier().fit(X, y)  # 10% of 400 labeled rows: 10 per class
+    assert set(clf.combination_scores_) == {"graph", "head", "mean"}
+    best = max(clf.combination_scores_.values())
+    assert clf.combination_scores_[clf.combination_] == best
+    few = _tiny_classifier().fit(X, np.where(np.arange(len(y)) % 10 == 0, y, -1))
+    assert few.combination_ == "graph" and few.combination_scores_ == {}  # 4 rows per class
+
+
+def test_no_graph_trains_the_head_on_labeled_rows_only(blobs):
+    X, y = blobs
+    clf = _tiny_classifier(n_neighbors=None).fit(X, np.where(np.arange(len(y)) % 4 == 0, y, -1))
+    assert clf.combination_ == "head"
+    assert not hasattr(clf, "label_distributions_")
+    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
+
+
+def test_string_labels_with_an_explicit_unlabeled_marker(blobs):
+    X, y = blobs
+    names = np.array(["cat", "dog", "eel"])[y].astype(object)
+    names[np.arange(len(y)) % 3 != 0] = "?"
+    clf = _tiny_classifier(unlabeled_label="?").fit(X, names)
+    np.testing.assert_array_equal(clf.classes_, ["cat", "dog", "eel"])
+    assert clf.predict(X).dtype.kind in "OU" and set(clf.predict(X)) <= {"cat", "dog", "eel"}
+    truth = np.array(["cat", "dog", "eel"])[y]
+    assert clf.score(X, truth) > 0.9
+    # The default marker -1 among string labels (an object array) works too...
+    mixed = np.where(names == "?", -1, names).astype(object)
+    np.testing.assert_array_equal(_tiny_classifier().fit(X, mixed).classes_, clf.classes_)
+    # ... and None as the marker.
+    with_none = np.where(names == "?", None, names)
+    fitted = _tiny_classifier(unlabeled_label=None).fit(X, with_none)
+    np.testing.assert_array_equal(fitted.classes_, clf.classes_)
+
+
+def test_string_labels_with_the_default_marker_are_all_labeled(blobs):
+    X, y = blobs
+    names = np.array(["a", "b", "c"])[y]  # no string equals -1: every row is labeled
+    clf = _tiny_classifier().fit(X, names)
+    np.testing.assert_array_equal(clf.classes_, ["a", "b", "c"])
+
+
+@pytest.mark.parametrize("marker", [-1, "?", None])
+def test_all_unlabeled_is_a_clear_error(blobs, marker):
+    X, _ = blobs
+    y = np.full(len(X), marker, dtype=object)
+    with pytest.raises(ValueError, match="Every label is the unlabeled marker.*Label some rows"):
+        _tiny_classifier(unlabeled_label=marker).fit(X, y)
+
+
+def test_score_with_labels_unseen_at_fit_is_a_clear_error(blobs):
+    X, y = blobs
+    clf = _tiny_classifier().fit(X[y < 2], y[y < 2])
+    with pytest.raises(ValueError, match=r"labels not seen at fit: \[2\].*classes_=\[0, 1\]"):
+        clf.score(X, y)
+    with pytest.raises(ValueError, match="without the unlabeled marker -1"):
+        clf.score(X, np.where(y < 2, y, -1))
+    assert clf.score(X[y < 2], y[y < 2]) > 0.9
