@@ -42,7 +42,7 @@ def unit_rows(X):
 
 
 def _weights(distances):
-    """Self-tuning Gaussian weights of ``(n, k)`` neighbour distances, scaled by each row's k-th."""
+    """Self-tuning Gaussian weights of ``(n, k)`` neighbour distances (scale: each row's k-th)."""
     scale = np.maximum(distances[:, -1:], np.finfo(np.float64).tiny)
     return np.exp(-4.0 * (distances / scale) ** 2)
 

@@ -4,8 +4,10 @@ Learning from few labels
 
 When labels are scarce but unlabeled rows are plentiful, an
 :class:`~skae.AutoencoderClassifier` trains an autoencoder on every row,
-labeled or not, then a linear head on the codes of the labeled rows, and
-finally fine-tunes encoder and head together. Unlabeled rows are marked
+labeled or not, spreads the labels over nearest-neighbour graphs of the rows
+and of their codes, trains a linear head (and then the encoder with it) on
+every row with the labels the spreading gave it, and classifies a new row
+from the labels of its nearest training rows. Unlabeled rows are marked
 ``-1``, as in :mod:`sklearn.semi_supervised`.
 
 We compare it with a :class:`~sklearn.linear_model.LogisticRegression`
