@@ -246,6 +246,8 @@ def report(rows, out_dir):
     """Markdown: protocol, accuracy per cell (mean ± std over seeds), paired gaps, targets."""
     from pathlib import Path
 
+    from .stats import paired, verdict_mark
+
     out_dir = Path(out_dir)
     plot(rows, out_dir / "few_labels.png")
     seeds = rows["seed"].nunique()
@@ -271,7 +273,8 @@ def report(rows, out_dir):
         sub = rows[rows["dataset"] == dataset]
         n_train = int(sub["n_train"].iloc[0])
         lines += [f"### {dataset} ({n_train:,} training rows)", ""]
-        header = ["% labeled", "labeled rows", *methods, f"{OURS} − best peer (paired)"]
+        header = ["% labeled", "labeled rows", *methods,
+                  f"{OURS} − best peer (paired, 95% CI)"]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for fraction in sorted(sub["fraction"].unique()):
             cell = sub[sub["fraction"] == fraction]
@@ -280,7 +283,12 @@ def report(rows, out_dir):
             if OURS in methods:
                 best = _best_peer(rows, dataset, fraction)
                 gap = _paired(rows, dataset, fraction, best)
-                gap_text = f"{_mean_std(gap)} vs {best}"
+                test = paired(gap.values, np.zeros(len(gap)), lower_is_better=False)
+                interval = f"[{test['low']:+.3f}, {test['high']:+.3f}]"
+                gap_text = verdict_mark(
+                    f"{test['mean']:+.3f} {interval} vs {best}: {test['verdict']}",
+                    test["verdict"],
+                )
                 verdicts.append((dataset, fraction, best, gap.mean()))
             n_labeled = int(cell["n_labeled"].iloc[0])
             lines.append(f"| {100 * fraction:g} | {n_labeled} | " + " | ".join(values)
