@@ -21,6 +21,7 @@ LOWER = [
     "skae._docstrings",
     "skae._engine",
     "skae._fused_step",
+    "skae._graph",
     "skae._pretraining",
     "skae._random",
     "skae._rollback",
