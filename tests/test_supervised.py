@@ -5,6 +5,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.datasets import load_diabetes, make_blobs
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -305,3 +306,14 @@ def test_score_with_labels_unseen_at_fit_is_a_clear_error(blobs):
     with pytest.raises(ValueError, match="without the unlabeled marker -1"):
         clf.score(X, np.where(y < 2, y, -1))
     assert clf.score(X[y < 2], y[y < 2]) > 0.9
+
+
+def test_auto_epochs_grow_with_the_share_of_true_labels_on_small_data(blobs):
+    X, y = blobs  # 200 rows: 2 batches of 128 per epoch
+    ae = DenoisingAE(n_components=4, hidden_layer_sizes=(16,), max_iter=5, early_stopping=False)
+    clf = AutoencoderClassifier(ae, n_iter_no_change=1000, random_state=0)
+    few = clf.fit(X, np.where(np.arange(len(y)) % 20 == 0, y, -1))
+    assert few.n_iter_ == 5 + 30  # 5% true labels: the floor of 5 and 30 epochs
+    labeled = clone(clf).fit(X, y)  # 90% true labels (10% held out): 0.81 * 1000 / 2 steps
+    assert labeled.history_[:, "phase"].count("frozen") == 61  # ceil(0.81 * 150) / 2
+    assert labeled.history_[:, "phase"].count("fine-tuning") == 405
