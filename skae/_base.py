@@ -1,5 +1,6 @@
 """BaseAutoencoder: the scikit-learn contract shared by every skae autoencoder."""
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,6 +24,7 @@ from ._data import (
     map_dask_blocks,
     streamed_pca,
 )
+from ._budget import best_epoch, fold_rows, training_budget
 from ._engine import DivergenceError, EarlyStoppingFromStart, TrainingEngine
 from ._random import seeded_torch
 from ._rollback import rollback_on_error
@@ -57,6 +59,11 @@ FUSED_ON_CPU = tuple(int(part) for part in torch.__version__.split(".")[:2]) >= 
 INFERENCE_BATCH_ROWS = 4096
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _take(X, rows):
+    """The rows ``rows`` (ints) of an ndarray or a ``LazyRows``, in that order."""
+    return X[rows] if isinstance(X, LazyRows) else X[np.asarray(rows)]
 
 
 def _discard(*args, **kwargs):
@@ -193,7 +200,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
       ``_code_penalty_and_grad``.
     * ``_lazy_fit``: ``fit`` can train on rows left where they are
       (``numpy.memmap``, ``scipy.sparse``; see ``skae._data``). Vouches for
-      ``_build_module``, ``_train_valid_split``, ``_validate_input``,
+      ``_build_module``, ``_training_tensors``, ``_validate_input``,
       ``_fit`` and ``_check_fit_data``.
     * ``_network_is_transform``: ``transform`` and ``inverse_transform`` are
       the network alone, so that ``skae.export_onnx`` reproduces them.
@@ -235,13 +242,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "tol": [Interval(Real, 0, None, closed="left")],
         "device": [str, torch.device],
         "n_jobs": [
@@ -288,7 +295,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         ),
         "_lazy_fit": (
             "_build_module",
-            "_train_valid_split",
+            "_training_tensors",
             "_validate_input",
             "_fit",
             "_check_fit_data",
@@ -391,7 +398,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         warm = self.warm_start and self.__sklearn_is_fitted__()
         with self._rollback_on_error(warm):
             X = self._validate_input(X, reset=not warm, min_samples=2)
-            self._fit(X, reset=not warm, epochs=self.max_iter, early_stopping=True)
+            self._fit(X, reset=not warm, epochs=None, early_stopping=True)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -432,31 +439,45 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return rollback_on_error(self, undo=lambda: net.restore(checkpoint).module_.eval())
 
     def _fit(self, X, *, reset, epochs, early_stopping):
-        """Train on validated ``X``: a new network when ``reset``, else the current one."""
+        """Train on validated ``X``: a new network when ``reset``, else the current one.
+
+        ``epochs=None`` trains for the budget's ``max_epochs``, stopping early
+        as the budget says (``skae._budget``): on a validation split, or for
+        a number of epochs chosen by cross-validation.
+        """
         was_fitted = self.__sklearn_is_fitted__()
         n_epochs_before = len(self.net_.history) if was_fitted else 0
         with torch_threads(self.n_jobs):
             if not reset:
                 self._check_architecture_unchanged()
             self._check_fit_data(X)
+            if isinstance(X, np.ndarray):  # what training sees, for float32 and float64 alike
+                X = X.astype(np.float32, copy=False)
+            budget = self._training_budget(len(X), reset=reset, early_stopping=early_stopping)
             if reset:
                 seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-                with seeded_torch(seed):  # the network is built on the CPU
-                    module = self._build_module(X)
-                self.net_ = self._make_engine(module, seed)
-                self.net_.initialize()
-                self._n_features_out = self.n_components
-                self._architecture_ = self._architecture()
+                generator = torch.Generator().manual_seed(int(seed))
             else:
-                self.net_.configure(**self._engine_settings())
-            generator = self.net_.generator
-            seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
-            X_train, X_valid = self._train_valid_split(X, early_stopping, generator)
+                seed, generator = None, self.net_.generator
+            torch_seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+            cross_validation = None
             try:
-                with seeded_torch(seed, self.net_.device):  # dropout, sampling
-                    if reset:
-                        pretrain(self, X_train)  # greedy layer-wise phase, when asked for
-                    self.net_.partial_fit(X_train, epochs=epochs, X_valid=X_valid)
+                if budget.validation == "cv":
+                    cross_validation = self._cross_validated_epochs(X, budget, seed)
+                    epochs, monitor, (X_train, X_valid) = cross_validation[0], None, (X, None)
+                elif budget.validation == "holdout":
+                    X_train, X_valid = self._holdout(X, budget.n_valid, generator)
+                    monitor = "valid_loss"
+                else:
+                    X_train, X_valid, monitor = X, None, "train_loss"
+                if reset:
+                    self.net_ = self._start_engine(X_train, seed, generator, budget, monitor)
+                    self._n_features_out = self.n_components
+                    self._architecture_ = self._architecture()
+                else:
+                    self.net_.configure(**self._engine_settings(budget, monitor))
+                epochs = budget.max_epochs if epochs is None else epochs
+                self._train(X_train, X_valid, epochs, torch_seed, pretraining=reset)
             except DivergenceError as error:
                 outcome = (
                     " The estimator is left as it was before this call "
@@ -475,8 +496,69 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     "learning_rate_init, or scale the data (e.g. StandardScaler)." + outcome
                 ) from None
         self._set_fitted_attributes()
-        self._set_validation_scores()
+        self._set_validation_scores(cross_validation)
         return self
+
+    def _training_budget(self, n_rows, *, reset, early_stopping):
+        """Batch size, patience, epochs and validation of this call (``skae._budget``)."""
+        return training_budget(
+            n_rows,
+            batch_size=self.batch_size,
+            n_iter_no_change=self.n_iter_no_change,
+            max_iter=self.max_iter,
+            early_stopping=self.early_stopping if early_stopping else False,
+            validation_fraction=self.validation_fraction,
+            can_cross_validate=reset,
+        )
+
+    def _start_engine(self, X_train, seed, generator, budget, monitor):
+        """A new engine around a new network, its PCA start fitted on ``X_train`` only."""
+        with seeded_torch(seed):  # the network is built on the CPU
+            module = self._build_module(X_train)
+        net = self._make_engine(module, generator, budget, monitor)
+        net.initialize()
+        return net
+
+    def _train(self, X_train, X_valid, epochs, torch_seed, *, pretraining):
+        """Pretrain (a new network, when asked for), then train ``net_`` for ``epochs`` epochs."""
+        X_train, X_valid = self._training_tensors(X_train, X_valid, self.net_.generator)
+        with seeded_torch(torch_seed, self.net_.device):  # dropout, sampling
+            if pretraining:
+                pretrain(self, X_train)  # greedy layer-wise phase, when asked for
+            if epochs > 0:
+                self.net_.partial_fit(X_train, epochs=epochs, X_valid=X_valid)
+
+    def _holdout(self, X, n_valid, generator):
+        """Training and validation rows: ``n_valid`` rows drawn at random are held out."""
+        if len(X) - n_valid < 2:
+            raise ValueError(
+                f"early_stopping=True needs at least 2 training rows after holding out "
+                f"validation_fraction={self.validation_fraction}; got {len(X)} rows. "
+                "Pass more data, or set early_stopping='auto' or False."
+            )
+        order = torch.randperm(len(X), generator=generator).numpy()
+        return _take(X, order[n_valid:]), _take(X, order[:n_valid])
+
+    def _cross_validated_epochs(self, X, budget, seed):
+        """The number of epochs chosen by cross-validation, and the mean validation curve.
+
+        Each fold trains a new network (the same seed; its PCA start fitted on
+        the fold's training rows) with early stopping on the fold's
+        validation rows. The validation losses, the start's first, are
+        averaged over every row, and the epoch count with the lowest average
+        wins; 0 keeps the start.
+        """
+        curves, weights = [], []
+        folds = fold_rows(len(X), budget.n_folds, torch.Generator().manual_seed(int(seed)))
+        for train_rows, valid_rows in folds:
+            X_train, X_valid = _take(X, train_rows), _take(X, valid_rows)
+            generator = torch.Generator().manual_seed(int(seed))
+            torch_seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+            self.net_ = self._start_engine(X_train, seed, generator, budget, "valid_loss")
+            self._train(X_train, X_valid, budget.max_epochs, torch_seed, pretraining=True)
+            curves.append(list(dict(self.net_.callbacks_)["early_stopping"].valid_losses_))
+            weights.append(len(valid_rows))
+        return best_epoch(curves, weights)
 
     def _architecture(self):
         """``{name: value}`` of the ``_architecture_params``, comparable from call to call."""
@@ -500,9 +582,20 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 "train a new network."
             )
 
-    def _engine_settings(self):
-        """The training engine's settings, read from the current parameters."""
-        callbacks = [("early_stopping", self._early_stopping_callback())]
+    def _engine_settings(self, budget, monitor):
+        """The training engine's settings, read from the current parameters and ``budget``.
+
+        ``monitor`` is what early stopping watches (``"valid_loss"`` or
+        ``"train_loss"``), or None for a run of fixed length (the final fit
+        after cross-validation), which never stops early.
+        """
+        stopping = self._early_stopping_callback()
+        stopping.set_params(
+            monitor=monitor or "train_loss",
+            patience=budget.patience if monitor else math.inf,
+            load_best=monitor == "valid_loss",
+        )
+        callbacks = [("early_stopping", stopping)]
         callbacks += [
             cb if isinstance(cb, tuple) else (f"user_{i}", cb)
             for i, cb in enumerate(self._user_callbacks())
@@ -521,17 +614,16 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             optimizer__weight_decay=self.alpha,
             **fused,
             lr=self.learning_rate_init,
-            max_epochs=self.max_iter,
-            batch_size=self.batch_size,
+            warmup_steps=budget.warmup_steps,
+            max_epochs=budget.max_epochs,
+            batch_size=budget.batch_size,
             callbacks=callbacks,
             device=device,
             verbose=self.verbose,
         )
 
-    def _make_engine(self, module, seed):
-        return TrainingEngine(
-            module, generator=torch.Generator().manual_seed(int(seed)), **self._engine_settings()
-        )
+    def _make_engine(self, module, generator, budget, monitor):
+        return TrainingEngine(module, generator=generator, **self._engine_settings(budget, monitor))
 
     def _hand_backprop_settings(self):
         """The engine's ``hand_backprop`` and ``code_penalty``: by hand when the loss allows.
@@ -550,30 +642,26 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return deepcopy(self.callbacks) if self.callbacks else []
 
     def _early_stopping_callback(self):
+        """The early-stopping callback; ``_engine_settings`` sets its monitor and patience."""
         return EarlyStoppingFromStart(
-            monitor="valid_loss" if self.early_stopping else "train_loss",
-            patience=self.n_iter_no_change,
             threshold=self.tol,
             threshold_mode="abs",
-            load_best=self.early_stopping,
             sink=print if self.verbose else _discard,
         )
 
-    def _train_valid_split(self, X, early_stopping, generator):
-        """Float32 tensors for training and, with early stopping, validation."""
+    def _training_tensors(self, X_train, X_valid, generator):
+        """The training and validation rows as float32 tensors on the training device.
+
+        A subclass whose training corrupts its input overrides this to
+        corrupt the validation rows once, as ``(corrupted, clean)`` pairs, so
+        that early stopping scores what training optimizes.
+        """
         device = self.net_.device
-        X = X.to(device) if isinstance(X, LazyRows) else _to_tensor(X, device)
-        if not (early_stopping and self.early_stopping):
-            return X, None
-        n_valid = max(1, int(round(self.validation_fraction * len(X))))
-        if len(X) - n_valid < 2:
-            raise ValueError(
-                f"early_stopping=True needs at least 2 training rows after holding out "
-                f"validation_fraction={self.validation_fraction}; got {len(X)} rows. "
-                "Pass more data or set early_stopping=False."
-            )
-        order = torch.randperm(len(X), generator=generator).to(device)
-        return X[order[n_valid:]], X[order[:n_valid]]
+
+        def tensor(rows):
+            return rows.to(device) if isinstance(rows, LazyRows) else _to_tensor(rows, device)
+
+        return tensor(X_train), None if X_valid is None else tensor(X_valid)
 
     def _set_fitted_attributes(self):
         """The attributes derived from the engine's history."""
@@ -582,8 +670,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.loss_curve_ = [float(row["train_loss"]) for row in self.history_ if "train_loss" in row]
         self.n_iter_ = len(self.history_)
 
-    def _set_validation_scores(self):
-        """``validation_scores_`` and ``best_validation_score_`` of this call, or none."""
+    def _set_validation_scores(self, cross_validation=None):
+        """``validation_scores_`` and ``best_validation_score_`` of this call, or none.
+
+        ``cross_validation``: ``(epochs, mean_curve)`` when the number of
+        epochs was chosen by cross-validation.
+        """
+        if cross_validation is not None:
+            epochs, curve = cross_validation  # up to the epochs the model trained for
+            self.validation_scores_ = [-float(loss) for loss in curve[: epochs + 1]]
+            self.best_validation_score_ = self.validation_scores_[epochs]
+            return
         stopping = dict(self.net_.callbacks_).get("early_stopping")
         losses = getattr(stopping, "valid_losses_", None)
         if losses:

@@ -5,7 +5,9 @@ PCA's solution for a linear code (``AutoencoderTransformer``,
 ``DenoisingAE``, ``ContractiveAE`` with an identity code), near it for a
 nonlinear code (``SparseAE``, ``ContractiveAE`` with a sigmoid or tanh code).
 The descriptions that say so (``init``, ``early_stopping``, ``pretraining``)
-are written here once; each estimator's docstring holds a placeholder such as
+are written here once, with those of the training budget's ``"auto"``
+settings (``batch_size``, ``max_iter``, ``n_iter_no_change``, the warm-up of
+``learning_rate_init``), which every autoencoder shares; each estimator's docstring holds a placeholder such as
 ``%(init)s`` under the parameter's ``name : type`` line, and
 ``fill_parameter_docs`` fills it with that estimator's start, so that a
 sentence true of one estimator is not copied into another's.
@@ -13,11 +15,46 @@ sentence true of one estimator is not copied into another's.
 
 import textwrap
 
-__all__ = ["fill_parameter_docs"]
+__all__ = ["fill_budget_docs", "fill_parameter_docs"]
+
+# The training budget's "auto" settings (skae._budget), the same for every autoencoder.
+VALIDATION = (
+    "How the number of epochs is chosen, on rows not trained on. ``True``: hold out "
+    "``validation_fraction`` of the rows and stop when their loss stops improving, "
+    "restoring the weights of the lowest validation loss, the starting ones included. "
+    '``"auto"``: the same when that split holds at least 100 rows; on fewer rows, the '
+    "number of epochs is chosen by 5-fold cross-validation (every row validates once, "
+    "and 0 epochs, the start, is a candidate), then the model trains on all rows for "
+    "that many epochs. The start is fitted on the training rows only, so that its "
+    "validation loss is honest."
+)
+BUDGET = {
+    "batch_size": (
+        'Rows per training batch. ``"auto"``: an eighth of the rows, between 32 and 256, '
+        "so that a small table gets several optimizer steps per epoch (256 from 2,048 "
+        "rows up)."
+    ),
+    "max_iter": (
+        'Maximum number of epochs. ``"auto"``: 200, or more on small data, so that '
+        "training may take 2,000 optimizer steps."
+    ),
+    "n_iter_no_change": (
+        "Epochs without an improvement of at least ``tol`` before stopping. "
+        '``"auto"``: 10, or more on small data, so that training stops after 300 '
+        "optimizer steps without improvement (not after 10 steps)."
+    ),
+    "learning_rate_init": (
+        "Learning rate of the optimizer, reached after a linear warm-up over the first "
+        "100 optimizer steps of a new network (a tenth of the steps ``max_iter`` allows, "
+        "if fewer)."
+    ),
+    "validation": VALIDATION,
+}
 
 # Parameter descriptions, one paragraph each. {how}: where init="pca" starts the
 # network, as an adverbial phrase; {start}: the same start, as a noun.
 TEMPLATES = {
+    **BUDGET,
     "init": (
         '``"pca"`` adds a linear path from input to code and from code to output, set '
         "to PCA's projection and reconstruction, beside the hidden layers, whose last "
@@ -27,11 +64,10 @@ TEMPLATES = {
         "start is PCA's reconstruction to first order about the mean."
     ),
     "early_stopping": (
-        "Whether to hold out ``validation_fraction`` of the rows and stop when their "
-        "loss stops improving, restoring the weights of the lowest validation loss, "
-        "the starting ones included "
-        '(so with ``init="pca"`` the validation loss ends no worse than at {start}). '
-        "Otherwise, training uses all rows and stops when the training loss stops "
+        VALIDATION
+        + ' With ``init="pca"`` the model thus ends at {start} unless training lowers the '
+        "validation loss (what that promises on new rows: the user guide's *Never worse "
+        'than PCA?*). ``False``: train on all rows and stop when the training loss stops '
         "improving."
     ),
     "pretraining": (
@@ -86,7 +122,28 @@ def fill_parameter_docs(how, start):
     descriptions = {
         name: _paragraph(text.format(how=how, start=start)) for name, text in TEMPLATES.items()
     }
+    return _filler(descriptions)
 
+
+def fill_budget_docs(cls):
+    """Class decorator: fill only the training budget's placeholders (``BUDGET``).
+
+    For an estimator whose other descriptions are its own.
+
+    Examples
+    --------
+    >>> from skae._docstrings import fill_budget_docs
+    >>> @fill_budget_docs
+    ... class Example:
+    ...     '''batch_size : int or "auto", default="auto"
+    ...         %(batch_size)s'''
+    >>> "an eighth of the rows" in Example.__doc__
+    True
+    """
+    return _filler({name: _paragraph(text) for name, text in BUDGET.items()})(cls)
+
+
+def _filler(descriptions):
     def decorate(cls):
         cls.__doc__ = cls.__doc__ % descriptions
         return cls

@@ -221,6 +221,12 @@ class TrainingEngine(NeuralNet):
         hand-written backward pass.
     generator : torch.Generator or None, default=None
         Source of randomness for shuffling and corruption.
+    warmup_steps : int, default=0
+        Optimizer steps over which the learning rate rises linearly from
+        ``lr / warmup_steps`` to ``lr``, counted from the optimizer's
+        initialization. Adam's first steps move every weight by about
+        ``lr`` whatever its gradient; from a start at PCA's optimum, the
+        warm-up keeps them from kicking the network off it.
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
@@ -234,6 +240,7 @@ class TrainingEngine(NeuralNet):
         hand_backprop=False,
         code_penalty=None,
         generator=None,
+        warmup_steps=0,
         **kwargs,
     ):
         # No criterion: the loss is ``loss_fn``.
@@ -243,6 +250,7 @@ class TrainingEngine(NeuralNet):
         self.hand_backprop = hand_backprop
         self.code_penalty = code_penalty
         self.generator = generator
+        self.warmup_steps = warmup_steps
 
     def initialize_criterion(self):
         self.criterion_ = None
@@ -308,7 +316,20 @@ class TrainingEngine(NeuralNet):
     def _build_hand_step(self, module):
         return hand_backprop(module, self.code_penalty)
 
+    def initialize_optimizer(self, *args, **kwargs):
+        super().initialize_optimizer(*args, **kwargs)
+        self.steps_taken_ = 0
+        return self
+
     def _optimizer_step(self):
+        if self.steps_taken_ < self.warmup_steps:
+            scale = (self.steps_taken_ + 1) / self.warmup_steps
+            for group in self.optimizer_.param_groups:
+                group["lr"] = self.lr * scale
+        elif self.steps_taken_ == self.warmup_steps > 0:
+            for group in self.optimizer_.param_groups:
+                group["lr"] = self.lr
+        self.steps_taken_ += 1
         step = self._built_for(self.optimizer_, fused_step)
         if step is None or not step():
             self.optimizer_.step()
@@ -408,6 +429,8 @@ class TrainingEngine(NeuralNet):
                 cb.on_batch_end(self, batch=batch, training=training, **step)
         loss = _mean_loss(losses, sizes)
         self.history.record(prefix + "_loss", loss)
+        if training:
+            self.history.record("train_batches", len(sizes))  # optimizer steps
         if not math.isfinite(loss):
             raise DivergenceError(
                 f"Training diverged: the {prefix} loss became {loss} at epoch "

@@ -148,7 +148,7 @@ def pretrain(estimator, X):
             optimizer__weight_decay=estimator.alpha,
             lr=estimator.learning_rate_init,
             max_epochs=estimator.pretraining_max_iter,
-            batch_size=estimator.batch_size,
+            batch_size=net.batch_size,
             device=net.device,
             verbose=estimator.verbose,
         )

@@ -86,21 +86,21 @@ class ContractiveAE(BaseAutoencoder):
         Whether to add batch normalization to the hidden layers.
     alpha : float, default=0.0
         Weight decay (L2 penalty) passed to the optimizer.
-    batch_size : int, default=256
-        Rows per training batch.
+    batch_size : int or "auto", default="auto"
+        %(batch_size)s
     learning_rate_init : float, default=1e-3
-        Learning rate of the optimizer.
-    max_iter : int, default=200
-        Maximum number of epochs.
+        %(learning_rate_init)s
+    max_iter : int or "auto", default="auto"
+        %(max_iter)s
     optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
 default="adam"
         The optimizer.
-    early_stopping : bool, default=True
+    early_stopping : bool or "auto", default="auto"
         %(early_stopping)s
     validation_fraction : float, default=0.1
-        Fraction of rows held out when ``early_stopping=True``.
-    n_iter_no_change : int, default=10
-        Epochs without an improvement of at least ``tol`` before stopping.
+        Fraction of rows in early stopping's validation split.
+    n_iter_no_change : int or "auto", default="auto"
+        %(n_iter_no_change)s
     tol : float, default=1e-4
         Minimal improvement of the monitored loss.
     device : str or torch.device, default="auto"
@@ -141,12 +141,15 @@ default="adam"
     validation_scores_ : list of float
         Negative validation loss of the starting weights, then of each epoch,
         in the last ``fit`` (only with ``early_stopping``; ``partial_fit``
-        removes it).
+        removes it). After cross-validation, the mean over the folds of
+        the score after ``n`` epochs, at index ``n``, up to the epochs the
+        model trained for (the best).
     best_validation_score_ : float
         Negative validation loss of the returned weights: the best of
         ``validation_scores_`` (only with ``early_stopping``).
     n_iter_ : int
-        Number of epochs run, greedy pretraining included.
+        Number of epochs run (of the final model's training, after
+        cross-validation; 0 when it keeps the start), greedy pretraining included.
     pretraining_loss_curves_ : list of list of float
         With ``pretraining="layerwise"``, the training loss of each layer's
         shallow autoencoder at each epoch of the greedy phase. These epochs
@@ -203,13 +206,13 @@ default="adam"
         dropout=0.0,
         batch_norm=False,
         alpha=0.0,
-        batch_size=256,
+        batch_size="auto",
         learning_rate_init=1e-3,
-        max_iter=200,
+        max_iter="auto",
         optimizer="adam",
-        early_stopping=True,
+        early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change="auto",
         tol=1e-4,
         device="auto",
         n_jobs=None,

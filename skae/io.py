@@ -341,12 +341,16 @@ def _rebuild_engine(estimator, saved, decode):
             module = estimator._build_module(X)
         finally:
             del estimator.__dict__["_pca_solution"]
-        net = estimator._make_engine(module, 0)
+        # Any budget will do: a later fit (warm_start, partial_fit) applies its own.
+        budget = estimator._training_budget(len(X), reset=False, early_stopping=False)
+        net = estimator._make_engine(module, torch.Generator().manual_seed(0), budget, None)
         net.initialize()
     net.module_.load_state_dict(decode(saved["module"]))
     net.optimizer_.load_state_dict(decode(saved["optimizer"]))
     net.generator.set_state(decode(saved["generator"]))
     net.history = decode(saved["history"])
+    # The learning-rate warm-up continues where it was: the steps are in the history.
+    net.steps_taken_ = sum(row.get("train_batches", 0) for row in net.history)
     estimator.net_ = net
     estimator._set_fitted_attributes()
 

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import BaseAutoencoder
 from ._columns import TableCodec
+from ._docstrings import fill_budget_docs
 from .nn import Autoencoder, init_linear_pca, make_encoder_decoder
 from .noise import NOISE_ALIASES
 
@@ -34,6 +35,7 @@ def _swap_noise(X, drop, cell_of_input, fill, generator):
 NOISES = {"masking": _mask_noise, "swap": _swap_noise}
 
 
+@fill_budget_docs
 class TabularAE(BaseAutoencoder):
     """Autoencoder for tables with numeric, boolean and categorical columns.
 
@@ -114,26 +116,25 @@ class TabularAE(BaseAutoencoder):
         Whether to add batch normalization to the hidden layers.
     alpha : float, default=0.0
         Weight decay (L2 penalty) passed to the optimizer.
-    batch_size : int, default=256
-        Rows per training batch.
+    batch_size : int or "auto", default="auto"
+        %(batch_size)s
     learning_rate_init : float, default=1e-3
-        Learning rate of the optimizer.
-    max_iter : int, default=200
-        Maximum number of epochs.
+        %(learning_rate_init)s
+    max_iter : int or "auto", default="auto"
+        %(max_iter)s
     optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
 default="adam"
         The optimizer.
-    early_stopping : bool, default=True
-        Whether to hold out ``validation_fraction`` of the rows and stop when
-        their loss (on observed cells) stops improving, restoring the best
-        weights, the starting ones included. With ``noise``, the held-out rows
-        are corrupted once, so that the loss measures how well hidden cells
-        are predicted. Otherwise, training stops when the training loss stops
+    early_stopping : bool or "auto", default="auto"
+        %(validation)s The validation loss counts
+        observed cells; with ``noise``, the validation rows are corrupted
+        once, so that it measures how well hidden cells are predicted.
+        ``False``: train on all rows and stop when the training loss stops
         improving.
     validation_fraction : float, default=0.1
-        Fraction of rows held out when ``early_stopping=True``.
-    n_iter_no_change : int, default=10
-        Epochs without an improvement of at least ``tol`` before stopping.
+        Fraction of rows in early stopping's validation split.
+    n_iter_no_change : int or "auto", default="auto"
+        %(n_iter_no_change)s
     tol : float, default=1e-4
         Minimal improvement of the monitored loss.
     device : str or torch.device, default="auto"
@@ -185,12 +186,15 @@ default="adam"
     validation_scores_ : list of float
         Negative validation loss of the starting weights, then of each epoch,
         in the last ``fit`` (only with ``early_stopping``; ``partial_fit``
-        removes it).
+        removes it). After cross-validation, the mean over the folds of
+        the score after ``n`` epochs, at index ``n``, up to the epochs the
+        model trained for (the best).
     best_validation_score_ : float
         Negative validation loss of the returned weights: the best of
         ``validation_scores_`` (only with ``early_stopping``).
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run (of the final model's training, after
+        cross-validation; 0 when it keeps the start).
     n_features_in_ : int
         Number of columns seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -259,13 +263,13 @@ default="adam"
         dropout=0.0,
         batch_norm=False,
         alpha=0.0,
-        batch_size=256,
+        batch_size="auto",
         learning_rate_init=1e-3,
-        max_iter=200,
+        max_iter="auto",
         optimizer="adam",
-        early_stopping=True,
+        early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change="auto",
         tol=1e-4,
         device="auto",
         n_jobs=None,
@@ -411,14 +415,14 @@ default="adam"
             X, drop.to(X.device), module.cell_of_input, module.masked_input, generator
         )
 
-    def _train_valid_split(self, X, early_stopping, generator):
+    def _training_tensors(self, X_train, X_valid, generator):
         """As the base, but with noise the validation rows are corrupted once.
 
         The validation batches are then ``(corrupted, clean)`` pairs, so early
         stopping measures how well hidden cells are predicted, not how well
         visible ones are copied.
         """
-        X_train, X_valid = super()._train_valid_split(X, early_stopping, generator)
+        X_train, X_valid = super()._training_tensors(X_train, X_valid, generator)
         if X_valid is not None and self._noise() is not None:
             X_valid = (self._corrupt(X_valid, generator), X_valid)
         return X_train, X_valid

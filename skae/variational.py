@@ -17,6 +17,7 @@ from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAutoencoder
+from ._docstrings import fill_budget_docs
 from ._engine import EarlyStoppingFromStart
 from .nn import LinearSkip, VariationalAutoencoder, last_linear, linearize_sigmoid_output, make_mlp
 from .penalties import kl_standard_normal
@@ -24,12 +25,6 @@ from .penalties import kl_standard_normal
 __all__ = ["VariationalAE"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
-
-# n_iter_no_change="auto": at least this many epochs, and at least this many optimizer
-# steps, without improvement before stopping (small data take few steps per epoch, and
-# their validation loss is noisy from one epoch to the next).
-AUTO_PATIENCE_EPOCHS = 10
-AUTO_PATIENCE_STEPS = 300
 
 # The noise variance never goes below this fraction of the training data's mean
 # feature variance, so that a constant feature does not give an infinite density.
@@ -117,15 +112,13 @@ class _WarmupEarlyStopping(EarlyStoppingFromStart):
     training loss is monitored they do not set the best score either (the
     validation loss always uses the full ``beta``, so it stays comparable).
 
-    With ``patience_steps``, the patience is raised when training begins to
-    at least ``patience_steps`` optimizer steps: ``max(patience,
-    ceil(patience_steps / batches per epoch))`` epochs.
+    With ``on_kept``, ``on_kept(module, X_valid)`` is called at the end of
+    training when the weights of a trained epoch are restored.
     """
 
     def __init__(
         self,
         warmup=0,
-        patience_steps=None,
         on_kept=None,
         monitor="valid_loss",
         patience=5,
@@ -145,16 +138,11 @@ class _WarmupEarlyStopping(EarlyStoppingFromStart):
             load_best=load_best,
         )
         self.warmup = warmup
-        self.patience_steps = patience_steps
         self.on_kept = on_kept
 
     def on_train_begin(self, net, X=None, X_valid=None, **kwargs):
         super().on_train_begin(net, X=X, X_valid=X_valid, **kwargs)
         self.X_valid_ = X_valid
-        if self.patience_steps is not None and X is not None:
-            self.min_patience_ = getattr(self, "min_patience_", self.patience)
-            batches = len(net.get_iterator(X, training=True))
-            self.patience = max(self.min_patience_, math.ceil(self.patience_steps / batches))
 
     def on_epoch_end(self, net, **kwargs):
         if len(net.history) > self.warmup:
@@ -176,6 +164,7 @@ class _WarmupEarlyStopping(EarlyStoppingFromStart):
             self.on_kept(net.module_, X_valid)
 
 
+@fill_budget_docs
 class VariationalAE(BaseAutoencoder):
     """Variational autoencoder (VAE): a probabilistic code, sampling and a density score.
 
@@ -276,32 +265,35 @@ class VariationalAE(BaseAutoencoder):
         Whether to add batch normalization to the hidden layers.
     alpha : float, default=0.0
         Weight decay (L2 penalty) passed to the optimizer.
-    batch_size : int, default=256
-        Rows per training batch.
+    batch_size : int or "auto", default=256
+        %(batch_size)s The VAE's default stays 256 rows (its density results
+        were measured with it).
     learning_rate_init : float, default=1e-3
-        Learning rate of the optimizer.
-    max_iter : int, default=200
-        Maximum number of epochs.
+        %(learning_rate_init)s
+    max_iter : int or "auto", default=200
+        %(max_iter)s
     optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
 default="adam"
         The optimizer.
-    early_stopping : bool, default=True
+    early_stopping : bool or "auto", default=True
         Whether to hold out ``validation_fraction`` of the rows and stop when
         their loss stops improving, restoring the best weights (and noise
         variance), the starting ones included: with ``init="pca"`` the
         validation ELBO ends no lower than probabilistic PCA's. The
         validation loss is the negative ELBO (with ``beta``) computed as in
-        ``score_samples``.
-        Otherwise, training uses all rows and stops when the training loss
-        stops improving.
+        ``score_samples``. ``False``: train on all rows and stop when the
+        training loss stops improving. ``"auto"``: as for the other
+        autoencoders (cross-validated epochs below 100 validation rows), but
+        the final model, trained on all rows, then keeps its training
+        rows' noise variance (not raised to new rows' residual); the
+        default keeps the split, with which the density results were
+        measured.
     validation_fraction : float, default=0.1
-        Fraction of rows held out when ``early_stopping=True``.
+        Fraction of rows in early stopping's validation split.
     n_iter_no_change : int or "auto", default="auto"
-        Epochs without an improvement of at least ``tol`` before stopping.
-        ``"auto"`` waits at least 10 epochs and at least 300 optimizer steps
-        (``ceil(300 / batches per epoch)`` epochs): on small data an epoch is
-        a few steps and the validation loss is noisy, and the ELBO can
-        plateau for a while before a code unit starts carrying information.
+        %(n_iter_no_change)s On small data an epoch is a few steps and the
+        validation loss is noisy, and the ELBO can plateau for a while
+        before a code unit starts carrying information.
     tol : float, default=1e-4
         Minimal improvement of the monitored loss.
     device : str or torch.device, default="auto"
@@ -353,12 +345,15 @@ default="adam"
     validation_scores_ : list of float
         Negative validation loss of the starting weights, then of each epoch,
         in the last ``fit`` (only with ``early_stopping``; ``partial_fit``
-        removes it).
+        removes it). After cross-validation, the mean over the folds of
+        the score after ``n`` epochs, at index ``n``, up to the epochs the
+        model trained for (the best).
     best_validation_score_ : float
         Negative validation loss of the returned weights: the best of
         ``validation_scores_`` (only with ``early_stopping``).
     n_iter_ : int
-        Number of epochs run, greedy pretraining included.
+        Number of epochs run (of the final model's training, after
+        cross-validation; 0 when it keeps the start), greedy pretraining included.
     pretraining_loss_curves_ : list of list of float
         With ``pretraining="layerwise"``, the training loss of each hidden
         layer's shallow autoencoder at each epoch of the greedy phase (also
@@ -438,7 +433,6 @@ default="adam"
             Interval(Real, 0, None, closed="neither"),
         ],
         "kl_warmup": [Interval(Integral, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -631,12 +625,8 @@ default="adam"
 
     def _early_stopping_callback(self):
         params = super()._early_stopping_callback().get_params()
-        steps = None
-        if self.n_iter_no_change == "auto":  # a floor in epochs, raised at train begin
-            params["patience"], steps = AUTO_PATIENCE_EPOCHS, AUTO_PATIENCE_STEPS
         return _WarmupEarlyStopping(
             warmup=self.kl_warmup,
-            patience_steps=steps,
             on_kept=self._calibrate_noise_variance,
             **params,
         )
@@ -654,8 +644,9 @@ default="adam"
         was_training = module.training
         module.eval()
         total, rows = 0.0, 0
-        for start in range(0, len(X), self.batch_size):
-            batch = X[start : start + self.batch_size]
+        batch_size = self.net_.batch_size
+        for start in range(0, len(X), batch_size):
+            batch = X[start : start + batch_size]
             mean, log_var = module.posterior(batch)
             residuals = posterior_expectation(
                 lambda z: (module.decode(z) - batch).double().pow(2), mean, log_var

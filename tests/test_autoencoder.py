@@ -62,9 +62,24 @@ def test_deep_autoencoder_beats_pca_on_swiss_roll():
 
 def test_pca_init_starts_at_pca_solution(digits_standardized):
     X_train, X_test, _, _ = digits_standardized
-    ae = AutoencoderTransformer(n_components=5, max_iter=1, learning_rate_init=1e-9, random_state=0)
+    ae = AutoencoderTransformer(n_components=5, max_iter=1, learning_rate_init=1e-9,
+                                early_stopping=False, random_state=0)
     ae.fit(X_train)
     assert -ae.score(X_test) == pytest.approx(pca_mse(X_train, X_test, 5), rel=1e-3)
+
+
+@pytest.mark.parametrize("early_stopping", [True, "auto"])
+def test_the_start_is_fitted_on_training_rows_only(early_stopping):
+    """The PCA start never sees the validation rows, so its validation score is honest."""
+    X = np.random.RandomState(0).normal(size=(60, 5)).astype(np.float32)
+    in_sample = pca_mse(X, X, 2)  # the least squared error any rank-2 PCA has on X
+    ae = AutoencoderTransformer(n_components=2, hidden_layer_sizes=(4,), max_iter=1,
+                                learning_rate_init=1e-9, early_stopping=early_stopping,
+                                random_state=0).fit(X)
+    if early_stopping == "auto":  # 5 folds: each start is a PCA of the other 48 rows
+        assert -ae.validation_scores_[0] > 1.1 * in_sample
+    else:  # the start is a PCA of the 54 training rows, not of all 60
+        assert -ae.score(X) > in_sample * (1 + 1e-4)
 
 
 @pytest.mark.parametrize("k", [2, 10])

@@ -103,6 +103,9 @@ CASES = {
     "float64": (lambda: _data(np.float64), "ok", None, None),
     "empty": (lambda: np.empty((0, P)), "error", "0 sample", None),
     "single row": (lambda: _data()[:1], "error", "1 sample", None),
+    # Tiny tables: a valid model (the budget and the validation adapt to the rows).
+    "two rows": (lambda: _data()[:2], "ok", None, None),
+    "five rows": (lambda: _data()[:5], "ok", None, None),
     "zero columns": (lambda: np.empty((N, 0)), "error", "0 feature", None),
     "1-D": (lambda: _data()[:, 0], "error", "2D array", None),
     "3-D": (lambda: _data().reshape(N, 2, 2), "error", "dim 3", None),
@@ -170,6 +173,53 @@ def test_n_components_larger_than_allowed(cls):
         assert overcomplete is None, "an overcomplete estimator refused a wide code"
         return
     _check_result(estimator, X)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_n_components_equal_to_n_features(cls):
+    estimator = make_fast(cls)
+    keys = [k for k in estimator.get_params(deep=True) if k.rsplit("__", 1)[-1] == "n_components"]
+    if not keys:
+        pytest.skip(f"{cls.__name__} has no n_components")
+    estimator.set_params(**{key: P for key in keys})
+    X = _data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit(estimator, X)
+    _check_result(estimator, X)
+
+
+def _early_stopping_keys(estimator):
+    return [k for k in estimator.get_params(deep=True) if k.rsplit("__", 1)[-1] == "early_stopping"]
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("early_stopping", [True, "auto"])
+@pytest.mark.parametrize("fraction", [0.001, 0.05], ids=["0 validation rows", "1 validation row"])
+def test_validation_fraction_leaving_0_or_1_validation_row(cls, early_stopping, fraction):
+    """round(fraction * 20) is 0 or 1 row: one row is held out (or the folds cover every row)."""
+    estimator = make_fast(cls)
+    keys = _early_stopping_keys(estimator)
+    if not keys:
+        pytest.skip(f"{cls.__name__} has no early_stopping")
+    fractions = [k[: -len("early_stopping")] + "validation_fraction" for k in keys]
+    estimator.set_params(**{key: early_stopping for key in keys}, **{key: fraction for key in fractions})
+    X = _data()[:20]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit(estimator, X)
+    _check_result(estimator, X)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_a_validation_split_of_two_rows_says_what_to_change(cls):
+    estimator = make_fast(cls)
+    keys = _early_stopping_keys(estimator)
+    if not keys:
+        pytest.skip(f"{cls.__name__} has no early_stopping")
+    estimator.set_params(**{key: True for key in keys})
+    with pytest.raises(ValueError, match="at least 2 training rows.*early_stopping='auto' or False"):
+        fit(estimator, _data()[:2])
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)

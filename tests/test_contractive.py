@@ -172,7 +172,7 @@ def test_an_overcomplete_code_learns_and_contracts(digits, plain):
     # a Jacobian norm of n_features); the wider contractive code is not.
     identity = plain(n_components=n_features, **network)
     assert held_out_jacobian(cae, X_test) < 0.9 * held_out_jacobian(identity, X_test)
-    assert -cae.score(X_test) < 0.2 * -plain(n_components=32, **network).score(X_test)
+    assert -cae.score(X_test) < 0.3 * -plain(n_components=32, **network).score(X_test)
 
 
 def test_same_random_state_same_model(digits):

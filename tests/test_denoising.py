@@ -74,7 +74,7 @@ def test_mask_is_another_spelling_of_masking(digits):
 
 def test_early_stopping_scores_the_denoising_of_validation_rows(digits):
     X_train = digits[0]
-    params = dict(NET, max_iter=3, early_stopping=True)
+    params = dict(NET, max_iter=3, batch_size=256, early_stopping=True)
     dae = DenoisingAE(noise="masking", noise_level=0.5, **params).fit(X_train)
     # The validation rows are corrupted too: their loss is close to the
     # (corrupted) training loss, not to the clean reconstruction error.

@@ -16,6 +16,7 @@ PACKAGE = Path(skae.__file__).resolve().parent
 # or an estimator, not even inside a function.
 LOWER = [
     "skae._backprop",
+    "skae._budget",
     "skae._columns",
     "skae._data",
     "skae._docstrings",

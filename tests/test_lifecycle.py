@@ -145,7 +145,7 @@ def fit_and_grab_validation_rows(ae, X):
 
 # ------------------------------------------------ 1. a failed fit changes nothing
 FAILURES = {
-    "too few rows for early stopping": lambda ae, X: ae.fit(X[:2, :3]),
+    "too few rows for early stopping": lambda ae, X: ae.set_params(early_stopping=True).fit(X[:2, :3]),
     "divergence": lambda ae, X: ae.set_params(optimizer="sgd", learning_rate_init=1e8).fit(X),
     "callback error": lambda ae, X: ae.set_params(callbacks=[RaiseAt(1)]).fit(X),
 }
@@ -167,7 +167,7 @@ def test_a_failed_refit_leaves_the_fitted_model_as_it_was(cls, failure, X):
 
 @pytest.mark.parametrize("cls", AUTOENCODERS, ids=lambda cls: cls.__name__)
 def test_a_failed_first_fit_leaves_the_estimator_unfitted(cls, X):
-    ae = tiny(cls)
+    ae = tiny(cls, early_stopping=True)
     with pytest.raises(ValueError, match="early_stopping=True needs at least 2 training rows"):
         ae.fit(X[:2, :3])  # fails after the network is built
     assert not [name for name in vars(ae) if name.endswith("_")]
@@ -216,11 +216,14 @@ def test_warm_fit_and_partial_fit_read_the_training_parameters_anew(X):
     before = steps()
     ae.fit(X)
     (group,) = ae.net_.optimizer_.param_groups
-    assert (group["lr"], group["weight_decay"]) == (0.05, 0.3)
+    warmed_up = min(1.0, ae.net_.steps_taken_ / max(ae.net_.warmup_steps, 1))  # warming up?
+    assert group["lr"] == pytest.approx(0.05 * warmed_up) and group["weight_decay"] == 0.3
     assert steps() - before == 2 * int(np.ceil(len(X) / 7))  # 2 epochs of batches of 7 rows
     ae.set_params(batch_size=30, learning_rate_init=0.01)
     ae.partial_fit(X)
-    assert steps() - before == 2 * 9 + 2 and ae.net_.optimizer_.param_groups[0]["lr"] == 0.01
+    warmed_up = min(1.0, ae.net_.steps_taken_ / max(ae.net_.warmup_steps, 1))
+    assert steps() - before == 2 * 9 + 2
+    assert ae.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.01 * warmed_up)
 
 
 ARCHITECTURE_CHANGES = {
@@ -284,17 +287,28 @@ def test_a_refit_without_early_stopping_drops_the_previous_validation_scores(X):
 
 
 # ------------------------------- 3. validation scores describe the returned weights
+def _training_rows(X, X_valid):
+    """The rows of ``X`` that are not among ``X_valid`` (those the start is fitted on)."""
+    held_out = {row.tobytes() for row in X_valid}
+    return np.array([row for row in X if row.tobytes() not in held_out])
+
+
 def _pca_score(X_fit, X_valid, n_components):
     pca = PCA(n_components).fit(X_fit)
     return -np.mean((pca.inverse_transform(pca.transform(X_valid)) - X_valid) ** 2)
 
 
 def test_validation_scores_start_with_the_starting_weights(X):
-    # A learning rate this high makes every epoch worse than the start (PCA's solution).
-    ae = tiny(AutoencoderTransformer, hidden_layer_sizes=(16,), learning_rate_init=0.5, max_iter=4)
+    # A learning rate this high makes every epoch worse than the start (PCA's solution),
+    # even during the warm-up (its first steps take a hundredth of it).
+    ae = tiny(AutoencoderTransformer, hidden_layer_sizes=(16,), learning_rate_init=50.0, max_iter=4,
+              early_stopping=True)
     X_valid = fit_and_grab_validation_rows(ae, X)
     assert len(ae.validation_scores_) == ae.n_iter_ + 1
-    assert ae.validation_scores_[0] == pytest.approx(_pca_score(X, X_valid, 2), rel=1e-4)
+    # The start is PCA's solution on the training rows: scored on rows it has not seen.
+    X_train = _training_rows(X, X_valid)
+    assert len(X_train) + len(X_valid) == len(X)
+    assert ae.validation_scores_[0] == pytest.approx(_pca_score(X_train, X_valid, 2), rel=1e-4)
     assert max(ae.validation_scores_[1:]) < ae.validation_scores_[0]
     assert ae.best_validation_score_ == ae.validation_scores_[0]
     assert ae.score(X_valid) == pytest.approx(ae.best_validation_score_, rel=1e-5)
@@ -308,7 +322,8 @@ def test_validation_scores_start_with_the_starting_weights(X):
 def test_returned_weights_score_best_and_never_worse_than_pca_on_the_validation_rows(params, X):
     X = (X - X.min()) / np.ptp(X) if params.get("loss") == "bce" else X
     ae = AutoencoderTransformer(n_components=2, hidden_layer_sizes=(16,), max_iter=30,
-                                n_iter_no_change=3, learning_rate_init=1e-2, random_state=0)
+                                n_iter_no_change=3, learning_rate_init=1e-2,
+                                early_stopping=True, random_state=0)
     X_valid = fit_and_grab_validation_rows(ae.set_params(**params), X)
     assert len(ae.validation_scores_) == ae.n_iter_ + 1
     assert ae.best_validation_score_ == max(ae.validation_scores_)
@@ -317,7 +332,7 @@ def test_returned_weights_score_best_and_never_worse_than_pca_on_the_validation_
     # ... which are never worse than the start, PCA's solution (with the mean squared error).
     assert ae.best_validation_score_ >= ae.validation_scores_[0]
     if "loss" not in params:
-        assert ae.score(X_valid) >= _pca_score(X, X_valid, 2) - 1e-6
+        assert ae.score(X_valid) >= _pca_score(_training_rows(X, X_valid), X_valid, 2) - 1e-6
 
 
 # ------------------- 4. the heads read the autoencoder's own encoding of the data

@@ -142,7 +142,7 @@ def test_sparse_input_matches_dense(fmt):
 
 
 def test_estimator_overriding_training_hooks_takes_the_in_memory_path(memmap_of):
-    # DenoisingAE overrides _build_module and _train_valid_split: a memmap is validated
+    # DenoisingAE overrides _build_module and _training_tensors: a memmap is validated
     # in memory (numpy does not copy it) and sparse input is refused with a clear error.
     X = low_rank(300)
     params = dict(SMALL, noise_level=0.1)

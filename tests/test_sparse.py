@@ -74,9 +74,11 @@ def test_mean_activation_is_the_mean_code_on_the_training_data(digits, sparsity)
 def test_overcomplete_code_units_learn(digits, sparsity, hidden):
     X_train, X_test = digits
     n_components = X_train.shape[1] + 36
+    # early_stopping=False: the start is fitted on all training rows, so that no
+    # pixel column is constant in the rows it is fitted on.
     sae = SparseAE(
         n_components=n_components, sparsity=sparsity, hidden_layer_sizes=hidden,
-        max_iter=3, random_state=0,
+        max_iter=3, early_stopping=False, random_state=0,
     ).fit(X_train)
     codes = sae.transform(X_test)
     assert codes.shape == (len(X_test), n_components)

@@ -1,0 +1,230 @@
+"""The training budget read from the size of the data: batch size, patience, validation.
+
+A budget fixed in epochs means very different things at 100 rows and at a
+million: with 256-row batches, 150 rows make one optimizer step per epoch, and
+a patience of 10 epochs stops training after 10 steps, before the network has
+moved from its (PCA) start. And a 10% validation split of 150 rows is 15 rows,
+too few to tell a better model from a lucky one. The ``"auto"`` settings of
+the estimators count in optimizer steps and validation rows instead:
+
+* ``batch_size="auto"``: ``n_rows / BATCHES_PER_EPOCH``, clipped to
+  ``AUTO_BATCH_SIZES``, so that small data get several steps per epoch and
+  large data keep 256-row batches;
+* ``n_iter_no_change="auto"``: at least ``PATIENCE_STEPS`` optimizer steps and
+  ``MIN_PATIENCE_EPOCHS`` epochs without improvement before stopping;
+* ``max_iter="auto"``: at least ``MIN_MAX_STEPS`` optimizer steps and
+  ``MIN_MAX_EPOCHS`` epochs;
+* ``early_stopping="auto"``: a ``validation_fraction`` split when it holds at
+  least ``MIN_VALIDATION_ROWS`` rows; below, the number of epochs is chosen by
+  ``CV_FOLDS``-fold cross-validation (every row is a validation row once),
+  then the model is trained on all rows for that many epochs.
+
+A new network's learning rate also warms up linearly over its first
+``WARMUP_STEPS`` optimizer steps (at most a tenth of the steps ``max_iter``
+allows): Adam's first steps move every weight by about the learning rate
+whatever its gradient, which from a start at PCA's optimum costs most on
+small data and high code sizes.
+
+On large data every rule gives the fixed settings skae used before (256-row
+batches, a patience of 10 epochs, 200 epochs, one validation split). The
+constants were chosen on the learning curves of ``benchmarks/small.py``
+(held-out rows, several datasets) and checked on the others.
+
+Only numbers and tensors here: the estimator asks, this module answers.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+__all__ = [
+    "TrainingBudget",
+    "best_epoch",
+    "fold_rows",
+    "n_batches",
+    "training_budget",
+]
+
+AUTO_BATCH_SIZES = (32, 256)
+BATCHES_PER_EPOCH = 8
+PATIENCE_STEPS = 300
+MIN_PATIENCE_EPOCHS = 10
+MIN_MAX_STEPS = 2000
+MIN_MAX_EPOCHS = 200
+MIN_VALIDATION_ROWS = 100
+CV_FOLDS = 5
+WARMUP_STEPS = 100
+# Rows needed to validate at all: one validation row and two training rows.
+MIN_ROWS_TO_VALIDATE = 3
+
+
+@dataclass(frozen=True)
+class TrainingBudget:
+    """How one ``fit`` trains.
+
+    Attributes
+    ----------
+    batch_size : int
+        Rows per optimizer step.
+    patience : int or float
+        Epochs without improvement before stopping (``math.inf``: never).
+    max_epochs : int
+        Largest number of epochs.
+    validation : {"holdout", "cv", "none"}
+        ``"holdout"``: ``n_valid`` rows are held out, training stops when
+        their loss stops improving and the best weights are kept.
+        ``"cv"``: the number of epochs is chosen by ``n_folds``-fold
+        cross-validation, then the model trains on every row for that many.
+        ``"none"``: all rows train; training stops when the training loss
+        stops improving.
+    n_valid : int
+        Rows held out (``"holdout"`` only).
+    n_folds : int
+        Folds (``"cv"`` only).
+    warmup_steps : int
+        Optimizer steps of the learning rate's linear warm-up.
+    """
+
+    batch_size: int
+    patience: float
+    max_epochs: int
+    validation: str = "none"
+    n_valid: int = 0
+    n_folds: int = 0
+    warmup_steps: int = 0
+
+
+def n_batches(n_rows, batch_size):
+    """Optimizer steps per epoch: ``ceil(n_rows / batch_size)``, a last batch of one row merged."""
+    n = math.ceil(n_rows / batch_size)
+    if n > 1 and n_rows - (n - 1) * batch_size == 1:
+        n -= 1
+    return max(n, 1)
+
+
+def _batch_size(setting, n_rows):
+    if setting != "auto":
+        return int(setting)
+    low, high = AUTO_BATCH_SIZES
+    return int(min(high, max(low, n_rows // BATCHES_PER_EPOCH)))
+
+
+def _in_steps(setting, minimum_epochs, minimum_steps, steps_per_epoch):
+    if setting != "auto":
+        return setting
+    return max(minimum_epochs, math.ceil(minimum_steps / steps_per_epoch))
+
+
+def training_budget(
+    n_rows,
+    *,
+    batch_size,
+    n_iter_no_change,
+    max_iter,
+    early_stopping,
+    validation_fraction,
+    can_cross_validate=True,
+):
+    """The budget of a ``fit`` on ``n_rows`` rows with the estimator's settings.
+
+    Parameters
+    ----------
+    n_rows : int
+        Rows passed to ``fit``.
+    batch_size, n_iter_no_change, max_iter : int or "auto"
+        The estimator's settings.
+    early_stopping : bool or "auto"
+        ``True``: a validation split; ``False``: none; ``"auto"``: a split
+        when it holds ``MIN_VALIDATION_ROWS`` rows, cross-validation below,
+        none below ``MIN_ROWS_TO_VALIDATE`` rows.
+    validation_fraction : float
+        Fraction of the rows in the validation split.
+    can_cross_validate : bool, default=True
+        False when ``fit`` continues from fitted weights (``warm_start``):
+        ``"auto"`` then takes a validation split whatever the size.
+
+    Returns
+    -------
+    budget : TrainingBudget
+    """
+    size = _batch_size(batch_size, n_rows)
+    validation, n_valid, n_folds = "none", 0, 0
+    n_train = n_rows
+    if early_stopping == "auto" and n_rows < MIN_ROWS_TO_VALIDATE:
+        early_stopping = False  # nothing to validate on: train on every row
+    if early_stopping:
+        n_valid = max(1, int(round(validation_fraction * n_rows)))
+        small = early_stopping == "auto" and n_valid < MIN_VALIDATION_ROWS
+        if small and can_cross_validate:
+            validation, n_folds = "cv", min(CV_FOLDS, n_rows)
+            n_valid, n_train = 0, n_rows - math.ceil(n_rows / n_folds)
+        else:
+            validation, n_train = "holdout", n_rows - n_valid
+    steps = n_batches(max(n_train, 1), size)
+    max_epochs = int(_in_steps(max_iter, MIN_MAX_EPOCHS, MIN_MAX_STEPS, steps))
+    return TrainingBudget(
+        batch_size=size,
+        patience=_in_steps(n_iter_no_change, MIN_PATIENCE_EPOCHS, PATIENCE_STEPS, steps),
+        max_epochs=max_epochs,
+        validation=validation,
+        n_valid=n_valid,
+        n_folds=n_folds,
+        warmup_steps=min(WARMUP_STEPS, max_epochs * steps // 10),
+    )
+
+
+def fold_rows(n_rows, n_folds, generator):
+    """``n_folds`` (training rows, validation rows) index pairs covering every row once.
+
+    Parameters
+    ----------
+    n_rows, n_folds : int
+    generator : torch.Generator
+        Source of the permutation.
+
+    Returns
+    -------
+    folds : list of (ndarray, ndarray)
+        Sorted row indices; each row is a validation row in exactly one fold.
+    """
+    order = torch.randperm(n_rows, generator=generator).numpy()
+    parts = np.array_split(order, n_folds)
+    return [
+        (np.sort(np.concatenate(parts[:i] + parts[i + 1 :])), np.sort(part))
+        for i, part in enumerate(parts)
+    ]
+
+
+def best_epoch(curves, weights):
+    """The number of epochs with the lowest validation loss averaged over folds.
+
+    Parameters
+    ----------
+    curves : list of sequence of float
+        Per fold, the validation loss before training (index 0) and after
+        each epoch. A fold that stopped early keeps its last loss for the
+        epochs it did not run.
+    weights : sequence of float
+        Validation rows of each fold: the average is over rows.
+
+    Returns
+    -------
+    epochs : int
+        The first epoch count with the lowest average (0: the start).
+    mean_curve : ndarray
+        The average validation loss at each epoch count.
+
+    Examples
+    --------
+    >>> from skae._budget import best_epoch
+    >>> best_epoch([[1.0, 0.8, 0.9], [1.0, 0.7]], [10, 10])[0]
+    1
+    """
+    length = max(len(curve) for curve in curves)
+    padded = np.array(
+        [list(curve) + [curve[-1]] * (length - len(curve)) for curve in curves], dtype=np.float64
+    )
+    mean_curve = np.average(padded, axis=0, weights=np.asarray(weights, dtype=np.float64))
+    return int(np.argmin(mean_curve)), mean_curve

@@ -1,0 +1,111 @@
+"""The training budget read from the data's size (skae._budget), and what fit does with it."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from sklearn.decomposition import PCA
+
+from skae import AutoencoderTransformer
+from skae._budget import (
+    CV_FOLDS,
+    MIN_PATIENCE_EPOCHS,
+    MIN_VALIDATION_ROWS,
+    PATIENCE_STEPS,
+    best_epoch,
+    fold_rows,
+    n_batches,
+    training_budget,
+)
+from skae._engine import TensorBatches
+
+AUTO = dict(batch_size="auto", n_iter_no_change="auto", max_iter="auto", early_stopping="auto",
+            validation_fraction=0.1)
+
+
+@pytest.mark.parametrize("n_rows, batch_size", [(1, 4), (5, 4), (9, 4), (10, 3), (256, 256), (257, 256)])
+def test_n_batches_counts_what_the_engine_iterates(n_rows, batch_size):
+    assert n_batches(n_rows, batch_size) == len(TensorBatches(torch.zeros(n_rows, 1), batch_size))
+
+
+def test_auto_batch_size_gives_small_data_several_steps_and_large_data_256_rows():
+    small, large = training_budget(150, **AUTO), training_budget(10**6, **AUTO)
+    assert small.batch_size < 150 / 4
+    assert large.batch_size == 256
+    assert training_budget(150, **{**AUTO, "batch_size": 100}).batch_size == 100
+
+
+def test_auto_patience_counts_optimizer_steps():
+    for n_rows in (150, 600, 5000, 10**6):
+        budget = training_budget(n_rows, **AUTO)
+        held_out = budget.n_valid or math.ceil(n_rows / max(budget.n_folds, 1))
+        steps = n_batches(n_rows - held_out, budget.batch_size)
+        assert budget.patience >= MIN_PATIENCE_EPOCHS
+        assert budget.patience * steps >= PATIENCE_STEPS
+    assert training_budget(10**6, **AUTO).patience == MIN_PATIENCE_EPOCHS
+    assert training_budget(150, **{**AUTO, "n_iter_no_change": 7}).patience == 7
+
+
+def test_auto_validation_cross_validates_only_where_a_split_would_be_small():
+    n_small = 10 * MIN_VALIDATION_ROWS - 10
+    assert training_budget(n_small, **AUTO).validation == "cv"
+    assert training_budget(n_small, **AUTO).n_folds == CV_FOLDS
+    big = training_budget(10 * MIN_VALIDATION_ROWS, **AUTO)
+    assert (big.validation, big.n_valid) == ("holdout", MIN_VALIDATION_ROWS)
+    assert training_budget(n_small, **{**AUTO, "early_stopping": True}).validation == "holdout"
+    assert training_budget(n_small, **{**AUTO, "early_stopping": False}).validation == "none"
+    # warm_start continues from fitted weights: no new networks to cross-validate.
+    assert training_budget(n_small, **AUTO, can_cross_validate=False).validation == "holdout"
+    assert training_budget(4, **AUTO).n_folds == 4  # never an empty fold
+    assert training_budget(2, **AUTO).validation == "none"  # nothing to validate on
+
+
+def test_fold_rows_partition_the_rows():
+    folds = fold_rows(23, 5, torch.Generator().manual_seed(0))
+    valid = np.concatenate([v for _, v in folds])
+    assert sorted(valid) == list(range(23))
+    for train, valid in folds:
+        assert not set(train) & set(valid) and len(train) + len(valid) == 23
+
+
+def test_best_epoch_averages_over_rows_and_pads_stopped_folds():
+    # Fold 2 stopped after one epoch: its last loss counts for epochs 2 and 3.
+    curves = [[1.0, 0.9, 0.5, 0.8], [1.0, 0.6]]
+    epochs, mean = best_epoch(curves, [1, 3])
+    np.testing.assert_allclose(mean, [1.0, 0.675, 0.575, 0.65])
+    assert epochs == 2
+    assert best_epoch([[1.0, 1.1], [1.0, 1.2]], [5, 5])[0] == 0  # training never helped
+
+
+def _curved_table(n_rows, seed):
+    """Rows near a curve in 6 dimensions, plus a little noise: PCA at k=2 flattens it."""
+    rng = np.random.RandomState(seed)
+    t = rng.uniform(-2, 2, size=(n_rows, 1))
+    X = np.hstack([t, t**2, np.sin(2 * t), np.cos(t), t**3 / 4, np.tanh(t)])
+    X += 0.05 * rng.normal(size=X.shape)
+    return ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+
+
+def test_a_150_row_table_trains_and_ends_no_worse_than_pca_on_held_out_rows():
+    X = _curved_table(1150, seed=0)
+    X_train, X_test = X[:150], X[150:]
+    ae = AutoencoderTransformer(n_components=2, hidden_layer_sizes=(64, 32), random_state=0)
+    ae.fit(X_train)
+    steps = sum(row["train_batches"] for row in ae.history_)
+    assert steps > 50, f"only {steps} optimizer steps"
+    pca = PCA(2).fit(X_train)
+    pca_mse = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
+    ae_mse = np.mean((ae.inverse_transform(ae.transform(X_test)) - X_test) ** 2)
+    assert ae_mse < 1.05 * pca_mse
+
+
+def test_cross_validation_is_reproducible_and_reports_its_mean_curve():
+    X = _curved_table(120, seed=1)
+    params = dict(n_components=2, hidden_layer_sizes=(8,), max_iter=15, random_state=0)
+    a, b = AutoencoderTransformer(**params).fit(X), AutoencoderTransformer(**params).fit(X)
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+    # The mean validation curve over the folds, after each epoch; the model
+    # trained for the epoch count where it is best.
+    assert len(a.validation_scores_) == a.n_iter_ + 1
+    assert a.best_validation_score_ == max(a.validation_scores_) == a.validation_scores_[-1]
