@@ -365,7 +365,8 @@ def protocol(rows):
         f"(and {rd.DEEP_KS} for the deep row), k below n_features.",
         "Reducers: PCA, TruncatedSVD, KernelPCA (rbf, fit_inverse_transform=True, "
         f"eigen_solver='randomized'; skipped above {rd.KERNEL_PCA_MAX_ROWS} training rows) and "
-        f"each skae autoencoder at its own defaults plus {ae_params}, the same on every dataset, "
+        f"each skae autoencoder at its own defaults{' plus ' + ae_params if ae_params else ''}, "
+        "the same on every dataset, "
         f"stopped after {rd.AUTOENCODER_BUDGET_SECONDS:.0f} CPU seconds of training.",
         f"AutoencoderTransformer[deep] (MinMax-scaled data with >= {rd.DEEP_MIN_FEATURES} "
         f"features, k in {rd.DEEP_KS}): {deep}; Hinton & Salakhutdinov (2006)'s shape. "

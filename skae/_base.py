@@ -532,8 +532,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """Training and validation rows: ``n_valid`` rows drawn at random are held out."""
         if len(X) - n_valid < 2:
             raise ValueError(
-                f"early_stopping=True needs at least 2 training rows after holding out "
-                f"validation_fraction={self.validation_fraction}; got {len(X)} rows. "
+                f"early_stopping={self.early_stopping!r} needs at least 2 training rows after "
+                "holding out "
+                f"validation_fraction={self.validation_fraction} here; got {len(X)} rows. "
                 "Pass more data, or set early_stopping='auto' or False."
             )
         order = torch.randperm(len(X), generator=generator).numpy()
