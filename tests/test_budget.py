@@ -6,10 +6,13 @@ import numpy as np
 import pytest
 import torch
 from sklearn.decomposition import PCA
+from skorch.callbacks import Callback
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderImputer, AutoencoderTransformer, TabularAE, VariationalAE
 from skae._budget import (
     CV_FOLDS,
+    MIN_MAX_EPOCHS,
+    MIN_MAX_STEPS,
     MIN_PATIENCE_EPOCHS,
     MIN_VALIDATION_ROWS,
     PATIENCE_STEPS,
@@ -109,3 +112,71 @@ def test_cross_validation_is_reproducible_and_reports_its_mean_curve():
     # trained for the epoch count where it is best.
     assert len(a.validation_scores_) == a.n_iter_ + 1
     assert a.best_validation_score_ == max(a.validation_scores_) == a.validation_scores_[-1]
+
+
+def test_auto_max_iter_counts_optimizer_steps_and_explicit_ints_are_kept():
+    for n_rows in (150, 600, 5000, 10**6):
+        budget = training_budget(n_rows, **AUTO)
+        held_out = budget.n_valid or math.ceil(n_rows / max(budget.n_folds, 1))
+        steps = n_batches(n_rows - held_out, budget.batch_size)
+        assert budget.max_epochs >= MIN_MAX_EPOCHS and budget.max_epochs * steps >= MIN_MAX_STEPS
+    assert training_budget(10**6, **AUTO).max_epochs == MIN_MAX_EPOCHS
+    explicit = training_budget(150, **{**AUTO, "batch_size": 7, "n_iter_no_change": 3, "max_iter": 5})
+    assert (explicit.batch_size, explicit.patience, explicit.max_epochs) == (7, 3, 5)
+
+
+class _Fits(Callback):
+    """Logs the rows of every training run (class-level: each fold's engine has its own copy)."""
+
+    rows = []
+
+    def on_train_begin(self, net, X=None, **kwargs):
+        type(self).rows.append(len(X))
+
+
+@pytest.mark.parametrize("cls", [AutoencoderTransformer, TabularAE, VariationalAE])
+def test_below_the_threshold_five_folds_choose_the_epochs_then_all_rows_train(cls):
+    X = _curved_table(150, seed=0)
+    _Fits.rows = []
+    params = dict(hidden_layer_sizes=(8,), max_iter=3, learning_rate_init=1e-2, random_state=0,
+                  batch_size="auto", early_stopping="auto", callbacks=[("fits", _Fits())])
+    model = cls(n_components=2, **params).fit(X)
+    assert _Fits.rows == [120] * CV_FOLDS + [150]  # five folds of 30 rows, then a refit on all
+    budget = training_budget(150, **AUTO)
+    assert model.net_.batch_size == budget.batch_size == 32
+    # The refit runs for the chosen number of epochs: no early stopping, no validation rows.
+    assert dict(model.net_.callbacks_)["early_stopping"].patience == math.inf
+    assert len(model.validation_scores_) == model.n_iter_ + 1
+    # From the threshold up, one validation split of 10% and the auto patience.
+    _Fits.rows = []
+    X = _curved_table(10 * MIN_VALIDATION_ROWS, seed=0)
+    model = cls(n_components=2, **params).fit(X)
+    assert _Fits.rows == [9 * MIN_VALIDATION_ROWS]
+    budget = training_budget(len(X), **AUTO)
+    stopping = dict(model.net_.callbacks_)["early_stopping"]
+    assert (stopping.monitor, stopping.patience) == ("valid_loss", budget.patience)
+
+
+def test_the_imputer_trains_by_the_same_budget():
+    X = _curved_table(150, seed=0)
+    X[np.random.RandomState(0).rand(*X.shape) < 0.1] = np.nan
+    imputer = AutoencoderImputer(n_components=2, hidden_layer_sizes=(8,), max_iter=3,
+                                 learning_rate_init=1e-2, random_state=0).fit(X)
+    model = imputer.estimator_
+    assert model.net_.batch_size == training_budget(150, **AUTO).batch_size
+    assert dict(model.net_.callbacks_)["early_stopping"].patience == math.inf  # the refit after CV
+    assert model.n_iter_ > 0
+    # 150 rows in batches of 32: the final model trained on every row.
+    assert model.history_[-1, "train_batches"] == n_batches(150, 32)
+    again = AutoencoderImputer(n_components=2, hidden_layer_sizes=(8,), max_iter=3,
+                               learning_rate_init=1e-2, random_state=0).fit(X)
+    np.testing.assert_array_equal(imputer.transform(X), again.transform(X))
+
+
+def test_the_vae_patience_is_the_shared_rule():
+    X = _curved_table(300, seed=0)
+    vae = VariationalAE(n_components=2, hidden_layer_sizes=(8,), max_iter=2, batch_size=16,
+                        random_state=0).fit(X)
+    stopping = dict(vae.net_.callbacks_)["early_stopping"]
+    budget = training_budget(300, **{**AUTO, "batch_size": 16, "early_stopping": True})
+    assert stopping.patience == budget.patience == math.ceil(PATIENCE_STEPS / n_batches(270, 16))

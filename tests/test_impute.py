@@ -119,7 +119,8 @@ def test_rejects_strings_with_numeric_arrays():
 
 def test_imputation_slice_scores_held_out_cells_in_standardized_units():
     runs = [r for r in imputation.plan({"quick": True, "seeds": 1, "data_dir": None})
-            if r["dataset"] == "wine" and r["method"] in ("SimpleImputer", "KNNImputer")]
+            if r["dataset"] == "wine" and r["mask"] == 0
+            and r["method"] in ("SimpleImputer", "KNNImputer")]
     assert [r["method"] for r in runs] == ["SimpleImputer", "KNNImputer"]
     mean_rmse, knn_rmse = (imputation.run_one(run)["rmse"] for run in runs)
     # Standardized on the training rows: mean imputation errs by about one standard deviation.
