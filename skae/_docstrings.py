@@ -58,7 +58,10 @@ TEMPLATES = {
     "init": (
         '``"pca"`` adds a linear path from input to code and from code to output, set '
         "to PCA's projection and reconstruction, beside the hidden layers, whose last "
-        "layer starts at zero: the network starts {how}, and training improves on it. "
+        "layer starts at zero: the network starts {how}, and training moves away from it "
+        "only as far as that lowers the loss on rows not trained on (``early_stopping``). "
+        "On new rows it usually, not always, ends below that start's error: the user "
+        "guide's *Never worse than PCA?* gives the conditions measured. "
         '``"random"`` is a plain MLP with PyTorch\'s default initialization. With a '
         'sigmoid output (``loss="bce"``) the linear path works in logit space, so the '
         "start is PCA's reconstruction to first order about the mean."

@@ -119,7 +119,8 @@ class EarlyStoppingFromStart(EarlyStopping):
     of the lowest loss, however small the improvement. With
     ``load_best=True`` training therefore ends with the weights that score
     best on the validation data, the starting ones included: with
-    ``init="pca"``, never worse than PCA.
+    ``init="pca"``, never worse than PCA on those rows (on other rows, no
+    such guarantee).
 
     Attributes
     ----------

@@ -8,7 +8,7 @@ import pytest
 
 import skae
 from benchmarks import reducers as rd
-from benchmarks import reduction, slices, speed
+from benchmarks import reduction, slices, small, speed
 from benchmarks.__main__ import SLICES, main, write_report
 from benchmarks.datasets import Dataset, builtin_datasets, csv_dataset
 from benchmarks.stats import geometric_mean, paired
@@ -275,3 +275,19 @@ def test_fit_time_plan_and_the_quick_starts_tables():
     assert "     - 7 (max_iter=20)" in figure
     X = fit_time.synthetic(50, 6)
     assert X.dtype == np.float32 and np.allclose(X.mean(axis=0), 0, atol=1e-5)
+
+
+def test_small_slice_pairs_each_seed_with_pca_and_reports_every_cell(tmp_path):
+    runs = [r for r in small.plan({"quick": True, "seeds": 2, "data_dir": None})
+            if r["dataset"] == "iris" and r["k"] == 2]
+    assert {r["method"] for r in runs} == {"AutoencoderTransformer", "previous budget"}
+    assert {r["seed"] for r in runs} == {0, 1}
+    runs = [r for r in runs if r["method"] == "previous budget"]  # the fast one
+    rows = pd.DataFrame([{**r, **small.run_one(r)} for r in runs])
+    assert (rows["n_rows"] == 120).all() and (rows["steps"] >= rows["epochs"]).all()
+    np.testing.assert_allclose(rows["ratio"], rows["mse"] / rows["pca_mse"])
+    cells = small.cell_table(rows)
+    assert len(cells) == 1 and cells.loc[0, "trained"].endswith("/2")
+    expected = paired(rows["mse"], rows["pca_mse"], log=True)["mean"]
+    assert cells.loc[0, "vs PCA, paired"].strip("*_").startswith(f"{expected:.3f}")
+    assert "## Small tables" in small.report(rows, tmp_path)
