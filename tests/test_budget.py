@@ -180,3 +180,17 @@ def test_the_vae_patience_is_the_shared_rule():
     stopping = dict(vae.net_.callbacks_)["early_stopping"]
     budget = training_budget(300, **{**AUTO, "batch_size": 16, "early_stopping": True})
     assert stopping.patience == budget.patience == math.ceil(PATIENCE_STEPS / n_batches(270, 16))
+
+
+def test_the_auto_budget_is_resolved_at_every_fit_warm_ones_included():
+    model = AutoencoderTransformer(n_components=2, hidden_layer_sizes=(4,), max_iter=1,
+                                   warm_start=True, random_state=0)
+    model.fit(_curved_table(150, seed=0))
+    assert model.net_.batch_size == 32
+    # A warm fit on more rows: 256-row batches, and a split instead of cross-validation
+    # (there are fitted weights to continue from, not new networks to fold).
+    model.fit(_curved_table(3000, seed=1))
+    assert model.net_.batch_size == 256
+    stopping = dict(model.net_.callbacks_)["early_stopping"]
+    assert (stopping.monitor, stopping.patience) == ("valid_loss", training_budget(3000, **AUTO).patience)
+    assert model.get_params()["batch_size"] == "auto"  # the parameter itself is untouched
