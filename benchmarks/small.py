@@ -254,6 +254,48 @@ def targets(rows):
     return pd.DataFrame(lines)
 
 
+def doc_figure(rows):
+    """The measured bullets of the autoencoder guide's *Never worse than PCA?*."""
+    method = "AutoencoderTransformer"
+    mine = rows[rows["method"] == method]
+    ratio = mine["ratio"]
+    verdicts = pd.Series([_paired_cell(part, method, "PCA")["verdict"]
+                          for _, part in rows.groupby(KEYS, sort=False)
+                          if method in set(part["method"])])
+    counts = verdicts.value_counts()
+    geo = float(np.exp(np.log(ratio).mean()))
+    by_size = mine[mine["n_train"].notna()].groupby("n_rows")["ratio"].apply(
+        lambda r: float(np.exp(np.log(r).mean())))
+    worst = mine.sort_values("ratio", ascending=False).head(3)
+    first = worst.iloc[0]
+    cell = mine[(mine["dataset"] == first["dataset"]) & (mine["n_rows"] == first["n_rows"])
+                & (mine["k"] == first["k"])]["ratio"]
+    n_tables = mine["dataset"].nunique()
+    sizes = ", ".join(f"{geo_n:.2f} at {int(n)}" for n, geo_n in by_size.items())
+    others = ", ".join(f"{r.ratio:.2f} ({r.dataset}, k = {int(r.k)}, {int(r.n_rows)} training rows)"
+                       for r in worst.iloc[1:].itertuples())
+    lines = [
+        f"Measured by ``benchmarks/small.py`` (the benchmark report's *Small tables*): "
+        f"held-out rows of {n_tables} tables, scikit-learn's bundled ones split 80/20 and the "
+        f"shared datasets subsampled to {', '.join(map(str, TRAIN_SIZES))} training rows; "
+        f"``StandardScaler`` fitted on the training rows; k = 2 and min(10, d - 1); "
+        f"{mine['seed'].nunique()} seeds; {len(ratio)} fits of ``{method}`` at its defaults.",
+        "",
+        f"- averaged over the seeds, {len(verdicts)} cells (table, training size, k): "
+        f"{int(counts.get('better', 0))} better than PCA by the paired 95% interval, "
+        f"{int(counts.get('tie', 0))} ties, {int(counts.get('worse', 0))} worse; the geometric "
+        f"mean was {geo:.2f} of PCA's held-out error" + (f" ({sizes} training rows)" if sizes else "")
+        + ";",
+        f"- single fits: {int((ratio > WORST_RATIO).sum())} of {len(ratio)} "
+        f"({(ratio > WORST_RATIO).mean():.0%}) ended above {WORST_RATIO} times PCA's held-out "
+        f"error, {int((ratio >= AT_PCA).sum())} ({(ratio >= AT_PCA).mean():.0%}) at or above "
+        f"{AT_PCA}. The worst was {first['ratio']:.2f} ({first['dataset']}, k = {int(first['k'])}, "
+        f"{int(first['n_rows'])} training rows; the {len(cell)} seeds of that cell average "
+        f"{cell.mean():.2f})" + (f", then {others}." if others else "."),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def report(rows, out_dir):
     seeds = rows["seed"].nunique()
     lines = [

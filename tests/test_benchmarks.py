@@ -291,3 +291,16 @@ def test_small_slice_pairs_each_seed_with_pca_and_reports_every_cell(tmp_path):
     expected = paired(rows["mse"], rows["pca_mse"], log=True)["mean"]
     assert cells.loc[0, "vs PCA, paired"].strip("*_").startswith(f"{expected:.3f}")
     assert "## Small tables" in small.report(rows, tmp_path)
+
+
+def test_readme_quotes_only_figures_of_the_committed_report():
+    """A measured number in the README must be one the committed report gives."""
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    report = (REPO / "docs" / "benchmarks" / "report.md").read_text() + "".join(
+        path.read_text() for path in FIGURES.glob("*.rst"))
+    quoted = re.findall(r"(?<![\d.])[-+]?\d+\.\d{2,4}(?![\d.+])", readme)  # not "3.10+"
+    assert quoted, "the README quotes no measured figure (this test would check nothing)"
+    stale = [number for number in quoted if number.lstrip("+-") not in report]
+    assert not stale, f"README figures not in docs/benchmarks/report.md: {stale}"
