@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from .record import SLICES, write_report, write_slice
-from .slices import default_data_dir, run_slice
+from .slices import config_from, run_slice
 
 
 def parse_args(argv=None):
@@ -78,12 +78,8 @@ def selected_slices(args):
 
 
 def slice_config(module, args, quick):
-    seeds = args.seeds
-    if seeds is None:
-        seeds = getattr(module, "QUICK_SEEDS", None) if quick else None
-        seeds = seeds or getattr(module, "DEFAULT_SEEDS", 3)
-    data_dir = args.data_dir if args.data_dir is not None else default_data_dir()
-    config = {"quick": quick, "seeds": seeds, "data_dir": data_dir}
+    config = config_from(module, argparse.Namespace(quick=quick, seeds=args.seeds,
+                                                    data_dir=args.data_dir))
     if module.NAME == "reduction":
         config.update({
             "csv": str(args.csv) if args.csv else None, "target": args.target,

@@ -357,11 +357,12 @@ def doc_figure(rows):
     elbo, accuracy = table["ELBO >= PCA"], table["acc >= PCA - 0.02"]
     settled = table["settled at stop"]
 
+    accuracy_gain = rows.groupby(["dataset", "scaling", "k"], sort=False)["accuracy_gain"].mean()
+
     def listed(mask, column=None):
         return ", ".join(f"{r.dataset} {r.scaling} k = {r.k}"
-                         + (f" ({r.acc_gain:+.3f})" if column else "")
-                         for r in table.assign(acc_gain=table["acc - PCA"].str.split().str[0]
-                                               .astype(float))[mask].itertuples())
+                         + (f" ({accuracy_gain[(r.dataset, r.scaling, r.k)]:+.3f})" if column else "")
+                         for r in table[mask].itertuples())
 
     n = len(table)
     lines += [
