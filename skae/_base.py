@@ -24,7 +24,7 @@ from ._data import (
     map_dask_blocks,
     streamed_pca,
 )
-from ._budget import best_epoch, fold_rows, training_budget
+from ._budget import best_epoch, fold_rows, refit_epochs, training_budget
 from ._engine import DivergenceError, EarlyStoppingFromStart, TrainingEngine
 from ._random import seeded_torch
 from ._rollback import rollback_on_error
@@ -464,7 +464,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             try:
                 if budget.validation == "cv":
                     cross_validation = self._cross_validated_epochs(X, budget, seed)
-                    epochs, monitor, (X_train, X_valid) = cross_validation[0], None, (X, None)
+                    epochs = refit_epochs(
+                        cross_validation[0], budget.n_fold_rows, len(X), budget.batch_size
+                    )
+                    monitor, X_train, X_valid = None, X, None
                 elif budget.validation == "holdout":
                     X_train, X_valid = self._holdout(X, budget.n_valid, generator)
                     monitor = "valid_loss"
@@ -546,8 +549,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Each fold trains a new network (the same seed; its PCA start fitted on
         the fold's training rows) with early stopping on the fold's
         validation rows. The validation losses, the start's first, are
-        averaged over every row, and the epoch count with the lowest average
-        wins; 0 keeps the start.
+        averaged over every row, and ``best_epoch`` chooses the epoch count
+        (the one-standard-error rule); 0 keeps the start.
         """
         curves, weights = [], []
         folds = fold_rows(len(X), budget.n_folds, torch.Generator().manual_seed(int(seed)))
@@ -678,7 +681,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         epochs was chosen by cross-validation.
         """
         if cross_validation is not None:
-            epochs, curve = cross_validation  # up to the epochs the model trained for
+            epochs, curve = cross_validation  # up to the count chosen on the folds
             self.validation_scores_ = [-float(loss) for loss in curve[: epochs + 1]]
             self.best_validation_score_ = self.validation_scores_[epochs]
             return

@@ -11,13 +11,21 @@ the estimators count in optimizer steps and validation rows instead:
   ``AUTO_BATCH_SIZES``, so that small data get several steps per epoch and
   large data keep 256-row batches;
 * ``n_iter_no_change="auto"``: at least ``PATIENCE_STEPS`` optimizer steps and
-  ``MIN_PATIENCE_EPOCHS`` epochs without improvement before stopping;
+  ``MIN_PATIENCE_EPOCHS`` epochs without improvement before stopping
+  (``CV_PATIENCE_STEPS`` in a cross-validation fold);
 * ``max_iter="auto"``: at least ``MIN_MAX_STEPS`` optimizer steps and
   ``MIN_MAX_EPOCHS`` epochs;
 * ``early_stopping="auto"``: a ``validation_fraction`` split when it holds at
-  least ``MIN_VALIDATION_ROWS`` rows; below, the number of epochs is chosen by
+  least ``MIN_VALIDATION_ROWS`` rows; below, the training length is chosen by
   ``CV_FOLDS``-fold cross-validation (every row is a validation row once),
-  then the model is trained on all rows for that many epochs.
+  then the model is trained on all rows for as many optimizer steps
+  (``refit_epochs``). The length is the shortest whose mean validation loss
+  is within ``SELECTION_STANDARD_ERRORS`` standard errors (over folds) of the
+  lowest (``best_epoch``): on a few hundred rows the lowest mean is partly
+  luck, and the shorter run stays nearer the PCA start, which held-out rows
+  reward. A fold stops after ``CV_PATIENCE_STEPS`` steps without improvement
+  (half the patience of a validation split: the rule rarely picks the far
+  end of a long flat stretch).
 
 A new network's learning rate also warms up linearly over its first
 ``WARMUP_STEPS`` optimizer steps (at most a tenth of the steps ``max_iter``
@@ -29,7 +37,8 @@ From about 8,300 rows up every rule gives the fixed settings skae used
 before (256-row batches, a patience of 10 epochs, 200 epochs, one validation
 split). The constants were chosen on the learning curves of
 ``benchmarks/small.py`` (held-out rows, several datasets, seeds 0-2) and
-checked on the others. ``VariationalAE`` shares ``n_iter_no_change="auto"``
+checked on the others; ``SELECTION_STANDARD_ERRORS`` and ``CV_PATIENCE_STEPS``
+on every cell of that slice at seeds 0-2, checked at seeds 3-4. ``VariationalAE`` shares ``n_iter_no_change="auto"``
 (the rule it was measured with) but keeps fixed defaults for the others.
 
 Only numbers and tensors here: the estimator asks, this module answers.
@@ -46,17 +55,20 @@ __all__ = [
     "best_epoch",
     "fold_rows",
     "n_batches",
+    "refit_epochs",
     "training_budget",
 ]
 
 AUTO_BATCH_SIZES = (32, 256)
 BATCHES_PER_EPOCH = 8
 PATIENCE_STEPS = 300
+CV_PATIENCE_STEPS = 150
 MIN_PATIENCE_EPOCHS = 10
 MIN_MAX_STEPS = 2000
 MIN_MAX_EPOCHS = 200
 MIN_VALIDATION_ROWS = 100
 CV_FOLDS = 5
+SELECTION_STANDARD_ERRORS = 2.0
 WARMUP_STEPS = 100
 # Rows needed to validate at all: one validation row and two training rows.
 MIN_ROWS_TO_VALIDATE = 3
@@ -85,6 +97,8 @@ class TrainingBudget:
         Rows held out (``"holdout"`` only).
     n_folds : int
         Folds (``"cv"`` only).
+    n_fold_rows : int
+        Training rows of the smallest fold (``"cv"`` only).
     warmup_steps : int
         Optimizer steps of the learning rate's linear warm-up.
     """
@@ -95,6 +109,7 @@ class TrainingBudget:
     validation: str = "none"
     n_valid: int = 0
     n_folds: int = 0
+    n_fold_rows: int = 0
     warmup_steps: int = 0
 
 
@@ -166,13 +181,15 @@ def training_budget(
             validation, n_train = "holdout", n_rows - n_valid
     steps = n_batches(max(n_train, 1), size)
     max_epochs = int(_in_steps(max_iter, MIN_MAX_EPOCHS, MIN_MAX_STEPS, steps))
+    patience_steps = CV_PATIENCE_STEPS if validation == "cv" else PATIENCE_STEPS
     return TrainingBudget(
         batch_size=size,
-        patience=_in_steps(n_iter_no_change, MIN_PATIENCE_EPOCHS, PATIENCE_STEPS, steps),
+        patience=_in_steps(n_iter_no_change, MIN_PATIENCE_EPOCHS, patience_steps, steps),
         max_epochs=max_epochs,
         validation=validation,
         n_valid=n_valid,
         n_folds=n_folds,
+        n_fold_rows=n_train if validation == "cv" else 0,
         warmup_steps=min(WARMUP_STEPS, max_epochs * steps // 10),
     )
 
@@ -199,8 +216,14 @@ def fold_rows(n_rows, n_folds, generator):
     ]
 
 
-def best_epoch(curves, weights):
-    """The number of epochs with the lowest validation loss averaged over folds.
+def best_epoch(curves, weights, standard_errors=SELECTION_STANDARD_ERRORS):
+    """The number of epochs cross-validation chooses: the shortest not clearly worse.
+
+    The validation losses are averaged over rows; the chosen count is the
+    smallest whose mean loss exceeds the lowest mean by at most
+    ``standard_errors`` standard errors of that excess, taken fold by fold
+    (paired: a fold's luck is shared by every epoch count it scores). With
+    ``standard_errors=0``, the lowest mean.
 
     Parameters
     ----------
@@ -210,23 +233,52 @@ def best_epoch(curves, weights):
         epochs it did not run.
     weights : sequence of float
         Validation rows of each fold: the average is over rows.
+    standard_errors : float, default=SELECTION_STANDARD_ERRORS
+        How far above the lowest mean, in standard errors, a shorter run may be.
 
     Returns
     -------
     epochs : int
-        The first epoch count with the lowest average (0: the start).
+        The chosen epoch count (0: the start).
     mean_curve : ndarray
         The average validation loss at each epoch count.
 
     Examples
     --------
     >>> from skae._budget import best_epoch
-    >>> best_epoch([[1.0, 0.8, 0.9], [1.0, 0.7]], [10, 10])[0]
+    >>> best_epoch([[1.0, 0.8, 0.7], [1.0, 0.7, 0.6]], [10, 10])[0]  # every fold prefers 2
+    2
+    >>> best_epoch([[1.0, 0.8, 0.76], [1.0, 0.7, 0.72]], [10, 10])[0]  # 2 is not clearly better
     1
+    >>> best_epoch([[1.0, 0.8, 0.76], [1.0, 0.7, 0.72]], [10, 10], standard_errors=0)[0]
+    2
     """
     length = max(len(curve) for curve in curves)
     padded = np.array(
         [list(curve) + [curve[-1]] * (length - len(curve)) for curve in curves], dtype=np.float64
     )
-    mean_curve = np.average(padded, axis=0, weights=np.asarray(weights, dtype=np.float64))
-    return int(np.argmin(mean_curve)), mean_curve
+    weights = np.asarray(weights, dtype=np.float64)
+    mean_curve = np.average(padded, axis=0, weights=weights)
+    lowest = int(np.argmin(mean_curve))
+    excess = padded - padded[:, [lowest]]  # (n_folds, length)
+    mean_excess = mean_curve - mean_curve[lowest]
+    standard_error = excess.std(axis=0, ddof=1) / math.sqrt(len(curves)) if len(curves) > 1 else 0.0
+    within = mean_excess <= standard_errors * standard_error
+    return int(np.flatnonzero(within)[0]), mean_curve
+
+
+def refit_epochs(epochs, n_fold_rows, n_rows, batch_size):
+    """Epochs on all ``n_rows`` rows that take the optimizer steps ``epochs`` took on a fold.
+
+    A fold trains on fewer rows, so fewer steps per epoch: the refit on every
+    row repeats the number of steps (the budget the folds measured), not of
+    epochs, which would train it longer than any fold was validated at.
+
+    Examples
+    --------
+    >>> from skae._budget import refit_epochs
+    >>> refit_epochs(40, n_fold_rows=96, n_rows=120, batch_size=32)  # 3 steps an epoch, then 4
+    30
+    """
+    steps = epochs * n_batches(n_fold_rows, batch_size)
+    return int(round(steps / n_batches(n_rows, batch_size)))

@@ -23,9 +23,10 @@ VALIDATION = (
     "``validation_fraction`` of the rows and stop when their loss stops improving, "
     "restoring the weights of the lowest validation loss, the starting ones included. "
     '``"auto"``: the same when that split holds at least 100 rows; on fewer rows, the '
-    "number of epochs is chosen by 5-fold cross-validation (every row validates once, "
-    "and 0 epochs, the start, is a candidate), then the model trains on all rows for "
-    "that many epochs. The start is fitted on the training rows only, so that its "
+    "training length is chosen by 5-fold cross-validation (every row validates once, "
+    "and 0 epochs, the start, is a candidate; the shortest length within two standard "
+    "errors of the lowest mean loss wins), then the model trains on all rows for as "
+    "many optimizer steps. The start is fitted on the training rows only, so that its "
     "validation loss is honest."
 )
 BUDGET = {

@@ -126,11 +126,13 @@ default="adam"
         Negative validation loss of the starting weights, then of each epoch,
         in the last ``fit`` (only with ``early_stopping``; ``partial_fit``
         removes it). After cross-validation, the mean over the folds of
-        the score after ``n`` epochs, at index ``n``, up to the epochs the
-        model trained for (the best).
+        the score after ``n`` epochs, at index ``n``, up to the chosen count
+        (the final model then takes as many optimizer steps on all rows).
     best_validation_score_ : float
         Negative validation loss of the returned weights: the best of
-        ``validation_scores_`` (only with ``early_stopping``).
+        ``validation_scores_``; after cross-validation, its score at the
+        chosen count, within one standard error of the best (only with
+        ``early_stopping``).
     n_iter_ : int
         Number of epochs run (of the final model's training, after
         cross-validation; 0 when it keeps the start), greedy pretraining included.

@@ -11,6 +11,7 @@ from skorch.callbacks import Callback
 from skae import AutoencoderImputer, AutoencoderTransformer, TabularAE, VariationalAE
 from skae._budget import (
     CV_FOLDS,
+    CV_PATIENCE_STEPS,
     MIN_MAX_EPOCHS,
     MIN_MAX_STEPS,
     MIN_PATIENCE_EPOCHS,
@@ -19,6 +20,7 @@ from skae._budget import (
     best_epoch,
     fold_rows,
     n_batches,
+    refit_epochs,
     training_budget,
 )
 from skae._engine import TensorBatches
@@ -45,7 +47,8 @@ def test_auto_patience_counts_optimizer_steps():
         held_out = budget.n_valid or math.ceil(n_rows / max(budget.n_folds, 1))
         steps = n_batches(n_rows - held_out, budget.batch_size)
         assert budget.patience >= MIN_PATIENCE_EPOCHS
-        assert budget.patience * steps >= PATIENCE_STEPS
+        patience_steps = CV_PATIENCE_STEPS if budget.validation == "cv" else PATIENCE_STEPS
+        assert budget.patience * steps >= patience_steps
     assert training_budget(10**6, **AUTO).patience == MIN_PATIENCE_EPOCHS
     assert training_budget(150, **{**AUTO, "n_iter_no_change": 7}).patience == 7
 
@@ -77,8 +80,20 @@ def test_best_epoch_averages_over_rows_and_pads_stopped_folds():
     curves = [[1.0, 0.9, 0.5, 0.8], [1.0, 0.6]]
     epochs, mean = best_epoch(curves, [1, 3])
     np.testing.assert_allclose(mean, [1.0, 0.675, 0.575, 0.65])
-    assert epochs == 2
+    # Epoch 2 has the lowest mean, but only fold 1 prefers it to epoch 1: the
+    # excess of epoch 1, 0.1 on average, is within one standard error (0.2).
+    assert epochs == 1
+    # Both folds lower the loss by the same margin each epoch: the lowest is clearly best.
+    assert best_epoch([[1.0, 0.8, 0.6], [1.0, 0.7, 0.5]], [1, 3])[0] == 2
     assert best_epoch([[1.0, 1.1], [1.0, 1.2]], [5, 5])[0] == 0  # training never helped
+
+
+def test_the_refit_on_all_rows_takes_the_optimizer_steps_the_folds_took():
+    # 120 fold rows in batches of 32: 4 steps an epoch; 150 rows: 5.
+    assert refit_epochs(50, n_fold_rows=120, n_rows=150, batch_size=32) == 40
+    assert refit_epochs(0, n_fold_rows=120, n_rows=150, batch_size=32) == 0
+    budget = training_budget(150, **AUTO)
+    assert (budget.validation, budget.n_fold_rows) == ("cv", 150 - math.ceil(150 / CV_FOLDS))
 
 
 def _curved_table(n_rows, seed):
@@ -108,10 +123,12 @@ def test_cross_validation_is_reproducible_and_reports_its_mean_curve():
     params = dict(n_components=2, hidden_layer_sizes=(8,), max_iter=15, random_state=0)
     a, b = AutoencoderTransformer(**params).fit(X), AutoencoderTransformer(**params).fit(X)
     np.testing.assert_array_equal(a.transform(X), b.transform(X))
-    # The mean validation curve over the folds, after each epoch; the model
-    # trained for the epoch count where it is best.
-    assert len(a.validation_scores_) == a.n_iter_ + 1
-    assert a.best_validation_score_ == max(a.validation_scores_) == a.validation_scores_[-1]
+    # The mean validation curve over the folds, after each epoch, up to the chosen count;
+    # the model trained for as many optimizer steps as the folds took for that count.
+    chosen = len(a.validation_scores_) - 1
+    assert a.best_validation_score_ == a.validation_scores_[-1]
+    budget = training_budget(len(X), **AUTO)
+    assert a.n_iter_ == refit_epochs(chosen, budget.n_fold_rows, len(X), budget.batch_size)
 
 
 def test_auto_max_iter_counts_optimizer_steps_and_explicit_ints_are_kept():
@@ -144,9 +161,11 @@ def test_below_the_threshold_five_folds_choose_the_epochs_then_all_rows_train(cl
     assert _Fits.rows == [120] * CV_FOLDS + [150]  # five folds of 30 rows, then a refit on all
     budget = training_budget(150, **AUTO)
     assert model.net_.batch_size == budget.batch_size == 32
-    # The refit runs for the chosen number of epochs: no early stopping, no validation rows.
+    # The refit takes the optimizer steps of the chosen number of fold epochs (4 steps
+    # an epoch on 120 rows, 5 on 150): no early stopping, no validation rows.
     assert dict(model.net_.callbacks_)["early_stopping"].patience == math.inf
-    assert len(model.validation_scores_) == model.n_iter_ + 1
+    chosen = len(model.validation_scores_) - 1
+    assert model.n_iter_ == refit_epochs(chosen, 120, 150, 32)
     # From the threshold up, one validation split of 10% and the auto patience.
     _Fits.rows = []
     X = _curved_table(10 * MIN_VALIDATION_ROWS, seed=0)

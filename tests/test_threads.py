@@ -10,7 +10,10 @@ from skorch.callbacks import Callback
 from skae import AutoencoderTransformer
 from skae._threads import resolve_n_threads, torch_threads
 
-SMALL = dict(hidden_layer_sizes=(8,), n_components=2, max_iter=2, batch_size=32, random_state=0)
+# early_stopping=False: on the noise of ``X`` cross-validation would keep the PCA start
+# (0 epochs), and the recorder would see no training batch.
+SMALL = dict(hidden_layer_sizes=(8,), n_components=2, max_iter=2, batch_size=32, random_state=0,
+             early_stopping=False)
 
 
 class ThreadRecorder(Callback):
