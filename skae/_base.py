@@ -24,7 +24,13 @@ from ._data import (
     map_dask_blocks,
     streamed_pca,
 )
-from ._budget import best_epoch, fold_rows, refit_epochs, training_budget
+from ._budget import (
+    SELECTION_RULES,
+    best_epoch,
+    fold_rows,
+    refit_epochs,
+    training_budget,
+)
 from ._engine import DivergenceError, EarlyStoppingFromStart, TrainingEngine
 from ._random import seeded_torch
 from ._rollback import rollback_on_error
@@ -352,6 +358,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """Return a term added to the training loss, or ``None``."""
         return None
 
+    # How cross-validation chooses the training length: a name in
+    # ``skae._budget.SELECTION_RULES``.
+    _cv_rule = "shortest_not_worse"
+
+    @property
+    def _selection_rule(self):
+        return SELECTION_RULES[self._cv_rule]
+
     # ``code -> (penalty, gradient with respect to the code)``: ``_penalty`` and its
     # gradient for the hand-written backward pass, when the penalty depends on
     # the code alone; ``None`` when there is no penalty. A subclass that defines it
@@ -464,9 +478,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             try:
                 if budget.validation == "cv":
                     cross_validation = self._cross_validated_epochs(X, budget, seed)
-                    epochs = refit_epochs(
-                        cross_validation[0], budget.n_fold_rows, len(X), budget.batch_size
-                    )
+                    epochs = cross_validation[0]
+                    if self._selection_rule.refit_in_steps:
+                        epochs = refit_epochs(
+                            epochs, budget.n_fold_rows, len(X), budget.batch_size
+                        )
                     monitor, X_train, X_valid = None, X, None
                 elif budget.validation == "holdout":
                     X_train, X_valid = self._holdout(X, budget.n_valid, generator)
@@ -512,6 +528,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             early_stopping=self.early_stopping if early_stopping else False,
             validation_fraction=self.validation_fraction,
             can_cross_validate=reset,
+            cv_patience_steps=self._selection_rule.patience_steps,
         )
 
     def _start_engine(self, X_train, seed, generator, budget, monitor):
@@ -562,7 +579,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self._train(X_train, X_valid, budget.max_epochs, torch_seed, pretraining=True)
             curves.append(list(dict(self.net_.callbacks_)["early_stopping"].valid_losses_))
             weights.append(len(valid_rows))
-        return best_epoch(curves, weights)
+        return best_epoch(curves, weights, self._selection_rule.standard_errors)
 
     def _architecture(self):
         """``{name: value}`` of the ``_architecture_params``, comparable from call to call."""

@@ -18,16 +18,23 @@ import textwrap
 __all__ = ["fill_budget_docs", "fill_parameter_docs"]
 
 # The training budget's "auto" settings (skae._budget), the same for every autoencoder.
-VALIDATION = (
+# {rule}: how cross-validation picks the length (skae._budget.SelectionRule).
+_VALIDATION = (
     "How the number of epochs is chosen, on rows not trained on. ``True``: hold out "
     "``validation_fraction`` of the rows and stop when their loss stops improving, "
     "restoring the weights of the lowest validation loss, the starting ones included. "
     '``"auto"``: the same when that split holds at least 100 rows; on fewer rows, the '
     "training length is chosen by 5-fold cross-validation (every row validates once, "
-    "and 0 epochs, the start, is a candidate; the shortest length within two standard "
-    "errors of the lowest mean loss wins), then the model trains on all rows for as "
-    "many optimizer steps. The start is fitted on the training rows only, so that its "
-    "validation loss is honest."
+    "and 0 epochs, the start, is a candidate; {rule}. The start is fitted on the "
+    "training rows only, so that its validation loss is honest."
+)
+VALIDATION = _VALIDATION.format(
+    rule="the shortest length within two standard errors of the lowest mean loss wins), "
+    "then the model trains on all rows for as many optimizer steps"
+)
+VALIDATION_LOWEST = _VALIDATION.format(
+    rule="the length with the lowest mean loss wins), then the model trains on all rows "
+    "for that many epochs"
 )
 BUDGET = {
     "batch_size": (
@@ -50,6 +57,7 @@ BUDGET = {
         "if fewer)."
     ),
     "validation": VALIDATION,
+    "validation_lowest": VALIDATION_LOWEST,
 }
 
 # Parameter descriptions, one paragraph each. {how}: where init="pca" starts the

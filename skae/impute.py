@@ -92,7 +92,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     max_iter : int or "auto", default="auto"
         %(max_iter)s
     early_stopping : bool or "auto", default="auto"
-        %(validation)s The validation rows have
+        %(validation_lowest)s The validation rows have
         ``noise_level`` of their cells hidden once, so that the loss measures
         how well hidden cells are predicted. ``False``: train on all rows and
         stop when the training loss stops improving.
@@ -249,7 +249,11 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         with rollback_on_error(self):  # a failed fit leaves the imputer as it was
             X = self._with_nan(X, reset=True)
             params = {key: getattr(self, key) for key in _SHARED}
-            self.estimator_ = TabularAE(**params, missing="learn", noise="masking").fit(X)
+            estimator = TabularAE(**params, missing="learn", noise="masking")
+            # Below 1,000 rows: the lowest cross-validated loss, not the shortest run near
+            # the PCA start (skae._budget.LOWEST_MEAN); imputing promises nothing about PCA.
+            estimator._cv_rule = "lowest_mean"
+            self.estimator_ = estimator.fit(X)
             self.n_iter_ = self.estimator_.n_iter_
         return self
 

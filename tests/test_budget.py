@@ -12,11 +12,13 @@ from skae import AutoencoderImputer, AutoencoderTransformer, TabularAE, Variatio
 from skae._budget import (
     CV_FOLDS,
     CV_PATIENCE_STEPS,
+    LOWEST_MEAN,
     MIN_MAX_EPOCHS,
     MIN_MAX_STEPS,
     MIN_PATIENCE_EPOCHS,
     MIN_VALIDATION_ROWS,
     PATIENCE_STEPS,
+    SHORTEST_NOT_WORSE,
     best_epoch,
     fold_rows,
     n_batches,
@@ -190,6 +192,21 @@ def test_the_imputer_trains_by_the_same_budget():
     again = AutoencoderImputer(n_components=2, hidden_layer_sizes=(8,), max_iter=3,
                                learning_rate_init=1e-2, random_state=0).fit(X)
     np.testing.assert_array_equal(imputer.transform(X), again.transform(X))
+
+
+def test_the_imputer_refits_for_the_length_with_the_lowest_cross_validated_loss():
+    # LOWEST_MEAN: the epoch count of the lowest mean fold loss, refit for as many
+    # epochs; the reconstruction autoencoders keep SHORTEST_NOT_WORSE.
+    X = _curved_table(150, seed=0)
+    X[np.random.RandomState(0).rand(*X.shape) < 0.1] = np.nan
+    model = AutoencoderImputer(n_components=2, hidden_layer_sizes=(8,), max_iter=6,
+                               learning_rate_init=1e-2, random_state=0).fit(X).estimator_
+    assert model._selection_rule == LOWEST_MEAN
+    assert TabularAE()._selection_rule == SHORTEST_NOT_WORSE
+    assert model.best_validation_score_ == max(model.validation_scores_)
+    assert model.n_iter_ == len(model.validation_scores_) - 1 > 0
+    budget = training_budget(150, **AUTO, cv_patience_steps=LOWEST_MEAN.patience_steps)
+    assert budget.patience * n_batches(budget.n_fold_rows, budget.batch_size) >= PATIENCE_STEPS
 
 
 def test_the_vae_patience_is_the_shared_rule():
