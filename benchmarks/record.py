@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # The report's slices, in its order. Each is a module of this package (benchmarks/slices.py).
 SLICES = ("reduction", "tune_deep", "small", "density", "outliers", "few_labels", "imputation",
-          "speed", "fit_time")
+          "speed", "fit_time", "threads")
 VERSIONED = ("skae", "torch", "sklearn", "skorch", "numpy", "pandas", "scipy", "pyod")
 
 

@@ -1,28 +1,13 @@
 """Parallel fits and busy machines: grid-search wall time and the spin-wait cliff.
 
-    python -m benchmarks.threads            # both parts (a few minutes on 2 cores)
-    python -m benchmarks.threads --quick    # fewer repeats
+Two tables, the performance guide's. Grid search: ``GridSearchCV`` over 8 small configurations on digits (3-fold, 24 fits), wall time with ``n_jobs=1`` and ``n_jobs=2``; loky's workers get ``OMP_NUM_THREADS = cpu_count // n_jobs`` and skae's ``n_jobs=None`` honours it. The first ``n_jobs=2`` search also starts the worker processes (importing torch in each) and is reported apart ("cold"). A fit beside a CPU-bound process: the median time of one small fit (digits, one hidden layer of 32 units, 10 epochs, after a warm-up fit) in a fresh process, alone and while a second process spins on a core, for skae's default (``n_jobs=None``: one thread unless ``OMP_NUM_THREADS`` says otherwise), ``n_jobs=2`` with libgomp's default active waiting, and ``n_jobs=2`` with ``OMP_WAIT_POLICY=PASSIVE`` (read when torch is imported, so it is set in the fresh process's environment). The settings are interleaved over the rounds; each run records the machine's load average when it starts. Read the ratios, measured side by side.
 
-Part 1, grid search: ``GridSearchCV`` over 8 small configurations on digits
-(3-fold, 24 fits), wall time with ``n_jobs=1`` and ``n_jobs=2``. joblib's
-loky workers get ``OMP_NUM_THREADS = cpu_count // n_jobs`` and skae's
-``n_jobs=None`` honours it, so two workers on two cores run two one-thread
-fits. The first ``n_jobs=2`` search also starts the worker processes
-(importing torch in each); it is reported apart ("cold").
+    python -m benchmarks.threads            # 3 rounds (a few minutes on 2 cores)
+    python -m benchmarks.threads --quick    # 1 round
 
-Part 2, a fit beside a CPU-bound process: the median time of one small fit
-(digits, one hidden layer) in a fresh process, alone and while a second
-process spins on a core, for three thread settings: skae's default
-(``n_jobs=None``: one thread unless ``OMP_NUM_THREADS`` says otherwise),
-``n_jobs=2`` with libgomp's default active waiting, and ``n_jobs=2`` with
-``OMP_WAIT_POLICY=PASSIVE`` in the environment (it is read when torch is
-imported, so it cannot be switched on from inside a running process).
-
-Timings on a shared machine are noisy: read the ratios, measured side by
-side and interleaved over repeats.
+Runs one at a time, whatever ``--jobs`` says: the runs are the timings.
 """
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -30,11 +15,17 @@ import sys
 import time
 
 import numpy as np
+import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
 from skae import AutoencoderTransformer
+
+NAME = "threads"
+DEFAULT_SEEDS = 3  # rounds
+QUICK_SEEDS = 1
+SEQUENTIAL = True
 
 GRID = {
     "hidden_layer_sizes": [(32,), (64,)],
@@ -42,6 +33,7 @@ GRID = {
     "learning_rate_init": [1e-3, 3e-3],
 }
 SEARCH_BASE = dict(max_iter=15, batch_size=128, early_stopping=False, random_state=0)
+FIT_REPEATS = 3
 
 # One small fit, timed in a fresh interpreter so that OMP_WAIT_POLICY can be chosen.
 FIT_SCRIPT = """
@@ -60,75 +52,123 @@ for _ in range(int(sys.argv[2])):
     start = time.perf_counter(); ae.fit(X); times.append(time.perf_counter() - start)
 print(statistics.median(times))
 """
-
 SPIN_SCRIPT = "while True: pass"
 
+# label -> (the estimator's n_jobs, extra environment of the fresh process)
 FIT_SETTINGS = {
     "n_jobs=None (1 thread)": ("None", {}),
     "n_jobs=2, active wait": ("2", {}),
     "n_jobs=2, OMP_WAIT_POLICY=PASSIVE": ("2", {"OMP_WAIT_POLICY": "PASSIVE"}),
 }
+NEIGHBOURS = ("alone", "busy")
 
 
-def grid_search_seconds(X, n_jobs):
+def plan(config):
+    """The cold search first, then per round each search and each fit setting, alone and busy."""
+    runs = [{"part": "grid search", "setting": "n_jobs=2 (cold)", "round": 0}]
+    for round_ in range(config["seeds"]):
+        runs += [{"part": "grid search", "setting": f"n_jobs={n}", "round": round_} for n in (1, 2)]
+        runs += [{"part": "fit", "setting": setting, "neighbour": neighbour, "round": round_}
+                 for setting in FIT_SETTINGS for neighbour in NEIGHBOURS]
+    return runs
+
+
+def grid_search_seconds(n_jobs):
+    X = StandardScaler().fit_transform(load_digits().data).astype(np.float32)
     search = GridSearchCV(AutoencoderTransformer(**SEARCH_BASE), GRID, cv=3, n_jobs=n_jobs)
     start = time.perf_counter()
     search.fit(X)
     return time.perf_counter() - start
 
 
-def part_grid_search(repeats):
-    X = StandardScaler().fit_transform(load_digits().data).astype(np.float32)
-    cold = grid_search_seconds(X, 2)
-    times = {1: [], 2: []}
-    for _ in range(repeats):
-        for n_jobs in (1, 2):
-            times[n_jobs].append(grid_search_seconds(X, n_jobs))
-    one, two = statistics.median(times[1]), statistics.median(times[2])
-    print("GridSearchCV, 8 configurations x 3 folds on digits (median of", repeats, "runs)")
-    print(f"  n_jobs=1            {one:7.2f} s")
-    print(f"  n_jobs=2            {two:7.2f} s   speed-up {one / two:.2f}x")
-    print(f"  n_jobs=2 (cold)     {cold:7.2f} s   (includes starting the workers)")
-
-
-def fit_seconds(n_jobs, extra_env, repeats):
+def fit_seconds(n_jobs, extra_env, repeats=FIT_REPEATS):
+    """Median seconds of one small fit in a fresh interpreter."""
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     env.update(extra_env)
-    out = subprocess.run(
-        [sys.executable, "-c", FIT_SCRIPT, n_jobs, str(repeats)],
-        env=env, capture_output=True, text=True, check=True, timeout=1800,
-    )
+    out = subprocess.run([sys.executable, "-c", FIT_SCRIPT, n_jobs, str(repeats)],
+                         env=env, capture_output=True, text=True, check=True, timeout=1800)
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def part_busy_neighbour(repeats, rounds):
-    results = {name: {"alone": [], "busy": []} for name in FIT_SETTINGS}
-    for _ in range(rounds):
-        for name, (n_jobs, extra_env) in FIT_SETTINGS.items():
-            results[name]["alone"].append(fit_seconds(n_jobs, extra_env, repeats))
+def run_one(run):
+    load = os.getloadavg()[0]
+    if run["part"] == "grid search":
+        seconds = grid_search_seconds(int(run["setting"].split("=")[1].split(" ")[0]))
+    else:
+        n_jobs, extra_env = FIT_SETTINGS[run["setting"]]
+        spinner = None
+        if run["neighbour"] == "busy":
             spinner = subprocess.Popen([sys.executable, "-c", SPIN_SCRIPT])
-            try:
-                time.sleep(0.5)
-                results[name]["busy"].append(fit_seconds(n_jobs, extra_env, repeats))
-            finally:
+            time.sleep(0.5)
+        try:
+            seconds = fit_seconds(n_jobs, extra_env)
+        finally:
+            if spinner is not None:
                 spinner.kill()
                 spinner.wait()
-    print(f"\nOne small fit, alone and beside a CPU-bound process (median over {rounds} rounds)")
-    print(f"  {'setting':36s} {'alone':>9s} {'busy':>9s} {'ratio':>7s}")
-    for name, times in results.items():
-        alone, busy = statistics.median(times["alone"]), statistics.median(times["busy"])
-        print(f"  {name:36s} {alone:8.3f}s {busy:8.3f}s {busy / alone:6.1f}x")
+    return {"seconds": seconds, "load_average": load, "cpu_count": os.cpu_count()}
+
+
+def grid_table(rows):
+    part = rows[rows["part"] == "grid search"]
+    medians = part.groupby("setting", sort=False)["seconds"].median()
+    one = medians.get("n_jobs=1", np.nan)
+    return pd.DataFrame({
+        "search": medians.index,
+        "runs": part.groupby("setting", sort=False).size().to_numpy(),
+        "wall s (median)": medians.to_numpy(),
+        "speed-up over n_jobs=1": [np.nan if name == "n_jobs=1" else one / value
+                                   for name, value in medians.items()],
+    })
+
+
+def fit_table(rows):
+    part = rows[rows["part"] == "fit"]
+    out = []
+    for setting in FIT_SETTINGS:
+        mine = part[part["setting"] == setting]
+        alone = mine.loc[mine["neighbour"] == "alone", "seconds"].median()
+        busy = mine.loc[mine["neighbour"] == "busy", "seconds"].median()
+        out.append({"setting": setting, "alone s": alone, "busy s": busy,
+                    "busy / alone": busy / alone,
+                    "load at start": f"{mine['load_average'].min():.1f}-{mine['load_average'].max():.1f}"})
+    return pd.DataFrame(out)
+
+
+def report(rows, out_dir):
+    rounds = int(rows["round"].max()) + 1
+    return "\n".join([
+        "## Threads: parallel grid search and a fit beside a busy process", "",
+        (__doc__ or "").split("\n\n")[1].replace("\n", " ") + f" Rounds: {rounds}.", "",
+        grid_table(rows).to_markdown(index=False, floatfmt=".2f"), "",
+        fit_table(rows).to_markdown(index=False, floatfmt=".3g"), "",
+    ])
+
+
+def doc_figure(rows):
+    """The performance guide's two tables."""
+    lines = [".. list-table:: One small fit, alone and beside a CPU-bound process (median)",
+             "   :header-rows: 1", "",
+             "   * - setting", "     - alone, s", "     - busy, s", "     - busy / alone"]
+    for row in fit_table(rows).itertuples(index=False):
+        lines += [f"   * - ``{row.setting}``", f"     - {row[1]:.3g}", f"     - {row[2]:.3g}",
+                  f"     - {row[3]:.1f}x"]
+    lines += ["", ".. list-table:: GridSearchCV, 8 configurations x 3 folds on digits (median)",
+              "   :header-rows: 1", "", "   * - search", "     - wall, s", "     - speed-up"]
+    for row in grid_table(rows).itertuples(index=False):
+        speed_up = "" if np.isnan(row[3]) else f"{row[3]:.2f}x"
+        lines += [f"   * - {row.search}", f"     - {row[2]:.1f}", f"     - {speed_up}"]
+    load = rows["load_average"]
+    lines += ["", f"Load average (1 min) at the start of the runs: {load.min():.1f} to "
+              f"{load.max():.1f} on {int(rows['cpu_count'].max())} logical cores."]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats")
-    args = parser.parse_args(argv)
-    print(f"cpu_count={os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (1 min) at start")
-    part_grid_search(repeats=1 if args.quick else 3)
-    part_busy_neighbour(repeats=3, rounds=1 if args.quick else 3)
-    print(f"load average {os.getloadavg()[0]:.1f} (1 min) at end")
+    from .slices import main_for
+
+    return main_for(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

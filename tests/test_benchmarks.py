@@ -304,3 +304,25 @@ def test_readme_quotes_only_figures_of_the_committed_report():
     assert quoted, "the README quotes no measured figure (this test would check nothing)"
     stale = [number for number in quoted if number.lstrip("+-") not in report]
     assert not stale, f"README figures not in docs/benchmarks/report.md: {stale}"
+
+
+def test_threads_plan_interleaves_the_settings_and_the_tables_take_medians():
+    from benchmarks import threads
+
+    runs = threads.plan({"seeds": 2})
+    assert runs[0]["setting"] == "n_jobs=2 (cold)"  # the first parallel search starts the workers
+    fits = [r for r in runs if r["part"] == "fit"]
+    assert len(fits) == 2 * len(threads.FIT_SETTINGS) * len(threads.NEIGHBOURS)
+    assert [r["round"] for r in fits] == sorted(r["round"] for r in fits)  # round by round
+    seconds = {"alone": [1.0, 3.0], "busy": [2.0, 10.0]}
+    rows = pd.DataFrame(
+        [{**r, "seconds": seconds[r["neighbour"]][r["round"]], "load_average": 1.5, "cpu_count": 2}
+         for r in fits]
+        + [{**r, "seconds": 10.0 if r["setting"] == "n_jobs=1" else 4.0, "load_average": 0.5,
+            "cpu_count": 2} for r in runs if r["part"] == "grid search"])
+    table = threads.fit_table(rows)
+    assert table["alone s"].tolist() == [2.0] * 3 and table["busy / alone"].tolist() == [3.0] * 3
+    grid = threads.grid_table(rows).set_index("search")
+    assert grid.loc["n_jobs=2", "speed-up over n_jobs=1"] == 2.5
+    figure = threads.doc_figure(rows)
+    assert "     - 3.0x" in figure and "0.5 to 1.5 on 2 logical cores" in figure
