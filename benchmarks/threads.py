@@ -1,6 +1,6 @@
 """Parallel fits and busy machines: grid-search wall time and the spin-wait cliff.
 
-Two tables, the performance guide's. Grid search: ``GridSearchCV`` over 8 small configurations on digits (3-fold, 24 fits), wall time with ``n_jobs=1`` and ``n_jobs=2``; loky's workers get ``OMP_NUM_THREADS = cpu_count // n_jobs`` and skae's ``n_jobs=None`` honours it. The first ``n_jobs=2`` search also starts the worker processes (importing torch in each) and is reported apart ("cold"). A fit beside a CPU-bound process: the median time of one small fit (digits, one hidden layer of 32 units, 10 epochs, after a warm-up fit) in a fresh process, alone and while a second process spins on a core, for skae's default (``n_jobs=None``: one thread unless ``OMP_NUM_THREADS`` says otherwise), ``n_jobs=2`` with libgomp's default active waiting, and ``n_jobs=2`` with ``OMP_WAIT_POLICY=PASSIVE`` (read when torch is imported, so it is set in the fresh process's environment). The settings are interleaved over the rounds; each run records the machine's load average when it starts. Read the ratios, measured side by side.
+Two tables, the performance guide's. Grid search: ``GridSearchCV`` over 8 small configurations on digits (3-fold, 24 fits of 50 epochs), wall time with ``n_jobs=1`` and ``n_jobs=2``; loky's workers get ``OMP_NUM_THREADS = cpu_count // n_jobs`` and skae's ``n_jobs=None`` honours it. The first ``n_jobs=2`` search also starts the worker processes (importing torch in each) and is reported apart ("cold"). A fit beside a CPU-bound process: the median time of five fits (digits, the default network of 256 and 128 units, 20 epochs, after a warm-up fit) in a fresh process, alone and while a second process spins on a core, for skae's default (``n_jobs=None``: one thread unless ``OMP_NUM_THREADS`` says otherwise), ``n_jobs=2`` with libgomp's default active waiting, and ``n_jobs=2`` with ``OMP_WAIT_POLICY=PASSIVE`` (read when torch is imported, so it is set in the fresh process's environment). The settings are interleaved over the rounds; each run records the machine's load average when it starts. Read the ratios, measured side by side.
 
     python -m benchmarks.threads            # 3 rounds (a few minutes on 2 cores)
     python -m benchmarks.threads --quick    # 1 round
@@ -32,8 +32,8 @@ GRID = {
     "n_components": [4, 8],
     "learning_rate_init": [1e-3, 3e-3],
 }
-SEARCH_BASE = dict(max_iter=15, batch_size=128, early_stopping=False, random_state=0)
-FIT_REPEATS = 3
+SEARCH_BASE = dict(max_iter=50, batch_size=128, early_stopping=False, random_state=0)
+FIT_REPEATS = 5
 
 # One small fit, timed in a fresh interpreter so that OMP_WAIT_POLICY can be chosen.
 FIT_SCRIPT = """
@@ -44,8 +44,8 @@ from sklearn.preprocessing import StandardScaler
 from skae import AutoencoderTransformer
 X = StandardScaler().fit_transform(load_digits().data).astype(np.float32)
 n_jobs = None if sys.argv[1] == "None" else int(sys.argv[1])
-ae = AutoencoderTransformer(n_components=8, hidden_layer_sizes=(32,), max_iter=10,
-                            early_stopping=False, random_state=0, n_jobs=n_jobs)
+ae = AutoencoderTransformer(n_components=8, max_iter=20, early_stopping=False,
+                            random_state=0, n_jobs=n_jobs)
 ae.fit(X)  # warm-up
 times = []
 for _ in range(int(sys.argv[2])):
