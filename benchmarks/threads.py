@@ -147,13 +147,14 @@ def report(rows, out_dir):
 
 def doc_figure(rows):
     """The performance guide's two tables."""
-    lines = [".. list-table:: One small fit, alone and beside a CPU-bound process (median)",
+    lines = [".. list-table:: One fit (digits, the default network, 20 epochs), alone and beside "
+             "a CPU-bound process (median of rounds)",
              "   :header-rows: 1", "",
              "   * - setting", "     - alone, s", "     - busy, s", "     - busy / alone"]
     for row in fit_table(rows).itertuples(index=False):
         lines += [f"   * - ``{row.setting}``", f"     - {row[1]:.3g}", f"     - {row[2]:.3g}",
                   f"     - {row[3]:.1f}x"]
-    lines += ["", ".. list-table:: GridSearchCV, 8 configurations x 3 folds on digits (median)",
+    lines += ["", ".. list-table:: GridSearchCV, 8 configurations x 3 folds on digits (median of rounds)",
               "   :header-rows: 1", "", "   * - search", "     - wall, s", "     - speed-up"]
     for row in grid_table(rows).itertuples(index=False):
         speed_up = "" if np.isnan(row[3]) else f"{row[3]:.2f}x"
