@@ -326,3 +326,22 @@ def test_threads_plan_interleaves_the_settings_and_the_tables_take_medians():
     assert grid.loc["n_jobs=2", "speed-up over n_jobs=1"] == 2.5
     figure = threads.doc_figure(rows)
     assert "     - 3.0x" in figure and "0.5 to 1.5 on 2 logical cores" in figure
+
+
+def test_the_selection_rule_diagnostic_scores_the_rule_the_library_applies():
+    from benchmarks.dev import selection_rule
+
+    from skae._budget import best_epoch, refit_epochs
+
+    rng = np.random.RandomState(0)
+    curves = [list(1.0 - np.cumsum(rng.uniform(-0.01, 0.03, size=40))) for _ in range(5)]
+    curves = [[1.0] + c for c in curves]
+    rec = {"c5": curves, "w5": [30] * 5, "n_rows": 150, "patience": 10**6,
+           "test": list(np.linspace(1.0, 0.5, 41))}
+    for z in (0.0, 2.0):
+        chosen = best_epoch(curves, [30] * 5, standard_errors=z)[0]
+        ratio, epochs = selection_rule.pick(rec, standard_errors=z, refit_in_steps=True)
+        assert epochs == refit_epochs(chosen, 120, 150, 32)
+        assert ratio == rec["test"][epochs]
+    # Early stopping cut by a shorter patience: the curve ends `patience` epochs after its best.
+    assert selection_rule._cut([1.0, 0.9, 0.95, 0.96, 0.97], 2) == [1.0, 0.9, 0.95, 0.96]

@@ -1,0 +1,1 @@
+"""Development diagnostics: measurements that chose a default, not slices of the report."""
