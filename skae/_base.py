@@ -567,7 +567,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         the fold's training rows) with early stopping on the fold's
         validation rows. The validation losses, the start's first, are
         averaged over every row, and ``best_epoch`` chooses the epoch count
-        (the one-standard-error rule); 0 keeps the start.
+        (``self._selection_rule``); 0 keeps the start.
         """
         curves, weights = [], []
         folds = fold_rows(len(X), budget.n_folds, torch.Generator().manual_seed(int(seed)))

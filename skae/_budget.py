@@ -40,8 +40,10 @@ before (256-row batches, a patience of 10 epochs, 200 epochs, one validation
 split). The constants were chosen on the learning curves of
 ``benchmarks/small.py`` (held-out rows, several datasets, seeds 0-2) and
 checked on the others; ``SELECTION_STANDARD_ERRORS`` and ``CV_PATIENCE_STEPS``
-on every cell of that slice at seeds 0-2, checked at seeds 3-4. ``VariationalAE`` shares ``n_iter_no_change="auto"``
-(the rule it was measured with) but keeps fixed defaults for the others.
+on every cell of that slice at seeds 0-2, checked at seeds 3-4
+(``benchmarks/dev/selection_rule.py``). ``VariationalAE`` shares
+``n_iter_no_change="auto"`` (the rule it was measured with) but keeps fixed
+defaults for the others.
 
 Only numbers and tensors here: the estimator asks, this module answers.
 """

@@ -147,8 +147,8 @@ default="adam"
     best_validation_score_ : float
         Negative validation loss of the returned weights: the best of
         ``validation_scores_``; after cross-validation, its score at the
-        chosen count, within one standard error of the best (only with
-        ``early_stopping``).
+        chosen count, within two standard errors of the lowest mean
+        (only with ``early_stopping``).
     n_iter_ : int
         Number of epochs run (of the final model's training, after
         cross-validation; 0 when it keeps the start), greedy pretraining included.
