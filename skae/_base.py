@@ -563,11 +563,18 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _cross_validated_epochs(self, X, budget, seed):
         """The number of epochs chosen by cross-validation, and the mean validation curve.
 
-        Each fold trains a new network (the same seed; its PCA start fitted on
-        the fold's training rows) with early stopping on the fold's
-        validation rows. The validation losses, the start's first, are
-        averaged over every row, and ``best_epoch`` chooses the epoch count
-        (``self._selection_rule``); 0 keeps the start.
+        ``best_epoch`` chooses the epoch count from the folds' validation
+        curves (``self._selection_rule``); 0 keeps the start.
+        """
+        curves, weights = self._fold_curves(X, budget, seed)
+        return best_epoch(curves, weights, self._selection_rule.standard_errors)
+
+    def _fold_curves(self, X, budget, seed):
+        """Each fold's validation curve (the start's loss first) and its validation rows.
+
+        Each of the ``budget.n_folds`` folds trains a new network (the same
+        seed; its PCA start fitted on the fold's training rows) with early
+        stopping on the fold's validation rows.
         """
         curves, weights = [], []
         folds = fold_rows(len(X), budget.n_folds, torch.Generator().manual_seed(int(seed)))
@@ -579,7 +586,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self._train(X_train, X_valid, budget.max_epochs, torch_seed, pretraining=True)
             curves.append(list(dict(self.net_.callbacks_)["early_stopping"].valid_losses_))
             weights.append(len(valid_rows))
-        return best_epoch(curves, weights, self._selection_rule.standard_errors)
+        return curves, weights
 
     def _architecture(self):
         """``{name: value}`` of the ``_architecture_params``, comparable from call to call."""

@@ -38,26 +38,12 @@ from sklearn.decomposition import PCA
 from sklearn.utils import check_random_state
 
 from skae import AutoencoderTransformer
-from skae._base import _take
-from skae._budget import MIN_PATIENCE_EPOCHS, PATIENCE_STEPS, fold_rows, n_batches
+from skae._budget import MIN_PATIENCE_EPOCHS, PATIENCE_STEPS, n_batches
 from skae._threads import torch_threads
 
 from .. import small
 
 TOL = 1e-4  # AutoencoderTransformer's default tol: an improvement smaller than this is none
-
-
-def _fold_curves(estimator, X, budget, seed, n_folds):
-    curves, weights = [], []
-    for train_rows, valid_rows in fold_rows(len(X), n_folds, torch.Generator().manual_seed(int(seed))):
-        X_train, X_valid = _take(X, train_rows), _take(X, valid_rows)
-        generator = torch.Generator().manual_seed(int(seed))
-        torch_seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
-        estimator.net_ = estimator._start_engine(X_train, seed, generator, budget, "valid_loss")
-        estimator._train(X_train, X_valid, budget.max_epochs, torch_seed, pretraining=True)
-        curves.append(list(dict(estimator.net_.callbacks_)["early_stopping"].valid_losses_))
-        weights.append(len(valid_rows))
-    return curves, weights
 
 
 def record(run):
@@ -79,8 +65,8 @@ def record(run):
         steps = n_batches(budget.n_fold_rows, budget.batch_size)
         patience = max(MIN_PATIENCE_EPOCHS, math.ceil(PATIENCE_STEPS / steps))
         long = dataclasses.replace(budget, patience=2 * patience)
-        curves5, weights5 = _fold_curves(estimator, X, long, seed, 5)
-        curves3, weights3 = _fold_curves(estimator, X, dataclasses.replace(long, n_folds=3), seed, 3)
+        curves5, weights5 = estimator._fold_curves(X, dataclasses.replace(long, n_folds=5), seed)
+        curves3, weights3 = estimator._fold_curves(X, dataclasses.replace(long, n_folds=3), seed)
         length = max(len(curve) for curve in curves5 + curves3) - 1
         refit = dataclasses.replace(budget, patience=math.inf)
         estimator.net_ = estimator._start_engine(X, seed, generator, refit, "valid_loss")
