@@ -63,8 +63,15 @@ EXPECTED_FAILED_CHECKS["AutoencoderClassifier"] = {
 }
 
 
-@parametrize_with_checks(
-    ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {})
-)
+def expected_failed_checks(estimator):
+    """The checks ``estimator`` is expected to fail, with the reasons."""
+    if isinstance(estimator, TabularAE) and estimator.missing == "learn":
+        # It trains with masking noise (noise="auto"), whose corrupted inputs the PCA
+        # start does not reconstruct: cross-validation trains on (n_iter_ is 5), it passes.
+        return {}
+    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
