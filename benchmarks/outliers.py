@@ -55,7 +55,7 @@ from sklearn.preprocessing import StandardScaler
 from .stats import paired
 
 NAME = "outliers"
-DEFAULT_SEEDS = 3
+DEFAULT_SEEDS = 5
 QUICK_SEEDS = 1
 # Fit times are compared across runs (skae against PyOD-AE): runs one at a time.
 SEQUENTIAL = True
