@@ -3,12 +3,14 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from benchmarks import imputation
-from skae import AutoencoderImputer
+from skae import AutoencoderImputer, TabularAE
+from skae._budget import LOWEST_MEAN, SHORTEST_NOT_WORSE
 
 FAST = dict(hidden_layer_sizes=(32,), n_components=8, max_iter=40, batch_size=64, random_state=0)
 
@@ -125,3 +127,18 @@ def test_imputation_slice_scores_held_out_cells_in_standardized_units():
     mean_rmse, knn_rmse = (imputation.run_one(run)["rmse"] for run in runs)
     # Standardized on the training rows: mean imputation errs by about one standard deviation.
     assert 0.8 < mean_rmse < 1.2 and knn_rmse < mean_rmse
+
+
+def test_its_network_keeps_the_lowest_mean_rule_when_cloned():
+    # Below 1,000 rows the imputer's TabularAE chooses its training length by the lowest
+    # cross-validated loss (skae._budget.LOWEST_MEAN); a clone of it (e.g. refitted in a
+    # GridSearchCV) must choose the same way, and train to the same model.
+    X, _ = remove(low_rank(n=150), 0.2)
+    imputer = AutoencoderImputer(hidden_layer_sizes=(8,), max_iter=20, random_state=0).fit(X)
+    network = imputer.estimator_
+    assert network._selection_rule is LOWEST_MEAN
+    again = clone(network).fit(X)
+    assert again._selection_rule is LOWEST_MEAN
+    assert again.n_iter_ == network.n_iter_
+    np.testing.assert_allclose(again.impute(X), network.impute(X), rtol=1e-6, atol=1e-6)
+    assert clone(TabularAE())._selection_rule is SHORTEST_NOT_WORSE
