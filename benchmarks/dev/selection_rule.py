@@ -38,7 +38,14 @@ from sklearn.decomposition import PCA
 from sklearn.utils import check_random_state
 
 from skae import AutoencoderTransformer
-from skae._budget import MIN_PATIENCE_EPOCHS, PATIENCE_STEPS, n_batches
+from skae._budget import (
+    MIN_PATIENCE_EPOCHS,
+    PATIENCE_STEPS,
+    _batch_size,
+    best_epoch,
+    n_batches,
+    refit_epochs,
+)
 from skae._threads import torch_threads
 
 from .. import small
@@ -92,18 +99,10 @@ def _cut(curve, patience):
 def pick(rec, *, folds=5, patience_share=1.0, standard_errors=0.0, refit_in_steps=False):
     """The held-out ratio and the refit's epochs of one rule on one recorded fit."""
     curves = [_cut(c, max(1, math.ceil(rec["patience"] * patience_share))) for c in rec[f"c{folds}"]]
-    weights = np.asarray(rec[f"w{folds}"], dtype=np.float64)
-    length = max(len(c) for c in curves)
-    padded = np.array([c + [c[-1]] * (length - len(c)) for c in curves])
-    mean = np.average(padded, axis=0, weights=weights)
-    lowest = int(np.argmin(mean))
-    excess = padded - padded[:, [lowest]]
-    error = excess.std(axis=0, ddof=1) / math.sqrt(len(curves))
-    epochs = int(np.flatnonzero(mean - mean[lowest] <= standard_errors * error)[0])
-    n = rec["n_rows"]
-    batch = int(min(256, max(32, n // 8)))
+    epochs = best_epoch(curves, rec[f"w{folds}"], standard_errors)[0]
     if refit_in_steps:
-        epochs = round(epochs * n_batches(n - math.ceil(n / folds), batch) / n_batches(n, batch))
+        n = rec["n_rows"]
+        epochs = refit_epochs(epochs, n - math.ceil(n / folds), n, _batch_size("auto", n))
     return rec["test"][min(epochs, len(rec["test"]) - 1)], epochs
 
 
