@@ -1,6 +1,19 @@
 """Parallel fits and busy machines: grid-search wall time and the spin-wait cliff.
 
-Two tables, the performance guide's. Grid search: ``GridSearchCV`` over 8 small configurations on digits (3-fold, 24 fits of 50 epochs), wall time with ``n_jobs=1`` and ``n_jobs=2``; loky's workers get ``OMP_NUM_THREADS = cpu_count // n_jobs`` and skae's ``n_jobs=None`` honours it. The first ``n_jobs=2`` search also starts the worker processes (importing torch in each) and is reported apart ("cold"). A fit beside a CPU-bound process: the median time of five fits (digits, the default network of 256 and 128 units, 20 epochs, after a warm-up fit) in a fresh process, alone and while a second process spins on a core, for skae's default (``n_jobs=None``: one thread unless ``OMP_NUM_THREADS`` says otherwise), ``n_jobs=2`` with libgomp's default active waiting, and ``n_jobs=2`` with ``OMP_WAIT_POLICY=PASSIVE`` (read when torch is imported, so it is set in the fresh process's environment). The settings are interleaved over the rounds; each run records the machine's load average when it starts. Read the ratios, measured side by side.
+Two tables, the performance guide's. Grid search: ``GridSearchCV`` over 8 small
+configurations on digits (3-fold, 24 fits of 50 epochs), wall time with
+``n_jobs=1`` and ``n_jobs=2``; loky's workers get ``OMP_NUM_THREADS = cpu_count
+// n_jobs`` and skae's ``n_jobs=None`` honours it. The first ``n_jobs=2``
+search also starts the worker processes (importing torch in each) and is
+reported apart ("cold"). A fit beside a CPU-bound process: the median time of
+five fits (digits, the default network of 256 and 128 units, 20 epochs, after a
+warm-up fit) in a fresh process, alone and while a second process spins on a
+core, for skae's default (``n_jobs=None``: one thread unless
+``OMP_NUM_THREADS`` says otherwise), ``n_jobs=2`` with libgomp's default active
+waiting, and ``n_jobs=2`` with ``OMP_WAIT_POLICY=PASSIVE`` (read when torch is
+imported, so it is set in the fresh process's environment). The settings are
+interleaved over the rounds; each run records the machine's load average when
+it starts. Read the ratios, measured side by side.
 
     python -m benchmarks.threads            # 5 rounds (a few minutes on 2 cores)
     python -m benchmarks.threads --quick    # 1 round
