@@ -41,6 +41,7 @@ from skorch.callbacks import Callback
 from sklearn.decomposition import PCA
 
 from . import datasets as ds
+from . import display
 from .metrics import downstream_model
 from .reduction import split_and_scale
 from .slices import main_for
@@ -193,13 +194,6 @@ def run_one(run):
     }
 
 
-def _mean_std(values, fmt):
-    values = pd.Series(values, dtype=float)
-    if len(values) < 2:
-        return format(values.mean(), fmt)
-    return f"{format(values.mean(), fmt)} ± {format(values.std(), fmt)}"
-
-
 def _elbo_verdict(elbo, pca_score):
     """Whether the ELBO is at least PCA's: better, a tie (95% paired interval), or equal."""
     result = paired(elbo, pca_score, lower_is_better=False)
@@ -216,6 +210,7 @@ def _met(holds, n_runs_failing=None):
 
 def cells(rows):
     """One row per dataset, scaling and k: means over seeds and the three targets."""
+    mean_std = functools.partial(display.mean_std, one_value_std=None)  # one seed: the mean
     rows = rows.assign(
         elbo_gain=rows["elbo"] - rows["pca_score"],
         accuracy_gain=rows["accuracy"] - rows["pca_accuracy"],
@@ -230,16 +225,16 @@ def cells(rows):
                 "scaling": scaling,
                 "k": k,
                 "seeds": len(group),
-                "ELBO": _mean_std(group["elbo"], ".2f"),
-                "IWAE-100": _mean_std(group["iwae"], ".2f"),
-                "PCA.score": _mean_std(group["pca_score"], ".2f"),
-                "ELBO - PCA": _mean_std(group["elbo_gain"], "+.2f"),
-                "acc": _mean_std(group["accuracy"], ".3f"),
-                "PCA acc": _mean_std(group["pca_accuracy"], ".3f"),
-                "acc - PCA": _mean_std(group["accuracy_gain"], "+.3f"),
+                "ELBO": mean_std(group["elbo"], ".2f"),
+                "IWAE-100": mean_std(group["iwae"], ".2f"),
+                "PCA.score": mean_std(group["pca_score"], ".2f"),
+                "ELBO - PCA": mean_std(group["elbo_gain"], "+.2f"),
+                "acc": mean_std(group["accuracy"], ".3f"),
+                "PCA acc": mean_std(group["pca_accuracy"], ".3f"),
+                "acc - PCA": mean_std(group["accuracy_gain"], "+.3f"),
                 "epochs": "/".join(str(int(v)) for v in group["epochs"]),
                 "kept": "/".join(str(int(v)) for v in group["kept_epoch"]),
-                "fit s": _mean_std(group["fit_seconds"], ".1f"),
+                "fit s": mean_std(group["fit_seconds"], ".1f"),
                 "ELBO >= PCA": _elbo_verdict(group["elbo"], group["pca_score"]),
                 "acc >= PCA - 0.02": _met(group["accuracy_gain"].mean() >= -0.02),
                 "settled at stop": _met(group["settled"].all(), int((~group["settled"]).sum())),
@@ -249,12 +244,9 @@ def cells(rows):
     return pd.DataFrame(out)
 
 
-def _plot(table, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def plot_gains_over_pca(table, path):
+    """Bars per cell: the ELBO's gain over ``PCA.score`` and the codes' accuracy gain."""
+    plt = display.pyplot()
     rows = table.assign(
         gain=table["elbo"] - table["pca_score"], acc_gain=table["accuracy"] - table["pca_accuracy"]
     )
@@ -274,14 +266,12 @@ def _plot(table, path):
     axes[0].set_yticks(y, labels, fontsize=7)
     axes[0].invert_yaxis()
     fig.suptitle("VariationalAE (defaults) vs probabilistic PCA, held-out rows, mean over seeds")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    display.save_figure(fig, path)
 
 
 def report(rows, out_dir):
     table = cells(rows)
-    _plot(rows, f"{out_dir}/density.png")
+    plot_gains_over_pca(rows, f"{out_dir}/density.png")
     targets = ("ELBO >= PCA", "acc >= PCA - 0.02", "settled at stop")
     met = {target: table[target].str.startswith("met") for target in targets}
     lines = [

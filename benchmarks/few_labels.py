@@ -30,6 +30,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .display import mean_std, pyplot, save_figure
+
 NAME = "few_labels"
 DEFAULT_SEEDS = 5  # each seed its own split and label draw
 
@@ -192,12 +194,6 @@ def run_one(run):
 
 
 # ------------------------------------------------------------------ report
-def _mean_std(values):
-    values = np.asarray(values, dtype=float)
-    std = values.std(ddof=1) if len(values) > 1 else 0.0
-    return f"{values.mean():.3f} ± {std:.3f}"
-
-
 def _paired(rows, dataset, fraction, other):
     """Per-seed accuracy of OURS minus ``other`` (a Series indexed by seed)."""
     cell = rows[(rows["dataset"] == dataset) & (rows["fraction"] == fraction)]
@@ -212,11 +208,8 @@ def _best_peer(rows, dataset, fraction):
 
 
 def plot(rows, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """One panel per dataset: test accuracy against the labeled share, one line per method."""
+    plt = pyplot()
     datasets = list(dict.fromkeys(rows["dataset"]))
     fig, axes = plt.subplots(1, len(datasets), figsize=(3.6 * len(datasets), 3.4), squeeze=False)
     for ax, name in zip(axes[0], datasets):
@@ -237,9 +230,7 @@ def plot(rows, path):
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("test accuracy")
     axes[0][-1].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def report(rows, out_dir):
@@ -278,7 +269,7 @@ def report(rows, out_dir):
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for fraction in sorted(sub["fraction"].unique()):
             cell = sub[sub["fraction"] == fraction]
-            values = [_mean_std(cell.loc[cell["method"] == m, "accuracy"]) for m in methods]
+            values = [mean_std(cell.loc[cell["method"] == m, "accuracy"]) for m in methods]
             gap_text = ""
             if OURS in methods:
                 best = _best_peer(rows, dataset, fraction)

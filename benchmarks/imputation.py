@@ -43,6 +43,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skae import AutoencoderImputer
 
+from .display import mean_std, pyplot, save_figure
 from .slices import main_for
 from .stats import paired, verdict_mark
 
@@ -149,10 +150,6 @@ def run_one(run):
     }
 
 
-def _mean_std(values):
-    return f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0.0:.3f}"
-
-
 def _ae_against_peers(rows, names, means, peers):
     """Per table: AutoencoderImputer against the best peer (by mean RMSE), paired by split and mask."""
     ae = "AutoencoderImputer"
@@ -186,7 +183,7 @@ def report(rows, out_dir):
     table = pd.DataFrame(index=names)
     for method in methods:
         table[method] = [
-            _mean_std(rows[(rows["dataset"] == name) & (rows["method"] == method)]["rmse"])
+            mean_std(rows[(rows["dataset"] == name) & (rows["method"] == method)]["rmse"])
             for name in names
         ]
     shapes = rows.groupby("dataset")[["rows", "features"]].first().loc[names]
@@ -234,17 +231,14 @@ def report(rows, out_dir):
             lines.append(f"AutoencoderImputer best or within {TIE:.0%} of the best on {label}: "
                          f"**{wins} of {len(part)}**{verdict}.")
             lines.append("")
-    _plot(means, Path(out_dir))
+    plot_rmse_over_best(means, Path(out_dir))
     lines += [f"![imputation RMSE]({NAME}.png)"]
     return "\n".join(lines)
 
 
-def _plot(means, out_dir):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def plot_rmse_over_best(means, out_dir):
+    """Bars per table: each imputer's RMSE over the best imputer's of that table."""
+    plt = pyplot()
     relative = means.div(means.min(axis=1), axis=0)
     fig, ax = plt.subplots(figsize=(7, 3.2))
     relative.plot.bar(ax=ax, width=0.8)
@@ -252,10 +246,7 @@ def _plot(means, out_dir):
     ax.set_ylabel("RMSE / best of table")
     ax.set_ylim(0.9, min(2.0, float(relative.max().max()) + 0.05))
     ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_dir / f"{NAME}.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out_dir / f"{NAME}.png")
 
 
 def main(argv=None):

@@ -22,6 +22,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from . import datasets as ds
 from . import reducers as rd
+from .display import format_mean_std, pyplot, save_figure
 from .metrics import evaluate
 from .stats import geometric_mean, paired, verdict_mark
 
@@ -269,14 +270,12 @@ def _geo_means(comp):
 
 
 def _display_summary(summ):
-    def mean_std(mean, std, fmt):
-        return format(mean, fmt) if pd.isna(std) else f"{format(mean, fmt)} ± {format(std, fmt)}"
-
     return pd.DataFrame({
         "dataset": summ["dataset"], "k": summ["k"], "reducer": summ["reducer"],
         "seeds": summ["seeds"],
-        "test MSE": [mean_std(m, s, ".4g") for m, s in zip(summ["mse_mean"], summ["mse_std"])],
-        "test acc": [mean_std(m, s, ".3f")
+        "test MSE": [format_mean_std(m, s, ".4g")
+                     for m, s in zip(summ["mse_mean"], summ["mse_std"])],
+        "test acc": [format_mean_std(m, s, ".3f")
                      for m, s in zip(summ["downstream_mean"], summ["downstream_std"])],
         "trust.": summ["trustworthiness_mean"].map("{:.3f}".format),
         "epochs": summ["n_iter_mean"].map(lambda v: "" if pd.isna(v) else f"{v:.0f}"),
@@ -287,11 +286,7 @@ def _display_summary(summ):
 
 def plot_mse_vs_k(summ, path):
     """One panel per dataset: held-out MSE against k, one line per reducer."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     datasets = list(dict.fromkeys(summ["dataset"]))
     reducers = list(dict.fromkeys(summ["reducer"]))
     palette = plt.get_cmap("tab10").colors
@@ -318,17 +313,12 @@ def plot_mse_vs_k(summ, path):
             handles.setdefault(label, handle)
     fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=4, frameon=False)
     fig.tight_layout(rect=(0, 0.06 + 0.02 * (len(handles) > 4), 1, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, tight=False)
 
 
 def plot_embedding(rows, path, dataset="digits", seed=0):
     """The 2-D held-out codes of PCA beside the default autoencoder's, refitted as in the run."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     wanted = rows[(rows["dataset"] == dataset) & (rows["k"] == 2) & (rows["seed"] == seed)
                   & rows["reducer"].isin(["PCA", DEFAULT_REDUCER])]
     wanted = _ran(wanted)
@@ -345,8 +335,7 @@ def plot_embedding(rows, path, dataset="digits", seed=0):
         ax.set(title=f"{row['reducer']} (held-out MSE {row['mse']:.4g})", xticks=[], yticks=[])
     fig.colorbar(points, ax=axes, label="class")
     fig.suptitle(f"{dataset}: 2-D codes of the held-out rows (seed {seed})")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, tight=False)
     return True
 
 

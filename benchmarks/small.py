@@ -46,6 +46,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skae import AutoencoderTransformer, TabularAE
 
+from .display import mean_std, pyplot, save_figure
 from .slices import main_for
 from .stats import paired, verdict_mark
 
@@ -199,8 +200,7 @@ def cell_table(rows):
             line = {
                 "dataset": dataset, "n_train": int(n_rows), "k": int(k), "method": method,
                 "ratio mean ± std (worst)":
-                    f"{ratio.mean():.3f} ± {ratio.std() if len(ratio) > 1 else 0.0:.3f} "
-                    f"({ratio.max():.3f})",
+                    f"{mean_std(ratio)} ({ratio.max():.3f})",
                 "vs PCA, paired": _interval(_paired_cell(part, method, "PCA")),
                 "trained": f"{int(((ratio - 1).abs() >= TRAINED).sum())}/{len(ratio)}",
                 "epochs": int(round(mine["epochs"].mean())),
@@ -326,18 +326,15 @@ def report(rows, out_dir):
         "",
         cell_table(rows).to_markdown(index=False),
     ]
-    _plot(rows, Path(out_dir))
+    plot_learning_curves(rows, Path(out_dir))
     if rows["n_train"].notna().any():
         lines += ["", f"![small tables]({NAME}.png)"]
     return "\n".join(lines)
 
 
-def _plot(rows, out_dir):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def plot_learning_curves(rows, out_dir):
+    """MSE / PCA's against the training rows, per dataset, the defaults and the previous ones."""
+    plt = pyplot()
     curves = rows[rows["n_train"].notna()]
     if curves.empty:  # the quick run has no learning curves
         return
@@ -356,10 +353,7 @@ def _plot(rows, out_dir):
     axes[0].set_ylabel("held-out MSE / PCA's")
     axes[1].legend(fontsize=6, ncol=2)
     fig.suptitle("defaults (solid) and previous defaults (dotted)", fontsize=9)
-    fig.tight_layout()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_dir / f"{NAME}.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out_dir / f"{NAME}.png")
 
 
 def main(argv=None):
