@@ -3,10 +3,12 @@
 Without options: the quick run (the README's main job), the reduction slice on
 scikit-learn's bundled and two generated datasets, a few minutes on 2 cores.
 ``--full`` runs every slice of the report (:data:`SLICES`) and writes
-``report.md`` with the command, commit, machine, versions and wall time of
-each slice; ``--only outliers,speed`` reruns some slices and rewrites the report
-from every slice's last section. Each run's result is cached under
-``<out>/.cache/``, so an interrupted run resumes where it stopped.
+``report.md`` with the command, commit, machine, versions, wall time and
+``skae/`` fingerprint of each slice, into ``docs/benchmarks`` unless ``--out``
+says otherwise; ``--only outliers,speed`` reruns some slices and rewrites the
+report from every slice's last section. Each run is recorded in
+``<out>/runs/<slice>.jsonl`` as it finishes (committed with the report), so an
+interrupted run resumes where it stopped, in this session or a later one.
 """
 
 import argparse
@@ -17,8 +19,12 @@ import sys
 import time
 from pathlib import Path
 
+from .cache import REPO, RUNS_FOLDER
 from .record import SLICES, write_report, write_slice
 from .slices import config_from, run_slice
+
+# Where --full writes: the committed report, and its run records that a later session resumes from.
+FULL_OUT = Path(os.path.relpath(REPO / "docs" / "benchmarks"))
 
 
 def parse_args(argv=None):
@@ -35,8 +41,9 @@ def parse_args(argv=None):
                         "the report keeps the other slices' last sections")
     parser.add_argument("--quick", action="store_true",
                         help="quick settings (the default without --full or --only)")
-    parser.add_argument("--out", type=Path, default=Path("results"),
-                        help="output folder (default: results)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"output folder, its run records in OUT/{RUNS_FOLDER}/ (default: "
+                        f"{FULL_OUT} with --full, the committed report; results otherwise)")
     parser.add_argument("--seeds", type=int, default=None,
                         help="seeds (or repeats) per setting (default: each slice's own)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
@@ -68,6 +75,8 @@ def parse_args(argv=None):
         unknown = set(args.only.split(",")) - set(SLICES)
         if unknown:
             parser.error(f"unknown slice(s) {sorted(unknown)}; the slices are {', '.join(SLICES)}")
+    if args.out is None:
+        args.out = FULL_OUT if args.full else Path("results")
     return args
 
 
@@ -105,10 +114,11 @@ def main(argv=None):
             continue
         config = slice_config(module, args, quick)
         started = time.perf_counter()
-        rows, _, n_new = run_slice(module, config, args.out, jobs=args.jobs,
-                                   use_cache=not args.no_cache, progress=not args.quiet)
+        rows, _, n_new, skae = run_slice(module, config, args.out, jobs=args.jobs,
+                                         use_cache=not args.no_cache, progress=not args.quiet)
         section = write_slice(module, rows, args.out, command=command, jobs=args.jobs,
-                              n_new=n_new, wall_seconds=time.perf_counter() - started)
+                              n_new=n_new, wall_seconds=time.perf_counter() - started,
+                              skae_fingerprints=skae)
         print(section, flush=True)
     write_report(args.out)
     print(f"\nWrote {args.out}/report.md, the slices' .csv and .md files and their plots.",

@@ -6,10 +6,14 @@ Every way of running a slice (``python -m benchmarks --only NAME`` or
 * ``<name>.csv``: one row per run;
 * ``sections/<name>.md``: the slice's markdown section;
 * ``sections/<name>.json``: the command, commit, machine, versions, runs and run time
-  that produced it (and a ``note`` where a section was not produced by this command);
+  that produced it, and the fingerprint of the ``skae/`` its rows measured
+  (``skae_fingerprint``; and a ``note`` where a section was not produced by this command);
 * ``figures/<name>.rst``: the table the user guide includes, for slices that define
   ``doc_figure(rows)`` (so no figure is typed into the docs by hand);
-* ``report.md``: every slice's last section under its record.
+* ``report.md``: every slice's last section under its record, flagged where its
+  ``skae/`` is not the current one.
+
+The runs themselves are recorded in ``runs/<name>.jsonl`` (:mod:`benchmarks.cache`).
 """
 
 import importlib
@@ -20,10 +24,9 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .cache import REPO, skae_fingerprint, skae_fingerprint_at
 
 __all__ = ["figure_text", "provenance", "write_report", "write_slice"]
-
-REPO = Path(__file__).resolve().parents[1]
 
 # The report's slices, in its order. Each is a module of this package (benchmarks/slices.py).
 SLICES = ("reduction", "tune_deep", "small", "density", "outliers", "few_labels", "imputation",
@@ -66,8 +69,13 @@ def provenance():
     }
 
 
-def write_slice(module, rows, out_dir, *, command, jobs, n_new, wall_seconds):
-    """Write one slice's rows, section, record and doc figure; return the section."""
+def write_slice(module, rows, out_dir, *, command, jobs, n_new, wall_seconds,
+                skae_fingerprints=None):
+    """Write one slice's rows, section, record and doc figure; return the section.
+
+    ``skae_fingerprints``: the ``skae`` fingerprints of the run records the
+    rows come from (one, unless the records mix versions of ``skae/``).
+    """
     out_dir = Path(out_dir)
     name = module.NAME
     rows.to_csv(out_dir / f"{name}.csv", index=False)
@@ -79,6 +87,9 @@ def write_slice(module, rows, out_dir, *, command, jobs, n_new, wall_seconds):
     record = {**provenance(), "command": command, "jobs": jobs, "runs": len(rows),
               "cached": len(rows) - n_new, "wall_seconds": wall_seconds,
               "run_seconds": float(rows["run_seconds"].sum())}
+    if skae_fingerprints:
+        record["skae_fingerprint"] = (skae_fingerprints[0] if len(skae_fingerprints) == 1
+                                      else list(skae_fingerprints))
     (out_dir / "sections" / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
     if hasattr(module, "doc_figure"):
         (out_dir / "figures").mkdir(exist_ok=True)
@@ -94,32 +105,72 @@ def figure_text(module, rows, record):
             f"{record['date']} ({record['runs']} runs; the benchmark report has every cell).{note}\n")
 
 
+def _fingerprint_of(meta):
+    """The section's ``skae/`` fingerprints and where they come from (its record, or its commit)."""
+    recorded = meta.get("skae_fingerprint")
+    if recorded:
+        return ([recorded] if isinstance(recorded, str) else list(recorded)), "recorded"
+    at_commit = skae_fingerprint_at(meta.get("commit", ""))
+    return ([at_commit], "of its commit") if at_commit else ([], "unknown")
+
+
+def _code_lines(name, meta, current):
+    """The ``skae/`` fingerprint for a section's record line; a warning unless it is ``current``."""
+    fingerprints, source = _fingerprint_of(meta)
+    if not fingerprints:
+        return ("skae/ fingerprint unknown (not recorded, and its commit does not say)"), [
+            "", f"> **Code unknown.** Which `skae/` these rows measured is not known: rerun "
+            f"with `python -m benchmarks --only {name}` to measure the current one."]
+    shown = " + ".join(f[:12] for f in fingerprints)
+    text = f"skae/ fingerprint {shown}" + ("" if source == "recorded" else f" ({source})")
+    if current is None or fingerprints == [current]:
+        return text, []
+    return text, ["", f"> **Older code.** These rows measured `skae/` {shown}; `skae/` is now "
+                  f"{current[:12]}. Rerun with `python -m benchmarks --only {name}` to measure "
+                  "the current code."]
+
+
 def write_report(out_dir):
-    """``report.md``: every slice's last section, each under the record of the run that made it."""
+    """``report.md``: every slice's last section, each under the record of the run that made it.
+
+    Each record line names the fingerprint of the ``skae/`` the section's rows
+    measured; a section measured on another ``skae/`` than the current one
+    says so under its heading.
+    """
     out_dir = Path(out_dir)
+    try:
+        current = skae_fingerprint()
+    except ImportError:
+        current = None
     lines = ["# skae benchmark report", "",
              f"Regenerate: `OMP_NUM_THREADS=1 python -m benchmarks --full --out {out_dir}` (one "
-             "command; results are cached per run in `.cache/`, so an interrupted run resumes; "
-             "`--only NAME` reruns one slice). Each section below says which run produced it: "
-             "sections made at different commits say so.", ""]
-    total = 0.0
+             "command; every run is recorded in `runs/`, so an interrupted run resumes, in "
+             "this session or a later one; `--only NAME` reruns one slice). Each section below "
+             "says which run produced it and which `skae/` it measured: sections made at "
+             "different commits say so.", ""]
+    total, n_sections, n_current = 0.0, 0, 0
     for name in SLICES:
         section, record = out_dir / "sections" / f"{name}.md", out_dir / "sections" / f"{name}.json"
         if not (section.exists() and record.exists()):
             continue
         meta = json.loads(record.read_text())
         total += meta["run_seconds"]
+        code, warning = _code_lines(name, meta, current)
+        n_sections, n_current = n_sections + 1, n_current + (not warning)
         versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
         heading, _, body = section.read_text().rstrip().partition("\n")
         note = ["", f"> **Note.** {meta['note']}"] if meta.get("note") else []
-        lines += [heading, *note, body, "",
+        lines += [heading, *warning, *note, body, "",
                   f"<sub>Produced by `{meta['command']}` at commit {meta['commit']} on "
                   f"{meta['date']}: {meta['machine']}; Python {meta['python']}, {versions}; "
                   f"{meta['threads']}, {meta['jobs']} run(s) in parallel; {meta['runs']} runs "
-                  f"({meta['cached']} from the cache of an earlier run of the same code), "
-                  f"{meta['run_seconds'] / 60:.1f} min of run time in all.</sub>", ""]
+                  f"({meta['cached']} from the records of an earlier run of the same code), "
+                  f"{meta['run_seconds'] / 60:.1f} min of run time in all; {code}.</sub>", ""]
     lines.insert(4, f"Run time of every run of every slice, summed: {total / 60:.0f} min "
-                    "(parallel runs overlap in wall time).")
+                    "(parallel runs overlap in wall time). "
+                    + ("" if current is None else
+                       f"`skae/` now: fingerprint {current[:12]} (sha256 of its `*.py` files); "
+                       f"{n_current} of {n_sections} sections measured it."))
     lines.insert(5, "")
     text = "\n".join(lines)
     (out_dir / "report.md").write_text(text)

@@ -12,83 +12,35 @@ A slice is a module of ``benchmarks`` with four functions:
   ``out_dir``;
 * ``main(argv=None)``, which is ``main_for(module, argv)``.
 
-Each run's row is cached in ``<out>/.cache/<slice>.jsonl`` (not committed) under a key made of
+Each run's row is recorded in ``<out>/runs/<slice>.jsonl`` (:mod:`benchmarks.cache`;
+committed with the report under ``docs/benchmarks/runs/``) under a key made of
 the slice's name, the run's parameters and a fingerprint of the code (skae's
-version and sources, and the slice module's source), so an interrupted run
-resumes where it stopped, and a change to the code runs again what it may
-have changed.
+version and sources, and the benchmark modules the slice's runs use), so an
+interrupted run resumes where it stopped, in this session or a later one, and
+a change to the code runs again what it may have changed.
 """
 
 import argparse
-import hashlib
 import json
 import os
 import shlex
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
+from .cache import RUNS_FOLDER, RunCache, code_fingerprint, run_key, skae_fingerprint
 from .record import REPO, write_report, write_slice
 
-__all__ = ["code_fingerprint", "default_data_dir", "main_for", "run_slice"]
+__all__ = ["SliceRun", "code_fingerprint", "default_data_dir", "main_for", "run_slice"]
 
 
 def default_data_dir():
     """``$SKAE_DATA_DIR``, else ``<repo>/../shared/datasets``; None when it does not exist."""
     path = Path(os.environ.get("SKAE_DATA_DIR", REPO.parent / "shared" / "datasets"))
     return str(path) if path.is_dir() else None
-
-
-def _digest(paths):
-    sha = hashlib.sha256()
-    for path in sorted(paths):
-        sha.update(path.relative_to(REPO).as_posix().encode())
-        sha.update(path.read_bytes())
-    return sha.hexdigest()[:16]
-
-
-def code_fingerprint(module):
-    """skae's version and a digest of its sources and of ``module``'s source file."""
-    import skae
-
-    package = Path(skae.__file__).resolve().parent
-    sources = list(package.rglob("*.py")) + [Path(module.__file__).resolve()]
-    return f"{skae.__version__}+{_digest(sources)}"
-
-
-def _run_key(name, fingerprint, run):
-    text = json.dumps({"slice": name, "code": fingerprint, "run": run}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-class RunCache:
-    """Result rows of one slice's runs, one JSON line each, appended as they finish."""
-
-    def __init__(self, path):
-        self.path = Path(path)
-        self.rows = {}
-        if self.path.exists():
-            for line in self.path.read_text().splitlines():
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:  # a line cut short by an interruption
-                    continue
-                self.rows[entry["key"]] = entry["row"]
-
-    def add(self, key, run, row):
-        self.rows[key] = row
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a") as file:
-            file.write(json.dumps({"key": key, "run": run, "row": row}, default=_plain) + "\n")
-
-
-def _plain(value):
-    """JSON for numpy scalars and arrays."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"not JSON-serializable: {type(value).__name__}")
 
 
 def _limit_threads():
@@ -105,31 +57,36 @@ def _timed(run_one, run):
     return run, row, time.perf_counter() - start
 
 
-def run_slice(module, config, out_dir, *, jobs=1, use_cache=True, progress=True):
-    """Run every planned run of ``module`` not yet cached; return the rows as a DataFrame.
+class SliceRun(NamedTuple):
+    """What :func:`run_slice` returns."""
 
-    Returns
-    -------
-    rows : pandas.DataFrame
-        One row per run: the run's keys, then its results.
-    seconds : float
-        Wall time of the runs done now (cached ones cost nothing).
-    n_new : int
-        How many runs were done now (the others came from the cache).
+    rows: pd.DataFrame
+    """One row per run: the run's keys, then its results."""
+    seconds: float
+    """Wall time of the runs done now (recorded ones cost nothing)."""
+    n_new: int
+    """How many runs were done now (the others came from the records)."""
+    skae_fingerprints: list
+    """The :func:`~benchmarks.cache.skae_fingerprint` of the ``skae/`` the rows measured."""
+
+
+def run_slice(module, config, out_dir, *, jobs=1, use_cache=True, progress=True):
+    """Run every planned run of ``module`` not yet recorded; return the rows (a :class:`SliceRun`).
+
+    Runs are recorded in ``<out_dir>/runs/<slice>.jsonl`` as they finish; at
+    the end the file keeps the records of this code only (the planned ones
+    first, in plan order). ``use_cache=False`` runs every planned run again.
     """
     from tqdm.auto import tqdm
 
     name = module.NAME
-    out_dir = Path(out_dir)
-    fingerprint = code_fingerprint(module)
-    cache = RunCache(out_dir / ".cache" / f"{name}.jsonl")
-    if not use_cache:
-        cache.rows = {}
+    fingerprint, skae = code_fingerprint(module), skae_fingerprint()
+    cache = RunCache(Path(out_dir) / RUNS_FOLDER / f"{name}.jsonl")
     if getattr(module, "SEQUENTIAL", False):
         jobs = 1  # timings: runs must not disturb each other
     runs = module.plan(config)
-    keys = [_run_key(name, fingerprint, run) for run in runs]
-    todo = [(key, run) for key, run in zip(keys, runs) if key not in cache.rows]
+    keys = [run_key(name, fingerprint, run) for run in runs]
+    todo = [(key, run) for key, run in zip(keys, runs) if not use_cache or key not in cache.entries]
     start = time.perf_counter()
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), unit="run", desc=name,
                disable=not progress, file=sys.stderr)
@@ -144,12 +101,15 @@ def run_slice(module, config, out_dir, *, jobs=1, use_cache=True, progress=True)
         finished = parallel(delayed(_timed)(module.run_one, run) for _, run in todo)
     for run, row, seconds in finished:
         row = {**row, "run_seconds": seconds}
-        cache.add(key_of[json.dumps(run, sort_keys=True)], run, row)
+        cache.add(key_of[json.dumps(run, sort_keys=True)], run, row, code=fingerprint, skae=skae)
         bar.set_postfix_str(" ".join(f"{v}" for v in run.values())[:60], refresh=False)
         bar.update()
     bar.close()
-    rows = pd.DataFrame([{**run, **cache.rows[key]} for key, run in zip(keys, runs)])
-    return rows, time.perf_counter() - start, len(todo)
+    cache.compact(keys, fingerprint)
+    entries = [cache.entries[key] for key in keys]
+    rows = pd.DataFrame([{**run, **entry["row"]} for run, entry in zip(runs, entries)])
+    skae_fingerprints = sorted({entry.get("skae") or "unknown" for entry in entries})
+    return SliceRun(rows, time.perf_counter() - start, len(todo), skae_fingerprints)
 
 
 def parser_for(module):
@@ -189,10 +149,11 @@ def main_for(module, argv=None):
     config = config_from(module, args)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    rows, seconds, n_new = run_slice(module, config, args.out, jobs=args.jobs,
-                                     use_cache=not args.no_cache, progress=not args.quiet)
+    rows, seconds, n_new, skae = run_slice(module, config, args.out, jobs=args.jobs,
+                                           use_cache=not args.no_cache, progress=not args.quiet)
     section = write_slice(module, rows, args.out, command=command.strip(), jobs=args.jobs,
-                          n_new=n_new, wall_seconds=time.perf_counter() - started)
+                          n_new=n_new, wall_seconds=time.perf_counter() - started,
+                          skae_fingerprints=skae)
     write_report(args.out)
     print(section)
     print(f"\n{len(rows)} runs ({seconds:.0f} s now); wrote {args.out}/{module.NAME}.csv, "

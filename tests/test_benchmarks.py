@@ -60,11 +60,72 @@ def test_second_run_comes_from_the_cache(tmp_path):
 def test_code_change_invalidates_the_cache(tmp_path, monkeypatch):
     config = {"quick": True, "seeds": 1, "data_dir": None, "datasets": ["wine"], "ks": [2],
               "reducers": ["PCA"]}
-    _, _, n_new = slices.run_slice(reduction, config, tmp_path, progress=False)
-    assert n_new == 1
-    assert slices.run_slice(reduction, config, tmp_path, progress=False)[2] == 0
+    assert slices.run_slice(reduction, config, tmp_path, progress=False).n_new == 1
+    assert slices.run_slice(reduction, config, tmp_path, progress=False).n_new == 0
+    # The folder of the shared data is not part of the key: another session finds the record.
+    moved = {**config, "data_dir": str(tmp_path / "elsewhere")}
+    assert slices.run_slice(reduction, moved, tmp_path, progress=False).n_new == 0
+    from benchmarks.cache import run_key
+
+    shared = {"dataset": "letter", "source": "shared:/data/one", "seed": 0}
+    assert run_key("r", "c", shared) == run_key("r", "c", {**shared, "source": "shared:/data/two"})
+    assert run_key("r", "c", shared) != run_key("r", "c", {**shared, "seed": 1})
     monkeypatch.setattr(slices, "code_fingerprint", lambda module: "another version")
-    assert slices.run_slice(reduction, config, tmp_path, progress=False)[2] == 1
+    assert slices.run_slice(reduction, config, tmp_path, progress=False).n_new == 1
+    # The records of the older code are dropped once the run is over: nothing can use them.
+    records = (tmp_path / "runs" / "reduction.jsonl").read_text().splitlines()
+    assert [json.loads(line)["code"] for line in records] == ["another version"]
+
+
+def test_records_carry_the_skae_fingerprint_and_the_report_flags_older_code(tmp_path):
+    from benchmarks.cache import skae_fingerprint
+
+    argv = ["--datasets", "wine", "--ks", "2", "--reducers", "PCA", "--out", str(tmp_path), *TINY]
+    main(argv)
+    current = skae_fingerprint()
+    records = [json.loads(line) for line in (tmp_path / "runs" / "reduction.jsonl").open()]
+    assert len(records) == 1 and records[0]["skae"] == current and records[0]["row"]["mse"] > 0
+    path = tmp_path / "sections" / "reduction.json"
+    record = json.loads(path.read_text())
+    assert record["skae_fingerprint"] == current
+    report = (tmp_path / "report.md").read_text()
+    assert f"skae/ fingerprint {current[:12]}" in report and "Older code" not in report
+    assert "1 of 1 sections measured it" in report
+    path.write_text(json.dumps({**record, "skae_fingerprint": "0" * 64}))
+    report = write_report(tmp_path)
+    assert "**Older code.** These rows measured `skae/` 000000000000" in report
+    assert "0 of 1 sections measured it" in report
+
+
+def test_skae_fingerprint_is_the_same_from_the_files_and_from_git(tmp_path):
+    import subprocess
+
+    from benchmarks.cache import skae_fingerprint, skae_fingerprint_at
+
+    (tmp_path / "skae" / "sub").mkdir(parents=True)
+    (tmp_path / "skae" / "__init__.py").write_text("x = 1\n")
+    (tmp_path / "skae" / "sub" / "a.py").write_text("y = 2\n")
+    (tmp_path / "skae" / "notes.txt").write_text("not code")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    first = skae_fingerprint(tmp_path / "skae")
+    assert skae_fingerprint_at("HEAD", repo=tmp_path) == first
+    (tmp_path / "skae" / "sub" / "a.py").write_text("y = 3\n")
+    assert skae_fingerprint(tmp_path / "skae") != first
+    assert skae_fingerprint_at("HEAD (with uncommitted changes)", repo=tmp_path) is None
+    assert skae_fingerprint_at("nosuchcommit", repo=tmp_path) is None
+
+
+def test_a_slice_fingerprint_covers_the_modules_its_runs_use():
+    from benchmarks import density, outliers
+    from benchmarks.cache import run_sources
+
+    assert [p.name for p in run_sources(outliers)] == ["outlier_tables.py", "outliers.py"]
+    used = {p.name for p in run_sources(density)}
+    assert {"density.py", "reduction.py", "datasets.py"} <= used
+    assert not used & {"display.py", "slices.py", "record.py"}
 
 
 def test_user_csv(tmp_path):
