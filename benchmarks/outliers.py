@@ -194,6 +194,7 @@ def _mean_and_std_per_table(rows, value):
 
 
 def _scores(rows):
+    """The :class:`_Scores` of ``rows`` (one row per table, seed and detector)."""
     methods = [m for m in METHODS if m in set(rows.method)]
     tables = [t for t in TABLES if t in set(rows.table)]
     frames = {}
@@ -281,6 +282,7 @@ def report(rows, out_dir):
 
 
 def _protocol(scores):
+    """The heading, the protocol and the groups of tables."""
     return [
         "## Outlier detection (`benchmarks/outliers.py`)",
         "",
@@ -344,6 +346,7 @@ def _summary(scores):
 
 
 def _paired_differences(rows, scores):
+    """skae minus each peer and alternative, over the tables and table by table."""
     lines = ["### Paired differences, skae minus each peer (held-out ROC-AUC)", "",
              "Per table, the paired differences over seeds; *won* or *lost* when their 95% "
              "interval (Student's t) excludes zero, *tied* otherwise. Over the tables: the "
@@ -398,6 +401,7 @@ def _targets(scores):
 
 
 def _suite(rows, scores):
+    """The tables: group, kind of outliers, size, outlier share."""
     tables = scores.tables
     suite = pd.DataFrame({
         "group": scores.roles,
@@ -459,6 +463,7 @@ def doc_figure(rows):
 
 
 def _doc_header(scores, groups):
+    """The sentence above the user guide's table, and its header row."""
     return [
         f"Mean held-out ROC-AUC over the tables (each the mean of {scores.seeds} seeds); the "
         "number of tables where a detector is within 0.05 of the best one (of all the rows "
@@ -479,6 +484,7 @@ def _doc_header(scores, groups):
 
 
 def _doc_row(rows, scores, method, groups, over_pyod):
+    """One detector's row; ``over_pyod``: its fit time over PyOD's, per table."""
     if method == "skae":
         difference = "(itself)"
     else:
