@@ -87,7 +87,7 @@ _write_api_extra()
 
 # Markdown pages written beside the rst ones (docs/*.md, docs/benchmarks/*.md)
 # join the "Topics" toctree of index.rst as they appear, known ones first.
-TOPICS = ["trust", "performance", "scale"]
+TOPICS = ["trust", "performance", "scale", "design"]
 
 
 def _write_topics():
