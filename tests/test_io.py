@@ -1,5 +1,6 @@
 """skae.save / skae.load (no pickle), pickle and joblib, and ONNX export."""
 
+import hashlib
 import io
 import json
 import os
@@ -191,14 +192,30 @@ def test_a_model_file_with_a_pickle_spliced_in_is_refused(tmp_path, X):
     assert not marker.exists()
 
 
-def _rewrite_metadata(path, edit):
-    """Rewrite the JSON metadata of a safetensors file (as an attacker could)."""
+def _description_sha256(description):
+    """The checksum skae.save writes of the description (canonical JSON)."""
+    text = json.dumps(description, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _rewrite_metadata(path, edit, *, fix_checksum=True):
+    """Rewrite the JSON metadata of a safetensors file, as an attacker could.
+
+    ``edit(content)`` changes the parsed metadata in place, or returns the new
+    metadata text. The description's checksum is recomputed unless
+    ``fix_checksum=False``: a forger can recompute it, so what ``load`` must
+    refuse then is the content itself.
+    """
     data = path.read_bytes()
     (n,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8 : 8 + n])
     content = json.loads(header["__metadata__"]["skae"])
-    edit(content)
-    header["__metadata__"]["skae"] = json.dumps(content)
+    text = edit(content)
+    if text is None:
+        if fix_checksum:
+            content["sha256"]["estimator"] = _description_sha256(content["estimator"])
+        text = json.dumps(content)
+    header["__metadata__"]["skae"] = text
     new = json.dumps(header).encode()
     new += b" " * (-len(new) % 8)
     path.write_bytes(struct.pack("<Q", len(new)) + new + data[8 + n :])
