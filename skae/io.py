@@ -152,7 +152,7 @@ def _import_class(path, base=None, trusted=None):
 
 def _is_method_like(value):
     """Whether a class attribute is code (a method, property or other descriptor)."""
-    return callable(value) or hasattr(type(value), "__get__")
+    return value is not None and (callable(value) or hasattr(type(value), "__get__"))
 
 
 def _check_attribute_name(cls, name, forbidden=(), fitted=True):
@@ -162,24 +162,36 @@ def _check_attribute_name(cls, name, forbidden=(), fitted=True):
     (parameters, what the loader rebuilds itself), names of a method,
     property or other descriptor of the class (loading must not shadow code),
     and, for an estimator (``fitted``), names that do not follow scikit-learn's
-    convention for fitted state (a leading or a trailing underscore).
+    convention for fitted state (a trailing underscore, or a leading one for
+    private state).
     """
     where = f"the attribute {name!r} of {cls.__name__}"
     if not isinstance(name, str) or not name.isidentifier() or name.startswith("__"):
         raise _FileError(f"The model file sets {where}, which is not an allowed name.")
     if name in forbidden:
         raise _FileError(f"The model file sets {where}, a name skae does not load from a file.")
-    if fitted and not (name.endswith("_") or name.startswith("_")):
-        raise _FileError(
-            f"The model file sets {where}, which is not a fitted attribute's name (those "
-            "start or end with an underscore)."
-        )
-    static = inspect.getattr_static(cls, name, None)
-    if static is not None and _is_method_like(static):
+    if _is_method_like(inspect.getattr_static(cls, name, None)):
         raise _FileError(
             f"The model file sets {where}, which would hide the class's method or property "
-            f"of that name. The file may have been tampered with."
+            "of that name. The file may have been tampered with."
         )
+    if fitted and not (name.endswith("_") or name.startswith("_")):
+        raise _FileError(
+            f"The model file sets {where}, which is not a fitted attribute's name "
+            "(fitted attributes end with an underscore, private state starts with one)."
+        )
+
+
+def _set_attribute(instance, name, value):
+    """``instance.name = value``, refused if it would change the type of a class-level value."""
+    cls = type(instance)
+    default = inspect.getattr_static(cls, name, None)
+    if default is not None and type(value) is not type(default):
+        raise _FileError(
+            f"The model file sets the attribute {name!r} of {cls.__name__} to a "
+            f"{type(value).__name__}, where the class has a {type(default).__name__}."
+        )
+    instance.__dict__[name] = value
 
 
 # ---------------------------------------------------------------- checksums
@@ -309,7 +321,7 @@ def _dtype(name, kinds):
 def _entries(value, what):
     """``value`` if it is a JSON object (a dict), else a ``_FileError`` naming ``what``."""
     if not isinstance(value, dict):
-        raise _FileError(f"{what} in the model file is not a JSON object.")
+        raise _FileError(f"The model file's entry for {what} is not a JSON object.")
     return value
 
 
@@ -369,24 +381,24 @@ class _Decoder:
 
     def module_tree(self, saved):
         """Rebuild a module saved by ``_Encoder.module_tree`` without calling its ``__init__``."""
-        saved = _entries(saved, "A torch module")
+        saved = _entries(saved, "a torch module")
         cls = _import_class(saved["class"], base=torch.nn.Module)
         module = cls.__new__(cls)
         torch.nn.Module.__init__(module)
-        for name, value in _entries(saved["attributes"], "A module's attributes").items():
+        for name, value in _entries(saved["attributes"], "a module's attributes").items():
             _check_attribute_name(cls, name, forbidden=_MODULE_INTERNALS, fitted=False)
-            module.__dict__[name] = self(value)
+            _set_attribute(module, name, self(value))
         module.training = bool(saved["training"])
-        for name, value in _entries(saved["parameters"], "A module's parameters").items():
+        for name, value in _entries(saved["parameters"], "a module's parameters").items():
             module._parameters[name] = None
             if value is not None:
                 tensor, requires_grad = value
                 module._parameters[name] = torch.nn.Parameter(
                     self(tensor).clone(), requires_grad=bool(requires_grad)
                 )
-        for name, value in _entries(saved["buffers"], "A module's buffers").items():
+        for name, value in _entries(saved["buffers"], "a module's buffers").items():
             module._buffers[name] = None if value is None else self(value).clone()
-        for name, value in _entries(saved["modules"], "A module's children").items():
+        for name, value in _entries(saved["modules"], "a module's children").items():
             module._modules[name] = None if value is None else self.module_tree(value)
         return module
 
@@ -455,16 +467,19 @@ def _validate_loaded_params(estimator, what):
 
 def _restore(saved, decode):
     """Rebuild the estimator described by ``_dump``'s output."""
-    saved = _entries(saved, "An estimator")
+    saved = _entries(saved, "an estimator")
     cls = _import_class(saved["class"], base=BaseEstimator, trusted=decode.trusted)
-    saved_params = _entries(saved["params"], f"The parameters of {cls.__name__}")
+    saved_params = _entries(saved["params"], f"the parameters of {cls.__name__}")
+    unknown = sorted(set(saved_params) - set(cls._get_param_names()))
+    if unknown:
+        raise _FileError(f"The model file gives {cls.__name__} unknown parameters {unknown}.")
     params = {name: decode(value) for name, value in saved_params.items()}
     if "device" in params:
         device = decode.device or _available_device(params["device"])
         params["device"] = params["device"] if device is None else device
     estimator = cls(**params)
     _validate_loaded_params(estimator, f"The parameters of {cls.__name__}")
-    attributes = _entries(saved["attributes"], f"The fitted attributes of {cls.__name__}")
+    attributes = _entries(saved["attributes"], f"the fitted attributes of {cls.__name__}")
     for name in attributes:
         _check_attribute_name(cls, name, forbidden=(*params, *RESERVED_ATTRIBUTES))
     deferred = {}
@@ -472,19 +487,19 @@ def _restore(saved, decode):
         if isinstance(value, dict) and "__submodule__" in value:
             deferred[name] = value
         else:
-            estimator.__dict__[name] = decode(value)
+            _set_attribute(estimator, name, decode(value))
     if "net" in saved:
         if not all(callable(getattr(estimator, name, None)) for name in _ENGINE_HOOKS):
             raise _FileError(
                 f"{cls.__name__} is not a skae autoencoder; cannot load its network."
             )
-        _rebuild_engine(estimator, _entries(saved["net"], "The network"), decode)
+        _rebuild_engine(estimator, _entries(saved["net"], "the network"), decode)
         decode.module = estimator.net_.module_
         for name, value in deferred.items():
-            estimator.__dict__[name] = decode(value)
+            _set_attribute(estimator, name, decode(value))
         for name, value in attributes.items():  # saved values win over recomputed ones
             if name not in deferred:
-                estimator.__dict__[name] = decode(value)
+                _set_attribute(estimator, name, decode(value))
     return estimator
 
 
