@@ -58,6 +58,8 @@ TRUSTED_PACKAGES = ("skae", "sklearn", "torch", "skorch", "numpy")
 # Attribute names a file may not set on an estimator: the engine is rebuilt from "net".
 RESERVED_ATTRIBUTES = ("net_",)
 
+_ABSENT = object()  # no class-level attribute of that name
+
 
 class _FileError(ValueError):
     """What is wrong with a model file; ``load`` adds the file's name."""
@@ -152,7 +154,7 @@ def _import_class(path, base=None, trusted=None):
 
 def _is_method_like(value):
     """Whether a class attribute is code (a method, property or other descriptor)."""
-    return value is not None and (callable(value) or hasattr(type(value), "__get__"))
+    return value is not _ABSENT and (callable(value) or hasattr(type(value), "__get__"))
 
 
 def _check_attribute_name(cls, name, forbidden=(), fitted=True):
@@ -170,7 +172,7 @@ def _check_attribute_name(cls, name, forbidden=(), fitted=True):
         raise _FileError(f"The model file sets {where}, which is not an allowed name.")
     if name in forbidden:
         raise _FileError(f"The model file sets {where}, a name skae does not load from a file.")
-    if _is_method_like(inspect.getattr_static(cls, name, None)):
+    if _is_method_like(inspect.getattr_static(cls, name, _ABSENT)):
         raise _FileError(
             f"The model file sets {where}, which would hide the class's method or property "
             "of that name. The file may have been tampered with."
@@ -182,14 +184,27 @@ def _check_attribute_name(cls, name, forbidden=(), fitted=True):
         )
 
 
+# Class-level values a loaded attribute may override, with one of the same type
+# (e.g. ``AutoencoderImputer`` sets its network's ``_cv_rule``).
+_OVERRIDABLE_TYPES = (str, int, float, bool)
+
+
 def _set_attribute(instance, name, value):
-    """``instance.name = value``, refused if it would change the type of a class-level value."""
+    """``instance.name = value``, refused if it would override class-level data of another kind.
+
+    Only a plain value (string, number, bool) of the class can be overridden,
+    and only by a value of the same type: a file cannot replace, say,
+    ``_parameter_constraints`` and so turn validation off.
+    """
     cls = type(instance)
-    default = inspect.getattr_static(cls, name, None)
-    if default is not None and type(value) is not type(default):
+    default = inspect.getattr_static(cls, name, _ABSENT)
+    if default is not _ABSENT and (
+        type(default) not in _OVERRIDABLE_TYPES or type(value) is not type(default)
+    ):
         raise _FileError(
             f"The model file sets the attribute {name!r} of {cls.__name__} to a "
-            f"{type(value).__name__}, where the class has a {type(default).__name__}."
+            f"{type(value).__name__}, where the class has a {type(default).__name__} "
+            "that a file may not replace."
         )
     instance.__dict__[name] = value
 

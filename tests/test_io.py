@@ -631,6 +631,7 @@ SHADOWING = {
     "__class__": "not an allowed name",
     "not an identifier_": "not an allowed name",
     "_cv_rule": "where the class has a str",  # class-level data keeps its type
+    "_parameter_constraints": "where the class has a dict",  # and containers stay the class's
 }
 
 
