@@ -60,6 +60,10 @@ RESERVED_ATTRIBUTES = ("net_",)
 
 _ABSENT = object()  # no class-level attribute of that name
 
+# The deepest nesting of JSON containers a file may have: far beyond what a saved
+# pipeline needs (about 20), well within what decoding it recursively can take.
+MAX_NESTING = 200
+
 
 class _FileError(ValueError):
     """What is wrong with a model file; ``load`` adds the file's name."""
@@ -207,6 +211,19 @@ def _set_attribute(instance, name, value):
             "that a file may not replace."
         )
     instance.__dict__[name] = value
+
+
+def _nesting(value):
+    """How deeply JSON containers nest in ``value``, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth <= MAX_NESTING:
+                stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 # ---------------------------------------------------------------- checksums
@@ -651,6 +668,11 @@ def save(estimator, path):
     """
     encode = _Encoder()
     saved = _dump(estimator, encode)
+    if _nesting({"estimator": saved}) > MAX_NESTING:  # load would refuse it
+        raise TypeError(
+            f"skae.save cannot store this {type(estimator).__name__}: its description "
+            f"nests more than {MAX_NESTING} levels deep."
+        )
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -670,15 +692,18 @@ def _read_header(path, metadata):
     text = metadata.get("skae") if isinstance(metadata, dict) else None
     if not isinstance(text, str):
         raise ValueError(not_skae)
+    too_deep = (
+        f"{path!r} is not a valid skae model file: its metadata is nested more than "
+        f"{MAX_NESTING} levels deep. The file is damaged or was tampered with."
+    )
     try:
         content = json.loads(text)
     except RecursionError:
-        raise ValueError(
-            f"{path!r} is not a valid skae model file: its metadata is nested too deeply. "
-            "The file is damaged or was tampered with."
-        ) from None
+        raise ValueError(too_deep) from None
     except ValueError:
         raise ValueError(not_skae) from None
+    if _nesting(content) > MAX_NESTING:
+        raise ValueError(too_deep)
     if not isinstance(content, dict) or content.get("format") != FORMAT:
         raise ValueError(not_skae)
     version = content.get("format_version")
@@ -715,13 +740,7 @@ def _check_digests(path, content, tensors):
         raise ValueError(
             f"{path!r} is not a valid skae model file: its checksums are missing."
         )
-    try:
-        description = _description_digest(content["estimator"])
-    except RecursionError:
-        raise ValueError(
-            f"{path!r} is not a valid skae model file: its metadata is nested too deeply. "
-            "The file is damaged or was tampered with."
-        ) from None
+    description = _description_digest(content["estimator"])  # nesting checked: no recursion error
     found = {"weights": _weights_digest(tensors), "estimator": description}
     names = {"weights": "arrays (weights)", "estimator": "description"}
     damaged = [names[key] for key in found if found[key] != digests[key]]

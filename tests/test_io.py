@@ -559,6 +559,13 @@ def _deeply_nested(content):
     return text[:-1] + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
 
 
+def _nested_lists(depth):
+    value = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
 def _set_param(name, value):
     return lambda c: c["estimator"]["params"].update({name: value})
 
@@ -568,7 +575,8 @@ def _set_attribute(name, value):
 
 
 MALFORMED = {
-    "deeply nested JSON": (_deeply_nested, "nested too deeply"),
+    "deeply nested JSON": (_deeply_nested, "nested more than 200 levels deep"),
+    "JSON nested 201 levels": (_set_attribute("x_", _nested_lists(201)), "nested more than 200"),
     "format_version as a string": (lambda c: c.update(format_version="2"), "format_version"),
     "format_version as a bool": (lambda c: c.update(format_version=True), "format_version"),
     "a newer format_version": (lambda c: c.update(format_version=99), "Upgrade skae"),
