@@ -232,7 +232,7 @@ def _weights_digest(tensors):
     digest = hashlib.sha256()
     for key in sorted(tensors):
         tensor = tensors[key].detach().cpu().contiguous()
-        digest.update(json.dumps([key, str(tensor.dtype), list(tensor.shape)]).encode())
+        digest.update(f"{key!r} {tensor.dtype} {tuple(tensor.shape)}\n".encode())
         digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
 
@@ -584,7 +584,7 @@ def _rebuild_engine(estimator, saved, decode):
     ):
         raise _FileError(f"The optimizer class {optimizer_class!r} is not a torch optimizer.")
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
+        torch.default_generator.manual_seed(0)  # the CPU only, without touching CUDA
         module = builder._build_module(X)
         # Any budget will do: a later fit (warm_start, partial_fit) applies its own.
         budget = estimator._training_budget(len(X), reset=False, early_stopping=False)
@@ -643,8 +643,9 @@ def save(estimator, path):
     ------
     TypeError
         If a hyperparameter or fitted attribute cannot be stored without
-        pickle (e.g. an arbitrary Python object), or a class is defined
-        inside a function (no file could name it). Nothing is written then.
+        pickle (e.g. an arbitrary Python object), a class is defined
+        inside a function (no file could name it), or the description nests
+        more than ``MAX_NESTING`` (200) levels deep. Nothing is written then.
 
     See Also
     --------
@@ -790,10 +791,12 @@ def load(path, *, device=None, trusted=None):
         scikit-learn, torch, skorch and NumPy that is not in ``trusted``
         (the message says how to trust it); does not match the SHA-256
         checksums of its arrays and description (a damaged or modified
-        file); has malformed metadata (wrong types, invalid parameter
-        values, attribute names that would hide a method or that are not
-        fitted attributes); or was written by a newer file format. The
-        message names the file. Nothing in the file is executed.
+        file); has malformed metadata (wrong types, nesting deeper than 200
+        levels, unknown parameters or values the estimator's own validation
+        refuses, attribute names that would hide a method or property or
+        that are not fitted attributes' names); or was written by a newer
+        file format. The message names the file. Nothing in the file is
+        executed.
     FileNotFoundError
         If there is no file at ``path``.
 
