@@ -573,7 +573,7 @@ def _network_builder(estimator):
 def _rebuild_engine(estimator, saved, decode):
     """Build the network and training engine, then load the saved state into them."""
     builder = _network_builder(estimator)
-    n_features = saved.get("input_width", estimator.n_features_in_)
+    n_features = saved["input_width"] if "input_width" in saved else estimator.n_features_in_
     if type(n_features) is not int or n_features < 1:
         raise _FileError(f"The network's input width {n_features!r} is not a positive integer.")
     n_rows = min(n_features, getattr(builder, "n_components", 1)) + 2
