@@ -6,18 +6,27 @@ the training random generator and any tensor attribute) is stored as a plain
 array, and everything else (the class name, the hyperparameters, the fitted
 attributes such as ``n_features_in_`` or ``feature_names_in_``, the training
 history and the skae / torch / scikit-learn versions) as JSON in the file's
-metadata. Loading parses JSON and arrays only: nothing is unpickled, and only
-classes from skae, scikit-learn, torch, skorch and NumPy can be named.
+metadata, with a SHA-256 checksum of the arrays and one of the JSON
+description. Loading parses JSON and arrays only: nothing is unpickled, and
+only classes from skae, scikit-learn, torch, skorch and NumPy, or classes the
+caller passes in ``trusted``, can be named.
 
-An autoencoder's network is rebuilt by its own ``_build_module`` (on dummy
-data, PCA skipped) and the saved weights loaded into it; any other torch module
-attribute (e.g. a supervised model's encoder and head) is rebuilt from its
-class, plain attributes, parameters, buffers and children, without calling its
+A file stores what a pickle would keep: the current parameters (``set_params``
+after ``fit`` included) and the fitted state. An autoencoder's network is
+rebuilt from the architecture it was fitted with (its ``_architecture_``
+attribute), not from the current parameters: a throwaway copy of the
+estimator with those parameters runs its own ``_build_module`` on dummy data,
+its PCA start replaced by zeros (the weights are overwritten), and the saved
+weights are loaded into that module. Any other torch module attribute (e.g. a
+supervised model's encoder and head) is rebuilt from its class, plain
+attributes, parameters, buffers and children, without calling its
 constructor.
 """
 
+import hashlib
 import importlib
 import importlib.util
+import inspect
 import json
 import os
 import sys
@@ -38,10 +47,26 @@ from ._version import __version__
 __all__ = ["export_onnx", "load", "save"]
 
 FORMAT = "skae"
-FORMAT_VERSION = 1
+# 2: SHA-256 checksums of the arrays and of the description; the optimizer's
+# class stored with its state. Version 1 files (no checksums) still load.
+FORMAT_VERSION = 2
+READABLE_FORMAT_VERSIONS = (1, 2)
 
 # Packages whose classes a model file may name (estimators, optimizers).
 TRUSTED_PACKAGES = ("skae", "sklearn", "torch", "skorch", "numpy")
+
+# Attribute names a file may not set on an estimator: the engine is rebuilt from "net".
+RESERVED_ATTRIBUTES = ("net_",)
+
+_ABSENT = object()  # no class-level attribute of that name
+
+# The deepest nesting of JSON containers a file may have: far beyond what a saved
+# pipeline needs (about 20), well within what decoding it recursively can take.
+MAX_NESTING = 200
+
+
+class _FileError(ValueError):
+    """What is wrong with a model file; ``load`` adds the file's name."""
 
 
 def _versions():
@@ -58,20 +83,164 @@ def _class_path(cls):
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def _import_class(path, base=None):
-    """The class named ``"module:qualname"``, from a trusted package only."""
-    module_name, _, qualname = str(path).partition(":")
-    if module_name.split(".")[0] not in TRUSTED_PACKAGES or not qualname:
-        raise ValueError(
-            f"The model file names the class {path!r}; skae only loads classes from "
-            f"{', '.join(TRUSTED_PACKAGES)}. The file may have been tampered with."
+def _nameable_class_path(cls, where):
+    """``"module:qualname"`` of ``cls``, or a ``TypeError`` if no file could name it."""
+    if "<locals>" in cls.__qualname__:
+        raise TypeError(
+            f"skae.save cannot store {where}: the class {cls.__qualname__} is defined "
+            "inside a function, so a file cannot name it. Define it at module level."
         )
-    obj = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
+    return _class_path(cls)
+
+
+def _trusted_classes(trusted):
+    """``{"module:qualname": class or None}`` from ``load``'s ``trusted`` argument."""
+    if trusted is None:
+        return {}
+    if isinstance(trusted, (str, type)):
+        trusted = [trusted]
+    classes = {}
+    for item in trusted:
+        if isinstance(item, type):
+            classes[_class_path(item)] = item
+        elif isinstance(item, str) and ":" in item:
+            classes[item] = None  # imported when the file names it
+        else:
+            raise TypeError(
+                "trusted must be a list of classes (e.g. trusted=[MyAE]) or of "
+                f"'module:qualname' strings (e.g. 'mypackage.models:MyAE'); got {item!r}."
+            )
+    return classes
+
+
+def _untrusted_message(path):
+    _, _, qualname = path.partition(":")
+    name = qualname.rsplit(".", 1)[-1] or "TheClass"
+    return (
+        f"The model file names the class {path!r}; skae only loads classes from "
+        f"{', '.join(TRUSTED_PACKAGES)} and those passed in trusted, and imports "
+        "nothing else. If you trust this file and that class (e.g. your own subclass of "
+        f"a skae estimator), pass it: skae.load(path, trusted=[{name}]) or "
+        f"skae.load(path, trusted=[{path!r}]). Otherwise the file may have been "
+        "tampered with."
+    )
+
+
+def _import_class(path, base=None, trusted=None):
+    """The class named ``"module:qualname"``, from a trusted package or ``trusted`` only."""
+    trusted = trusted or {}
+    if not isinstance(path, str):
+        raise _FileError(f"A class is named by {path!r}, not by a 'module:qualname' string.")
+    module_name, _, qualname = path.partition(":")
+    parts = qualname.split(".")
+    if path in trusted and trusted[path] is not None:
+        obj = trusted[path]
+    else:
+        if not qualname or (
+            path not in trusted and module_name.split(".")[0] not in TRUSTED_PACKAGES
+        ):
+            raise _FileError(_untrusted_message(path))
+        if any(part.startswith("__") or not part.isidentifier() for part in parts):
+            raise _FileError(f"The model file names {path!r}, which is not an allowed class.")
+        try:
+            obj = importlib.import_module(module_name)
+            for part in parts:
+                obj = getattr(obj, part)
+        except (ImportError, AttributeError, ValueError):
+            raise _FileError(
+                f"The model file names the class {path!r}, which does not exist here. "
+                "It may come from another version of its package, or have been tampered with."
+            ) from None
     if not isinstance(obj, type) or (base is not None and not issubclass(obj, base)):
-        raise ValueError(f"The model file names {path!r}, which is not an allowed class.")
+        raise _FileError(f"The model file names {path!r}, which is not an allowed class.")
     return obj
+
+
+def _is_method_like(value):
+    """Whether a class attribute is code (a method, property or other descriptor)."""
+    return value is not _ABSENT and (callable(value) or hasattr(type(value), "__get__"))
+
+
+def _check_attribute_name(cls, name, forbidden=(), fitted=True):
+    """Refuse an attribute name a file may not set on an instance of ``cls``.
+
+    Refused: names that are not identifiers, dunder names, ``forbidden`` ones
+    (parameters, what the loader rebuilds itself), names of a method,
+    property or other descriptor of the class (loading must not shadow code),
+    and, for an estimator (``fitted``), names that do not follow scikit-learn's
+    convention for fitted state (a trailing underscore, or a leading one for
+    private state).
+    """
+    where = f"the attribute {name!r} of {cls.__name__}"
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("__"):
+        raise _FileError(f"The model file sets {where}, which is not an allowed name.")
+    if name in forbidden:
+        raise _FileError(f"The model file sets {where}, a name skae does not load from a file.")
+    if _is_method_like(inspect.getattr_static(cls, name, _ABSENT)):
+        raise _FileError(
+            f"The model file sets {where}, which would hide the class's method or property "
+            "of that name. The file may have been tampered with."
+        )
+    if fitted and not (name.endswith("_") or name.startswith("_")):
+        raise _FileError(
+            f"The model file sets {where}, which is not a fitted attribute's name "
+            "(fitted attributes end with an underscore, private state starts with one)."
+        )
+
+
+# Class-level values a loaded attribute may override, with one of the same type
+# (e.g. ``AutoencoderImputer`` sets its network's ``_cv_rule``).
+_OVERRIDABLE_TYPES = (str, int, float, bool)
+
+
+def _set_attribute(instance, name, value):
+    """``instance.name = value``, refused if it would override class-level data of another kind.
+
+    Only a plain value (string, number, bool) of the class can be overridden,
+    and only by a value of the same type: a file cannot replace, say,
+    ``_parameter_constraints`` and so turn validation off.
+    """
+    cls = type(instance)
+    default = inspect.getattr_static(cls, name, _ABSENT)
+    if default is not _ABSENT and (
+        type(default) not in _OVERRIDABLE_TYPES or type(value) is not type(default)
+    ):
+        raise _FileError(
+            f"The model file sets the attribute {name!r} of {cls.__name__} to a "
+            f"{type(value).__name__}, where the class has a {type(default).__name__} "
+            "that a file may not replace."
+        )
+    instance.__dict__[name] = value
+
+
+def _nesting(value):
+    """How deeply JSON containers nest in ``value``, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth <= MAX_NESTING:
+                stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+# ---------------------------------------------------------------- checksums
+def _weights_digest(tensors):
+    """SHA-256 of the file's arrays: their names, dtypes, shapes and bytes."""
+    digest = hashlib.sha256()
+    for key in sorted(tensors):
+        tensor = tensors[key].detach().cpu().contiguous()
+        digest.update(f"{key!r} {tensor.dtype} {tuple(tensor.shape)}\n".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _description_digest(description):
+    """SHA-256 of the JSON description of the estimator, in a canonical form."""
+    text = json.dumps(description, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 # ------------------------------------------------------------------ encoding
@@ -124,8 +293,8 @@ class _Encoder:
                 if submodule is value:
                     return {"__submodule__": name}
             return {"__module__": self.module_tree(value, where)}
-        if isinstance(value, type) and value.__module__.split(".")[0] in TRUSTED_PACKAGES:
-            return {"__type__": _class_path(value)}
+        if isinstance(value, type):  # e.g. an optimizer class; load asks to trust others
+            return {"__type__": _nameable_class_path(value, where)}
         if isinstance(value, (int, float, str)):  # subclasses, e.g. IntEnum
             return self(type(value).__mro__[1](value), where)
         raise TypeError(
@@ -173,13 +342,29 @@ class _Encoder:
         return {"__ndarray__": value.tolist(), "dtype": dtype, "shape": list(value.shape)}
 
 
+def _dtype(name, kinds):
+    """``np.dtype(name)``, refused unless its kind is one of ``kinds``."""
+    dtype = np.dtype(name) if isinstance(name, str) else None
+    if dtype is None or dtype.kind not in kinds:
+        raise _FileError(f"The model file names the dtype {name!r}, which skae does not store.")
+    return dtype
+
+
+def _entries(value, what):
+    """``value`` if it is a JSON object (a dict), else a ``_FileError`` naming ``what``."""
+    if not isinstance(value, dict):
+        raise _FileError(f"The model file's entry for {what} is not a JSON object.")
+    return value
+
+
 class _Decoder:
     """Undo ``_Encoder``: JSON back to values, tensors taken from ``tensors``."""
 
-    def __init__(self, tensors, device=None):
+    def __init__(self, tensors, device=None, trusted=None):
         self.tensors = tensors
         self.module = None
         self.device = device  # overrides every estimator's saved device when set
+        self.trusted = trusted or {}  # {"module:qualname": class or None}
 
     def __call__(self, value):
         if isinstance(value, list):
@@ -194,9 +379,9 @@ class _Decoder:
         if tag == "__tensor__":
             return self.tensors[content]
         if tag == "__numpy__":
-            return np.dtype(value["__numpy__"]).type(value["value"])
+            return _dtype(content, "biufU").type(value["value"])
         if tag == "__ndarray__":
-            dtype = object if value["dtype"] == "object" else np.dtype(value["dtype"])
+            dtype = object if value["dtype"] == "object" else _dtype(value["dtype"], "biufU")
             return np.asarray(content, dtype=dtype).reshape(value["shape"])
         if tag == "__history__":
             return History([self(row) for row in content])
@@ -207,7 +392,7 @@ class _Decoder:
         if tag == "__device__":
             return torch.device(content)
         if tag == "__dtype__":
-            return np.dtype(content)
+            return _dtype(content, "biufcUO")
         if tag == "__categorical_dtype__":
             return pd.CategoricalDtype(self(content), ordered=value["ordered"])
         if tag == "__pandas_dtype__":
@@ -223,28 +408,29 @@ class _Decoder:
         if tag == "__module__":
             return self.module_tree(content)
         if tag == "__type__":
-            return _import_class(content)
-        raise ValueError(f"Unknown entry {tag!r} in the model file.")
-
+            return _import_class(content, trusted=self.trusted)
+        raise _FileError(f"Unknown entry {tag!r} in the model file.")
 
     def module_tree(self, saved):
         """Rebuild a module saved by ``_Encoder.module_tree`` without calling its ``__init__``."""
+        saved = _entries(saved, "a torch module")
         cls = _import_class(saved["class"], base=torch.nn.Module)
         module = cls.__new__(cls)
         torch.nn.Module.__init__(module)
-        for name, value in saved["attributes"].items():
-            module.__dict__[name] = self(value)
+        for name, value in _entries(saved["attributes"], "a module's attributes").items():
+            _check_attribute_name(cls, name, forbidden=_MODULE_INTERNALS, fitted=False)
+            _set_attribute(module, name, self(value))
         module.training = bool(saved["training"])
-        for name, value in saved["parameters"].items():
+        for name, value in _entries(saved["parameters"], "a module's parameters").items():
             module._parameters[name] = None
             if value is not None:
                 tensor, requires_grad = value
                 module._parameters[name] = torch.nn.Parameter(
                     self(tensor).clone(), requires_grad=bool(requires_grad)
                 )
-        for name, value in saved["buffers"].items():
+        for name, value in _entries(saved["buffers"], "a module's buffers").items():
             module._buffers[name] = None if value is None else self(value).clone()
-        for name, value in saved["modules"].items():
+        for name, value in _entries(saved["modules"], "a module's children").items():
             module._modules[name] = None if value is None else self.module_tree(value)
         return module
 
@@ -256,7 +442,11 @@ _MODULE_INTERNALS = set(vars(torch.nn.Module()))
 def _dump(estimator, encode):
     """JSON description of ``estimator``; its tensors go to ``encode.tensors``."""
     params = estimator.get_params(deep=False)
-    saved = {"class": _class_path(type(estimator)), "params": {}, "attributes": {}}
+    saved = {
+        "class": _nameable_class_path(type(estimator), f"a {type(estimator).__name__}"),
+        "params": {},
+        "attributes": {},
+    }
     for name, value in params.items():
         if name == "callbacks" and value:
             warnings.warn(
@@ -275,6 +465,7 @@ def _dump(estimator, encode):
         saved["net"] = {
             "module": encode(net.module_.state_dict(), "the network's weights"),
             "optimizer": encode(net.optimizer_.state_dict(), "the optimizer's state"),
+            "optimizer_class": encode(type(net.optimizer_), "the optimizer's class"),
             "generator": encode(net.generator.get_state(), "the random generator"),
             "history": encode(net.history, "the training history"),
             "input_width": _input_width(net.module_, estimator),
@@ -293,31 +484,54 @@ def _input_width(module, estimator):
     return estimator.n_features_in_
 
 
+def _validate_loaded_params(estimator, what):
+    """Run the estimator's parameter validation; an invalid value is a damaged file."""
+    validate = getattr(estimator, "_validate_params", None)
+    if not callable(validate) or not isinstance(
+        getattr(estimator, "_parameter_constraints", None), dict
+    ):
+        return  # an estimator that declares no constraints (e.g. TabularAE's codec)
+    try:
+        validate()
+    except (ValueError, TypeError) as error:
+        raise _FileError(f"{what} in the model file are invalid: {error}") from None
+
+
 def _restore(saved, decode):
     """Rebuild the estimator described by ``_dump``'s output."""
-    cls = _import_class(saved["class"], base=BaseEstimator)
-    params = {name: decode(value) for name, value in saved["params"].items()}
+    saved = _entries(saved, "an estimator")
+    cls = _import_class(saved["class"], base=BaseEstimator, trusted=decode.trusted)
+    saved_params = _entries(saved["params"], f"the parameters of {cls.__name__}")
+    unknown = sorted(set(saved_params) - set(cls._get_param_names()))
+    if unknown:
+        raise _FileError(f"The model file gives {cls.__name__} unknown parameters {unknown}.")
+    params = {name: decode(value) for name, value in saved_params.items()}
     if "device" in params:
         device = decode.device or _available_device(params["device"])
         params["device"] = params["device"] if device is None else device
     estimator = cls(**params)
-    attributes = saved["attributes"]
+    _validate_loaded_params(estimator, f"The parameters of {cls.__name__}")
+    attributes = _entries(saved["attributes"], f"the fitted attributes of {cls.__name__}")
+    for name in attributes:
+        _check_attribute_name(cls, name, forbidden=(*params, *RESERVED_ATTRIBUTES))
     deferred = {}
     for name, value in attributes.items():
         if isinstance(value, dict) and "__submodule__" in value:
             deferred[name] = value
         else:
-            estimator.__dict__[name] = decode(value)
+            _set_attribute(estimator, name, decode(value))
     if "net" in saved:
         if not all(callable(getattr(estimator, name, None)) for name in _ENGINE_HOOKS):
-            raise ValueError(f"{cls.__name__} is not a skae autoencoder; cannot load its network.")
-        _rebuild_engine(estimator, saved["net"], decode)
+            raise _FileError(
+                f"{cls.__name__} is not a skae autoencoder; cannot load its network."
+            )
+        _rebuild_engine(estimator, _entries(saved["net"], "the network"), decode)
         decode.module = estimator.net_.module_
         for name, value in deferred.items():
-            estimator.__dict__[name] = decode(value)
+            _set_attribute(estimator, name, decode(value))
         for name, value in attributes.items():  # saved values win over recomputed ones
             if name not in deferred:
-                estimator.__dict__[name] = decode(value)
+                _set_attribute(estimator, name, decode(value))
     return estimator
 
 
@@ -325,25 +539,63 @@ def _restore(saved, decode):
 _ENGINE_HOOKS = ("_build_module", "_make_engine", "_set_fitted_attributes")
 
 
-def _rebuild_engine(estimator, saved, decode):
-    """Build the network and training engine, then load the saved state into them."""
-    n_features = saved.get("input_width", estimator.n_features_in_)
-    n_rows = min(n_features, getattr(estimator, "n_components", 1)) + 2
-    X = np.random.RandomState(0).uniform(size=(n_rows, n_features)).astype(np.float32)
+def _network_builder(estimator):
+    """A throwaway copy of ``estimator`` with the parameters its network was fitted with.
 
-    def no_pca(X):  # the weights are overwritten: skip fitting a PCA on dummy data
-        n_components = estimator.n_components
+    Those are its ``_architecture_`` (``{parameter: value}``, set by ``fit``),
+    which ``set_params`` after ``fit`` does not change; a file without it
+    (another kind of estimator) builds from the current parameters. The
+    copy shares the fitted attributes the network's shape may depend on
+    (e.g. ``TabularAE``'s ``codec_``), and its PCA start is zeros: the
+    weights are overwritten, so no PCA is fitted on the dummy data.
+    """
+    cls = type(estimator)
+    architecture = vars(estimator).get("_architecture_") or {}
+    params = estimator.get_params(deep=False)
+    if not isinstance(architecture, dict) or not set(architecture) <= set(params):
+        raise _FileError(
+            f"The fitted architecture of {cls.__name__} in the model file names "
+            f"parameters {cls.__name__} does not have."
+        )
+    builder = cls.__new__(cls)
+    vars(builder).update(vars(estimator))
+    vars(builder).update(architecture)
+    _validate_loaded_params(builder, f"The parameters {cls.__name__} was fitted with")
+
+    def zero_pca_start(X):
+        n_components = builder.n_components
         return torch.zeros(n_components, X.shape[1]), torch.zeros(X.shape[1])
 
+    builder._pca_solution = zero_pca_start
+    return builder
+
+
+def _rebuild_engine(estimator, saved, decode):
+    """Build the network and training engine, then load the saved state into them."""
+    builder = _network_builder(estimator)
+    n_features = saved["input_width"] if "input_width" in saved else estimator.n_features_in_
+    if type(n_features) is not int or n_features < 1:
+        raise _FileError(f"The network's input width {n_features!r} is not a positive integer.")
+    n_rows = min(n_features, getattr(builder, "n_components", 1)) + 2
+    X = np.random.RandomState(0).uniform(size=(n_rows, n_features)).astype(np.float32)
+    optimizer_class = decode(saved.get("optimizer_class"))
+    if optimizer_class is not None and not (
+        isinstance(optimizer_class, type) and issubclass(optimizer_class, torch.optim.Optimizer)
+    ):
+        raise _FileError(f"The optimizer class {optimizer_class!r} is not a torch optimizer.")
     with torch.random.fork_rng(devices=[]):
-        estimator.__dict__["_pca_solution"] = no_pca
-        try:
-            module = estimator._build_module(X)
-        finally:
-            del estimator.__dict__["_pca_solution"]
+        torch.default_generator.manual_seed(0)  # the CPU only, without touching CUDA
+        module = builder._build_module(X)
         # Any budget will do: a later fit (warm_start, partial_fit) applies its own.
         budget = estimator._training_budget(len(X), reset=False, early_stopping=False)
         net = estimator._make_engine(module, torch.Generator().manual_seed(0), budget, None)
+        if optimizer_class is not None and net.optimizer is not optimizer_class:
+            # The optimizer the network was trained with (set_params may have named
+            # another since, which the next warm fit starts afresh, as after a pickle);
+            # its settings come with its state.
+            for key in [key for key in vars(net) if key.startswith("optimizer__")]:
+                del net.__dict__[key]
+            net.optimizer = optimizer_class
         net.initialize()
     net.module_.load_state_dict(decode(saved["module"]))
     net.optimizer_.load_state_dict(decode(saved["optimizer"]))
@@ -361,19 +613,29 @@ def save(estimator, path):
 
     The file is a `safetensors` file: the network's weights, the optimizer's
     state and the training random generator's state are stored as arrays;
-    the class, hyperparameters, fitted attributes, training history and the
-    skae, torch and scikit-learn versions as JSON metadata. Loading it with
+    the class, hyperparameters, fitted attributes, training history, the
+    skae, torch and scikit-learn versions and SHA-256 checksums of the
+    arrays and of the description as JSON metadata. Loading it with
     :func:`skae.load` runs no code from the file, so a model file from an
-    untrusted source is safe to load (unlike a pickle). A fitted estimator
-    loaded back gives the same outputs, and ``partial_fit`` or
-    ``warm_start`` continue training exactly as they would have on the
-    original.
+    untrusted source is safe to load (unlike a pickle).
+
+    The file keeps what a pickle would: the current parameters, including
+    any ``set_params`` since ``fit``, and the fitted state. The network is
+    stored with the architecture it was fitted with, so the loaded estimator
+    gives the same outputs as the saved one even after
+    ``set_params(n_components=...)``, and ``partial_fit`` or ``warm_start``
+    continue training exactly as they would have on the original (or
+    refuse a changed architecture, as the original would).
 
     Parameters
     ----------
     estimator : skae estimator
-        A fitted or unfitted estimator. ``callbacks`` are not saved (a warning
-        says so).
+        A fitted or unfitted estimator, or a pipeline of them and of
+        scikit-learn estimators. ``callbacks`` are not saved (a warning says
+        so). An estimator of a class outside skae and scikit-learn (e.g.
+        your own subclass of a skae estimator) is saved under its
+        ``module:qualname``; :func:`load` then asks you to trust that class
+        (``trusted=[MyAE]``).
     path : str or os.PathLike
         Where to write the file (conventionally ending in ``.skae``).
 
@@ -381,7 +643,9 @@ def save(estimator, path):
     ------
     TypeError
         If a hyperparameter or fitted attribute cannot be stored without
-        pickle (e.g. an arbitrary Python object).
+        pickle (e.g. an arbitrary Python object), a class is defined
+        inside a function (no file could name it), or the description nests
+        more than ``MAX_NESTING`` (200) levels deep. Nothing is written then.
 
     See Also
     --------
@@ -405,13 +669,97 @@ def save(estimator, path):
     """
     encode = _Encoder()
     saved = _dump(estimator, encode)
-    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": _versions()}
+    if _nesting({"estimator": saved}) > MAX_NESTING:  # load would refuse it
+        raise TypeError(
+            f"skae.save cannot store this {type(estimator).__name__}: its description "
+            f"nests more than {MAX_NESTING} levels deep."
+        )
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "versions": _versions(),
+        "sha256": {
+            "weights": _weights_digest(encode.tensors),
+            "estimator": _description_digest(saved),
+        },
+    }
     metadata = {"skae": json.dumps({**header, "estimator": saved})}
     save_file(encode.tensors, os.fspath(path), metadata=metadata)
 
 
-def load(path, *, device=None):
+def _read_header(path, metadata):
+    """The file's parsed and checked ``skae`` metadata, or a ``ValueError``."""
+    not_skae = f"{path!r} is a safetensors file but not a skae model file (no skae metadata)."
+    text = metadata.get("skae") if isinstance(metadata, dict) else None
+    if not isinstance(text, str):
+        raise ValueError(not_skae)
+    too_deep = (
+        f"{path!r} is not a valid skae model file: its metadata is nested more than "
+        f"{MAX_NESTING} levels deep. The file is damaged or was tampered with."
+    )
+    try:
+        content = json.loads(text)
+    except RecursionError:
+        raise ValueError(too_deep) from None
+    except ValueError:
+        raise ValueError(not_skae) from None
+    if _nesting(content) > MAX_NESTING:
+        raise ValueError(too_deep)
+    if not isinstance(content, dict) or content.get("format") != FORMAT:
+        raise ValueError(not_skae)
+    version = content.get("format_version")
+    if type(version) is not int or version < 1:
+        raise ValueError(
+            f"{path!r} is not a valid skae model file: its format_version is {version!r}, "
+            "not a positive integer. The file is damaged or was tampered with."
+        )
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{path!r} was written in skae's file format version {version}, newer than "
+            f"this skae reads ({FORMAT_VERSION}). Upgrade skae."
+        )
+    versions = content.get("versions", {})
+    if not isinstance(versions, dict) or not all(isinstance(v, str) for v in versions.values()):
+        raise ValueError(
+            f"{path!r} is not a valid skae model file: its 'versions' entry is malformed."
+        )
+    if not isinstance(content.get("estimator"), dict):
+        raise ValueError(
+            f"{path!r} is not a valid skae model file: it describes no estimator."
+        )
+    return content
+
+
+def _check_digests(path, content, tensors):
+    """Refuse a file whose arrays or description do not match their saved SHA-256."""
+    if content["format_version"] < 2:  # version 1 files carry no checksums
+        return
+    digests = content.get("sha256")
+    if not isinstance(digests, dict) or not all(
+        isinstance(digests.get(key), str) for key in ("weights", "estimator")
+    ):
+        raise ValueError(
+            f"{path!r} is not a valid skae model file: its checksums are missing."
+        )
+    description = _description_digest(content["estimator"])  # nesting checked: no recursion error
+    found = {"weights": _weights_digest(tensors), "estimator": description}
+    names = {"weights": "arrays (weights)", "estimator": "description"}
+    damaged = [names[key] for key in found if found[key] != digests[key]]
+    if damaged:
+        raise ValueError(
+            f"{path!r} does not match its checksum ({' and '.join(damaged)}: SHA-256 "
+            "differs from the one skae.save wrote): the file is damaged or was modified "
+            "after it was saved. Save the model again, or use an intact copy."
+        )
+
+
+def load(path, *, device=None, trusted=None):
     """Load an estimator saved by :func:`skae.save`, without unpickling.
+
+    The loaded estimator is what a pickle of the saved one would give: the
+    same class, the same parameters (``get_params``), the same fitted state
+    and the same outputs; its network is rebuilt with the architecture it was
+    fitted with, whatever ``set_params`` said since.
 
     Parameters
     ----------
@@ -422,6 +770,13 @@ def load(path, *, device=None):
         parameter. By default the saved one is kept, except that a model
         saved on a GPU loads on the CPU (with a warning) when no GPU is
         available.
+    trusted : list of classes or of str, default=None
+        Classes from outside skae, scikit-learn, torch, skorch and NumPy
+        that the file may name, such as your own subclass of a skae
+        estimator: ``trusted=[MyAE]``, or ``trusted=["mypackage.models:MyAE"]``
+        (the ``module:qualname`` the error message gives). Only the classes
+        listed are imported; their code (e.g. an overridden
+        ``_build_module``) runs while loading, so list only classes you trust.
 
     Returns
     -------
@@ -432,13 +787,31 @@ def load(path, *, device=None):
     ------
     ValueError
         If the file is not a skae model file (for instance a pickle, or a
-        file tampered with to carry one), or names a class outside skae,
-        scikit-learn, torch, skorch and NumPy. Nothing in the file is
+        file tampered with to carry one); names a class outside skae,
+        scikit-learn, torch, skorch and NumPy that is not in ``trusted``
+        (the message says how to trust it); does not match the SHA-256
+        checksums of its arrays and description (a damaged or modified
+        file); has malformed metadata (wrong types, nesting deeper than 200
+        levels, unknown parameters or values the estimator's own validation
+        refuses, attribute names that would hide a method or property or
+        that are not fitted attributes' names); or was written by a newer
+        file format. The message names the file. Nothing in the file is
         executed.
+    FileNotFoundError
+        If there is no file at ``path``.
 
     See Also
     --------
     save : Write the file.
+
+    Notes
+    -----
+    The checksums detect damage (a truncated download, flipped bits), not
+    a deliberate forgery: anyone who can write the file can recompute them.
+    Against a forged file, what protects you is that loading runs no code
+    from it and instantiates only the classes above, with validated
+    parameters. Files written by the previous format version (1, without
+    checksums) load without the checksum check.
 
     Examples
     --------
@@ -448,8 +821,17 @@ def load(path, *, device=None):
     >>> skae.save(skae.AutoencoderTransformer(n_components=3), path)
     >>> skae.load(path)
     AutoencoderTransformer(n_components=3)
+
+    A subclass of your own loads once you trust it:
+
+    >>> class MyAE(skae.AutoencoderTransformer):
+    ...     pass
+    >>> skae.save(MyAE(n_components=3), path)
+    >>> skae.load(path, trusted=[MyAE])
+    MyAE(n_components=3)
     """
     path = os.fspath(path)
+    trusted = _trusted_classes(trusted)
     try:
         with safe_open(path, framework="pt", device="cpu") as file:
             metadata = file.metadata() or {}
@@ -460,20 +842,8 @@ def load(path, *, device=None):
             "written by skae.save and never unpickles; a pickle or joblib file must be "
             "opened with pickle/joblib, and only if it comes from a trusted source."
         ) from None
-    try:
-        content = json.loads(metadata["skae"])
-        if content.get("format") != FORMAT:
-            raise KeyError("format")
-    except (KeyError, ValueError, AttributeError):
-        raise ValueError(
-            f"{path!r} is a safetensors file but not a skae model file (no skae metadata)."
-        ) from None
-    if content.get("format_version", 0) > FORMAT_VERSION:
-        raise ValueError(
-            f"{path!r} was written in skae's file format version "
-            f"{content['format_version']}, newer than this skae reads "
-            f"({FORMAT_VERSION}). Upgrade skae."
-        )
+    content = _read_header(path, metadata)
+    _check_digests(path, content, tensors)
     saved_skae = content.get("versions", {}).get("skae")
     if saved_skae != _versions()["skae"]:
         warnings.warn(
@@ -482,11 +852,14 @@ def load(path, *, device=None):
             UserWarning,
             stacklevel=2,
         )
-    estimator_data = content["estimator"]
-    decode = _Decoder(tensors, device)
+    decode = _Decoder(tensors, device, trusted)
     try:
-        return _restore(estimator_data, decode)
-    except (KeyError, TypeError, AttributeError, RuntimeError) as error:
+        return _restore(content["estimator"], decode)
+    except _FileError as error:
+        raise ValueError(f"{path!r} could not be loaded: {error}") from None
+    except Warning:
+        raise
+    except Exception as error:  # anything else a malformed file can cause
         raise ValueError(
             f"{path!r} could not be loaded: {type(error).__name__}: {error}. The file "
             "is damaged, was tampered with, or comes from an incompatible skae version."

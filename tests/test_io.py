@@ -1,5 +1,6 @@
 """skae.save / skae.load (no pickle), pickle and joblib, and ONNX export."""
 
+import hashlib
 import io
 import json
 import os
@@ -191,14 +192,30 @@ def test_a_model_file_with_a_pickle_spliced_in_is_refused(tmp_path, X):
     assert not marker.exists()
 
 
-def _rewrite_metadata(path, edit):
-    """Rewrite the JSON metadata of a safetensors file (as an attacker could)."""
+def _description_sha256(description):
+    """The checksum skae.save writes of the description (canonical JSON)."""
+    text = json.dumps(description, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _rewrite_metadata(path, edit, *, fix_checksum=True):
+    """Rewrite the JSON metadata of a safetensors file, as an attacker could.
+
+    ``edit(content)`` changes the parsed metadata in place, or returns the new
+    metadata as a string. The description's checksum is recomputed unless
+    ``fix_checksum=False``: a forger can recompute it, so what ``load`` must
+    refuse then is the content itself.
+    """
     data = path.read_bytes()
     (n,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8 : 8 + n])
     content = json.loads(header["__metadata__"]["skae"])
-    edit(content)
-    header["__metadata__"]["skae"] = json.dumps(content)
+    text = edit(content)
+    if not isinstance(text, str):
+        if fix_checksum and "sha256" in content and "estimator" in content:
+            content["sha256"]["estimator"] = _description_sha256(content["estimator"])
+        text = json.dumps(content)
+    header["__metadata__"]["skae"] = text
     new = json.dumps(header).encode()
     new += b" " * (-len(new) % 8)
     path.write_bytes(struct.pack("<Q", len(new)) + new + data[8 + n :])
@@ -309,6 +326,349 @@ def test_pipeline_step_that_needs_pickle_fails_at_save(tmp_path, X):
     model.fit(X)
     with pytest.raises(TypeError, match="cannot store the parameter 'func'"):
         skae.save(model, tmp_path / "pipeline.skae")
+
+
+# ------------------------------------------- a file keeps what a pickle keeps
+def _unpickled(estimator):
+    return pickle.loads(pickle.dumps(estimator))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"n_components": 3},
+        {"hidden_layer_sizes": (5,)},
+        {"dropout": 0.3},
+        {"activation": "tanh"},
+        {"batch_norm": True, "init": "random", "output_activation": "sigmoid"},
+    ],
+    ids=lambda change: ",".join(change),
+)
+def test_set_params_after_fit_saves_what_a_pickle_keeps(change, X, tmp_path):
+    """The network is rebuilt as it was fitted, the parameters are the current ones."""
+    ae = make_fast(skae.AutoencoderTransformer, early_stopping=False).fit(X)
+    codes = ae.transform(X)
+    ae.set_params(**change)
+    skae.save(ae, tmp_path / "m.skae")
+    loaded, pickled = skae.load(tmp_path / "m.skae"), _unpickled(ae)
+    assert repr(loaded.get_params()) == repr(ae.get_params()) == repr(pickled.get_params())
+    np.testing.assert_array_equal(loaded.transform(X), codes)
+    _assert_same_outputs(loaded, pickled, X)
+    assert loaded._architecture_ == ae._architecture_
+    for estimator in (loaded, pickled):  # both refuse to train the old network on new settings
+        with pytest.raises(ValueError, match="since its network was built"):
+            estimator.partial_fit(X)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_every_estimator_saves_its_fitted_network_after_set_params(cls, X, tmp_path):
+    estimator = _quiet_fit(make_fast(cls), X)
+    expected = outputs(estimator, X)
+    params = estimator.get_params(deep=False)
+    change = {"n_components": 3, "hidden_layer_sizes": (5, 3), "activation": "tanh"}
+    estimator.set_params(**{name: value for name, value in change.items() if name in params})
+    skae.save(estimator, tmp_path / "m.skae")
+    loaded = skae.load(tmp_path / "m.skae")
+    assert repr(loaded.get_params()) == repr(estimator.get_params())
+    found = outputs(loaded, X)
+    for method in expected:
+        np.testing.assert_array_equal(found[method], expected[method], err_msg=method)
+    _assert_same_outputs(loaded, _unpickled(estimator), X)
+
+
+def test_optimizer_changed_after_fit_resumes_as_a_pickle_would(X, tmp_path):
+    """The saved optimizer's class and state come back; the next fit applies the new one."""
+    ae = make_fast(skae.AutoencoderTransformer, early_stopping=False).fit(X)
+    ae.set_params(optimizer="sgd", learning_rate_init=0.01)
+    skae.save(ae, tmp_path / "m.skae")
+    loaded, pickled = skae.load(tmp_path / "m.skae"), _unpickled(ae)
+    assert type(loaded.net_.optimizer_) is torch.optim.Adam
+    state_a = loaded.net_.optimizer_.state_dict()
+    state_b = ae.net_.optimizer_.state_dict()
+    assert state_a["param_groups"] == state_b["param_groups"]
+    for key in state_b["state"]:
+        for name in state_b["state"][key]:
+            torch.testing.assert_close(
+                state_a["state"][key][name], state_b["state"][key][name], rtol=0, atol=0
+            )
+    loaded.partial_fit(X)
+    pickled.partial_fit(X)
+    assert type(loaded.net_.optimizer_) is type(pickled.net_.optimizer_) is torch.optim.SGD
+    _assert_same_outputs(loaded, pickled, X)
+
+
+# Non-default values, valid for every estimator that has the parameter.
+NON_DEFAULT = {
+    "activation": "tanh",
+    "alpha": 0.5,
+    "autoencoder": skae.AutoencoderTransformer(n_components=3, max_iter=2),
+    "batch_norm": True,
+    "batch_size": 7,
+    "beta": 0.5,
+    "categorical_features": [0],
+    "code_activation": "tanh",
+    "contamination": 0.1,
+    "contractive_weight": 0.5,
+    "device": "cpu",
+    "dropout": 0.25,
+    "early_stopping": False,
+    "estimator": skae.AutoencoderTransformer(n_components=3, max_iter=2),
+    "fine_tuning_learning_rate": 0.003,
+    "freeze_epochs": 3,
+    "head_activation": "tanh",
+    "head_hidden_layer_sizes": (5,),
+    "hidden_layer_sizes": (6, 3),
+    "init": "random",
+    "kl_warmup": 4,
+    "learning_rate_init": 0.02,
+    "loss": "bce",
+    "max_iter": 2,
+    "missing": "learn",
+    "missing_values": -1.0,
+    "n_components": 3,
+    "n_iter_no_change": 4,
+    "n_jobs": 1,
+    "n_neighbors": 4,
+    "n_refinements": 2,
+    "noise": "swap",
+    "noise_level": 0.3,
+    "noise_variance": "learned_per_feature",
+    "optimizer": "sgd",
+    "output_activation": "sigmoid",
+    "pretraining": "layerwise",
+    "pretraining_max_iter": 3,
+    "random_state": 7,
+    "refit_autoencoder": False,
+    "sparsity": "l1",
+    "sparsity_target": 0.1,
+    "sparsity_weight": 0.2,
+    "spreading_alpha": 0.5,
+    "tol": 0.001,
+    "unlabeled_label": -2,
+    "validation_fraction": 0.2,
+    "verbose": 1,
+    "warm_start": True,
+}
+NOT_SAVED = {"callbacks"}  # documented: load gives callbacks=None
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_non_default_parameters_are_restored(cls, tmp_path):
+    defaults = cls().get_params(deep=False)
+    missing = set(defaults) - set(NON_DEFAULT) - NOT_SAVED
+    assert not missing, f"add a non-default value for {sorted(missing)} to NON_DEFAULT"
+    estimator = cls(**{name: NON_DEFAULT[name] for name in defaults if name not in NOT_SAVED})
+    for name in set(defaults) - NOT_SAVED:  # every parameter differs from its default
+        assert repr(getattr(estimator, name)) != repr(defaults[name]), name
+    skae.save(estimator, tmp_path / "m.skae")
+    loaded = skae.load(tmp_path / "m.skae")
+    assert type(loaded) is cls
+    assert repr(loaded.get_params(deep=True)) == repr(estimator.get_params(deep=True))
+
+
+def test_non_default_architecture_survives_a_fitted_round_trip(tmp_path):
+    X01 = np.random.RandomState(0).uniform(size=(40, 4)).astype(np.float32)
+    names = ("activation", "batch_norm", "dropout", "hidden_layer_sizes", "init", "loss",
+             "n_components", "optimizer", "output_activation", "pretraining",
+             "pretraining_max_iter", "alpha", "batch_size", "early_stopping",
+             "learning_rate_init", "max_iter", "random_state", "tol", "n_iter_no_change",
+             "validation_fraction")  # fmt: skip
+    ae = skae.AutoencoderTransformer(**{name: NON_DEFAULT[name] for name in names}).fit(X01)
+    skae.save(ae, tmp_path / "m.skae")
+    loaded = skae.load(tmp_path / "m.skae")
+    assert repr(loaded.get_params()) == repr(ae.get_params())
+    _assert_same_outputs(ae, loaded, X01)
+
+
+# ---------------------------------------------------- classes of your own
+class MyAE(skae.AutoencoderTransformer):
+    """A user's subclass, defined at module level (a file can name it)."""
+
+
+def test_a_subclass_loads_once_trusted(X, tmp_path):
+    path = tmp_path / "m.skae"
+    mine = make_fast(MyAE).fit(X)
+    skae.save(mine, path)
+    with pytest.raises(ValueError, match=r"trusted=\[MyAE\]") as error:
+        skae.load(path)
+    assert str(path) in str(error.value) and f"{MyAE.__module__}:MyAE" in str(error.value)
+    for trusted in ([MyAE], [f"{MyAE.__module__}:MyAE"], MyAE):
+        loaded = skae.load(path, trusted=trusted)
+        assert type(loaded) is MyAE
+        _assert_same_outputs(mine, loaded, X)
+    # trusting one class trusts no other
+    with pytest.raises(ValueError, match="only loads classes"):
+        skae.load(path, trusted=[skae.DenoisingAE, "mymodule:MyAE"])
+    with pytest.raises(TypeError, match="trusted must be a list of classes"):
+        skae.load(path, trusted=[42])
+
+
+def test_a_class_defined_in_a_function_is_refused_at_save(X, tmp_path):
+    class LocalAE(skae.AutoencoderTransformer):
+        pass
+
+    with pytest.raises(TypeError, match="defined inside a function"):
+        skae.save(make_fast(LocalAE).fit(X), tmp_path / "m.skae")
+    assert not (tmp_path / "m.skae").exists()
+
+
+# -------------------------------------------- damaged and malformed files
+def _data_offset(path):
+    (n,) = struct.unpack("<Q", path.read_bytes()[:8])
+    return 8 + n
+
+
+def test_flipped_weight_bytes_fail_the_checksum(X, tmp_path):
+    path = tmp_path / "m.skae"
+    skae.save(make_fast(skae.AutoencoderTransformer, early_stopping=False).fit(X), path)
+    data = bytearray(path.read_bytes())
+    start = _data_offset(path)
+    data[start : start + 4] = bytes(b ^ 0xFF for b in data[start : start + 4])
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"does not match its checksum \(arrays"):
+        skae.load(path)
+
+
+def test_an_edited_description_fails_the_checksum(X, tmp_path):
+    path = tmp_path / "m.skae"
+    skae.save(make_fast(skae.AutoencoderTransformer).fit(X), path)
+    _rewrite_metadata(
+        path, lambda c: c["estimator"]["attributes"].update(n_features_in_=5), fix_checksum=False
+    )
+    with pytest.raises(ValueError, match=r"does not match its checksum \(description"):
+        skae.load(path)
+
+
+def test_a_version_1_file_still_loads(X, tmp_path):
+    """Format 1 had no checksums and no optimizer class: it loads as before."""
+    path = tmp_path / "m.skae"
+    ae = make_fast(skae.AutoencoderTransformer).fit(X)
+    skae.save(ae, path)
+
+    def as_version_1(content):
+        content["format_version"] = 1
+        del content["sha256"]
+        del content["estimator"]["net"]["optimizer_class"]
+
+    _rewrite_metadata(path, as_version_1, fix_checksum=False)
+    _assert_same_outputs(ae, skae.load(path), X)
+
+
+def _deeply_nested(content):
+    text = json.dumps(content)
+    return text[:-1] + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+
+def _nested_lists(depth):
+    value = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def _set_param(name, value):
+    return lambda c: c["estimator"]["params"].update({name: value})
+
+
+def _set_attribute(name, value):
+    return lambda c: c["estimator"]["attributes"].update({name: value})
+
+
+MALFORMED = {
+    "deeply nested JSON": (_deeply_nested, "nested more than 200 levels deep"),
+    "JSON nested 201 levels": (_set_attribute("x_", _nested_lists(201)), "nested more than 200"),
+    "format_version as a string": (lambda c: c.update(format_version="2"), "format_version"),
+    "format_version as a bool": (lambda c: c.update(format_version=True), "format_version"),
+    "a newer format_version": (lambda c: c.update(format_version=99), "Upgrade skae"),
+    "versions not a mapping": (lambda c: c.update(versions=[1]), "'versions'"),
+    "no estimator": (lambda c: c.pop("estimator"), "describes no estimator"),
+    "checksums missing": (lambda c: c.pop("sha256"), "checksums are missing"),
+    "n_components=-5": (_set_param("n_components", -5), "'n_components' parameter"),
+    "hidden_layer_sizes a string": (_set_param("hidden_layer_sizes", "abc"), "hidden_layer"),
+    "an unknown parameter": (_set_param("colour", 1), "colour"),
+    "params not a mapping": (lambda c: c["estimator"].update(params=[1]), "not a JSON object"),
+    "class not a string": (lambda c: c["estimator"].update({"class": 3}), "not by a"),
+    "fitted n_components=-5": (
+        lambda c: c["estimator"]["attributes"]["_architecture_"].update(n_components=-5),
+        "fitted with in the model file are invalid",
+    ),
+    "fitted architecture names a non-parameter": (
+        lambda c: c["estimator"]["attributes"]["_architecture_"].update(colour=1),
+        "does not have",
+    ),
+    "an array of an odd dtype": (
+        _set_attribute("mean_", {"__ndarray__": [1], "dtype": "V8", "shape": [1]}),
+        "dtype 'V8'",
+    ),
+    "a tensor that is not in the file": (
+        _set_attribute("extra_", {"__tensor__": "t999"}),
+        "KeyError",
+    ),
+    "a negative input width": (
+        lambda c: c["estimator"]["net"].update(input_width=-3),
+        "input width",
+    ),
+    "an optimizer that is not one": (
+        lambda c: c["estimator"]["net"].update(optimizer_class={"__type__": "torch.nn:Linear"}),
+        "not a torch optimizer",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_every_malformed_file_gives_the_documented_value_error(case, X, tmp_path):
+    path = tmp_path / "m.skae"
+    skae.save(make_fast(skae.AutoencoderTransformer).fit(X), path)
+    edit, match = MALFORMED[case]
+    _rewrite_metadata(path, edit)
+    with pytest.raises(ValueError, match=match) as error:
+        skae.load(path)
+    assert str(path) in str(error.value)  # the message names the file
+
+
+SHADOWING = {
+    "transform": "would hide the class's method",
+    "fit": "would hide the class's method",
+    "get_feature_names_out": "would hide the class's method",
+    "module_": "would hide the class's method or property",  # a property
+    "history_": "would hide the class's method or property",
+    "_selection_rule": "would hide the class's method or property",
+    "net_": "does not load from a file",  # rebuilt from the network's entry
+    "n_components": "does not load from a file",  # a parameter: validated as one
+    "components": "not a fitted attribute's name",
+    "__class__": "not an allowed name",
+    "not an identifier_": "not an allowed name",
+    "_cv_rule": "where the class has a str",  # class-level data keeps its type
+    "_parameter_constraints": "where the class has a dict",  # and containers stay the class's
+}
+
+
+@pytest.mark.parametrize("name", SHADOWING)
+def test_loaded_attributes_cannot_shadow_methods(name, X, tmp_path):
+    path = tmp_path / "m.skae"
+    skae.save(make_fast(skae.AutoencoderTransformer).fit(X), path)
+    _rewrite_metadata(path, _set_attribute(name, 1))
+    with pytest.raises(ValueError, match=f"sets the attribute '{name}'") as error:
+        skae.load(path)
+    assert SHADOWING[name] in str(error.value)
+    assert str(path) in str(error.value)
+
+
+def test_module_attributes_cannot_shadow_methods(X, tmp_path):
+    path = tmp_path / "m.skae"
+    ae = make_fast(skae.AutoencoderTransformer).fit(X)
+    ae.extra_ = torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.ReLU())
+    skae.save(ae, path)
+    for name in ("forward", "_parameters", "state_dict"):
+
+        def shadow(content, name=name):
+            tree = content["estimator"]["attributes"]["extra_"]["__module__"]
+            tree["modules"]["0"]["attributes"][name] = 1
+
+        skae.save(ae, path)
+        _rewrite_metadata(path, shadow)
+        with pytest.raises(ValueError, match=f"sets the attribute '{name}'"):
+            skae.load(path)
 
 
 # ------------------------------------------------------- pickle and joblib
