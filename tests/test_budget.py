@@ -250,31 +250,46 @@ def _stopping_epoch(curve, patience, tol):
     return None
 
 
-def test_each_fold_stops_after_the_cross_validation_patience(monkeypatch):
-    # 150 rows: folds of 120 training rows in batches of 32, 4 optimizer steps an epoch.
-    # A fold stops after CV_PATIENCE_STEPS = 150 steps without improvement: 38 epochs
-    # (a validation split would wait 300 steps, 75 epochs; no early stopping, max_iter).
-    fold_patience = 38
-    assert fold_patience == math.ceil(SHORTEST_NOT_WORSE.patience_steps / n_batches(120, 32))
+def _random_rows(seed, missing=0.0):
+    """Unstructured rows: the PCA start is hard to beat on held-out rows, so folds stop early."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(150, 6)).astype(np.float32)
+    X[rng.rand(*X.shape) < missing] = np.nan
+    return X
+
+
+# 150 rows: folds of 120 training rows in batches of 32, 4 optimizer steps an epoch. A
+# reconstruction autoencoder's fold stops after CV_PATIENCE_STEPS = 150 steps without
+# improvement: 38 epochs; AutoencoderImputer's (LOWEST_MEAN) after PATIENCE_STEPS = 300,
+# 75 epochs, as a validation split would.
+@pytest.mark.parametrize(
+    "kind, fold_patience, max_iter", [("transformer", 38, 120), ("imputer", 75, 100)]
+)
+def test_each_fold_stops_after_the_cross_validation_patience(
+    kind, fold_patience, max_iter, monkeypatch
+):
+    rule = SHORTEST_NOT_WORSE if kind == "transformer" else LOWEST_MEAN
+    assert fold_patience == math.ceil(rule.patience_steps / n_batches(120, 32))
+    trained = AutoencoderTransformer if kind == "transformer" else TabularAE
     recorded = []
-    fold_curves = AutoencoderTransformer._fold_curves
+    fold_curves = trained._fold_curves
 
     def recording(self, X, budget, seed):
         curves, weights = fold_curves(self, X, budget, seed)
         recorded.extend(curves)
         return curves, weights
 
-    monkeypatch.setattr(AutoencoderTransformer, "_fold_curves", recording)
-    # Unstructured rows: the PCA start is hard to beat on held-out rows, so folds stop early.
-    X = np.random.RandomState(1).normal(size=(150, 6)).astype(np.float32)
-    max_iter = 120
-    model = AutoencoderTransformer(n_components=2, hidden_layer_sizes=(4,), max_iter=max_iter,
-                                   random_state=0).fit(X)
+    monkeypatch.setattr(trained, "_fold_curves", recording)
+    params = dict(n_components=2, hidden_layer_sizes=(4,), max_iter=max_iter, random_state=0)
+    if kind == "transformer":
+        tol = AutoencoderTransformer(**params).fit(_random_rows(1)).tol
+    else:
+        tol = AutoencoderImputer(**params).fit(_random_rows(2, missing=0.1)).estimator_.tol
     assert len(recorded) == CV_FOLDS
     stopped_early = 0
     for curve in recorded:
         epochs_run = len(curve) - 1
-        stop = _stopping_epoch(curve, fold_patience, model.tol)
+        stop = _stopping_epoch(curve, fold_patience, tol)
         if stop is None:
             assert epochs_run == max_iter
         else:
