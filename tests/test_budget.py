@@ -230,3 +230,107 @@ def test_the_auto_budget_is_resolved_at_every_fit_warm_ones_included():
     stopping = dict(model.net_.callbacks_)["early_stopping"]
     assert (stopping.monitor, stopping.patience) == ("valid_loss", training_budget(3000, **AUTO).patience)
     assert model.get_params()["batch_size"] == "auto"  # the parameter itself is untouched
+
+
+def _stopping_epoch(curve, patience, tol):
+    """The epoch after which early stopping ends a run with this validation curve, or None.
+
+    skae's rule (``EarlyStoppingFromStart``, as ``MLPRegressor``): an epoch improves when
+    its loss is below the last improving one (the start's at first) by more than ``tol``;
+    the run stops after ``patience`` epochs in a row that do not.
+    """
+    threshold, misses = curve[0] - tol, 0
+    for epoch, loss in enumerate(curve[1:], start=1):
+        if loss < threshold:
+            threshold, misses = loss - tol, 0
+        else:
+            misses += 1
+        if misses >= patience:
+            return epoch
+    return None
+
+
+def _random_rows(seed, missing=0.0):
+    """Unstructured rows: the PCA start is hard to beat on held-out rows, so folds stop early."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(150, 6)).astype(np.float32)
+    X[rng.rand(*X.shape) < missing] = np.nan
+    return X
+
+
+# 150 rows: folds of 120 training rows in batches of 32, 4 optimizer steps an epoch. A
+# reconstruction autoencoder's fold stops after CV_PATIENCE_STEPS = 150 steps without
+# improvement: 38 epochs; AutoencoderImputer's (LOWEST_MEAN) after PATIENCE_STEPS = 300,
+# 75 epochs, as a validation split would.
+@pytest.mark.parametrize(
+    "kind, fold_patience, max_iter", [("transformer", 38, 120), ("imputer", 75, 100)]
+)
+def test_each_fold_stops_after_the_cross_validation_patience(
+    kind, fold_patience, max_iter, monkeypatch
+):
+    rule = SHORTEST_NOT_WORSE if kind == "transformer" else LOWEST_MEAN
+    assert fold_patience == math.ceil(rule.patience_steps / n_batches(120, 32))
+    trained = AutoencoderTransformer if kind == "transformer" else TabularAE
+    recorded = []
+    fold_curves = trained._fold_curves
+
+    def recording(self, X, budget, seed):
+        curves, weights = fold_curves(self, X, budget, seed)
+        recorded.extend(curves)
+        return curves, weights
+
+    monkeypatch.setattr(trained, "_fold_curves", recording)
+    params = dict(n_components=2, hidden_layer_sizes=(4,), max_iter=max_iter, random_state=0)
+    if kind == "transformer":
+        tol = AutoencoderTransformer(**params).fit(_random_rows(1)).tol
+    else:
+        tol = AutoencoderImputer(**params).fit(_random_rows(2, missing=0.1)).estimator_.tol
+    assert len(recorded) == CV_FOLDS
+    stopped_early = 0
+    for curve in recorded:
+        epochs_run = len(curve) - 1
+        stop = _stopping_epoch(curve, fold_patience, tol)
+        if stop is None:
+            assert epochs_run == max_iter
+        else:
+            assert epochs_run == stop, f"ran {epochs_run} epochs, the patience stops at {stop}"
+            stopped_early += 1
+    assert stopped_early >= 2  # the patience decided, not max_iter
+
+
+# Fixed fold curves (5 folds of 30 validation rows, epochs 0 to 10) on which the rules
+# disagree. The lowest mean is at epoch 10; the excess of epoch e over it is
+# EXCESS[e] on average, +-0.01 * sqrt(5) from fold to fold: one standard error is 0.01.
+# Within two standard errors (0.02) the shortest is epoch 5, within one epoch 8.
+EXCESS = [1.0, 0.5, 0.2, 0.1, 0.05, 0.019, 0.015, 0.012, 0.009, 0.004, 0.0]
+FOLD_SPREAD = 0.01 * math.sqrt(5) * np.array([1.0, -1.0, 1.0, -1.0, 0.0])
+
+
+def _disagreeing_fold_curves(self, X, budget, seed):
+    curves = [[0.5 + excess + (spread if excess else 0.0) for excess in EXCESS]
+              for spread in FOLD_SPREAD]
+    return curves, [30] * CV_FOLDS
+
+
+def test_the_fixed_curves_separate_the_rules():
+    curves, weights = _disagreeing_fold_curves(None, None, None, None)
+    assert best_epoch(curves, weights, 2.0)[0] == 5
+    assert best_epoch(curves, weights, 1.0)[0] == 8
+    assert best_epoch(curves, weights, 0.0)[0] == 10
+
+
+def test_the_estimators_apply_their_documented_selection_rule(monkeypatch):
+    # The reconstruction autoencoders: the shortest length within two standard errors
+    # of the lowest mean (epoch 5 of the folds: 20 optimizer steps), refit for as many
+    # optimizer steps on all 150 rows: 4 epochs of 5 steps. The lowest mean (10 epochs)
+    # would refit 8 epochs; one standard error (8 epochs) 6; 5 fold epochs as epochs, 5.
+    monkeypatch.setattr(AutoencoderTransformer, "_fold_curves", _disagreeing_fold_curves)
+    X = _curved_table(150, seed=0)
+    model = AutoencoderTransformer(n_components=2, hidden_layer_sizes=(4,), random_state=0).fit(X)
+    assert len(model.history_) == 4
+    assert sum(row["train_batches"] for row in model.history_) == 20
+    # AutoencoderImputer: the lowest mean, refit for as many epochs (documented LOWEST_MEAN).
+    monkeypatch.setattr(TabularAE, "_fold_curves", _disagreeing_fold_curves)
+    X[np.random.RandomState(0).rand(*X.shape) < 0.1] = np.nan
+    imputer = AutoencoderImputer(n_components=2, hidden_layer_sizes=(4,), random_state=0).fit(X)
+    assert len(imputer.estimator_.history_) == 10

@@ -121,3 +121,48 @@ def test_gaussian_noise_level_may_exceed_one(digits):
     dae = DenoisingAE(noise="gaussian", noise_level=1.5, **SMALL).fit(X_train)
     same_network = AutoencoderTransformer(**SMALL).fit(X_train)
     assert denoising_error(dae, X_test, X_noisy) < 0.6 * denoising_error(same_network, X_test, X_noisy)
+
+
+def _partial_fit_draws(ae, X, n_calls, monkeypatch):
+    """Per ``partial_fit`` call: the order the rows were drawn in and the mask of masked cells."""
+    corrupt_batch = DenoisingAE._corrupt
+    batches = []
+
+    def recording(self, X_batch, generator):
+        corrupted = corrupt_batch(self, X_batch, generator)
+        batches.append((X_batch.detach().cpu().numpy(), corrupted.detach().cpu().numpy()))
+        return corrupted
+
+    monkeypatch.setattr(DenoisingAE, "_corrupt", recording)
+    draws = []
+    for _ in range(n_calls):
+        batches.clear()
+        ae.partial_fit(X)
+        clean = np.concatenate([b[0] for b in batches])
+        corrupted = np.concatenate([b[1] for b in batches])
+        order = np.array([np.flatnonzero((X == row).all(axis=1))[0] for row in clean])
+        masked = np.zeros(X.shape, dtype=bool)
+        masked[order] = corrupted == 0  # X has no zero: a zero is a masked cell
+        draws.append((order, masked))
+    return draws
+
+
+def test_each_partial_fit_call_draws_a_new_shuffle_and_new_noise(monkeypatch):
+    X = np.random.RandomState(0).normal(size=(64, 5)).astype(np.float32)
+    params = dict(n_components=2, hidden_layer_sizes=(8,), batch_size=16, noise="masking",
+                  noise_level=0.5, random_state=0)
+    draws = _partial_fit_draws(DenoisingAE(**params), X, 3, monkeypatch)
+    for order, masked in draws:
+        assert sorted(order) == list(range(64))  # one pass over every row
+        assert 0.3 < masked.mean() < 0.7
+    # Every call continues the random stream: no call replays another's draws (on 64
+    # rows and 320 cells, equal draws by chance are out of the question).
+    for later in range(1, 3):
+        for earlier in range(later):
+            assert not np.array_equal(draws[later][0], draws[earlier][0]), (earlier, later)
+            assert 0.3 < np.mean(draws[later][1] == draws[earlier][1]) < 0.7, (earlier, later)
+    # ... and the stream is random_state's: a twin draws the same, call after call.
+    twin = _partial_fit_draws(DenoisingAE(**params), X, 3, monkeypatch)
+    for (order, masked), (twin_order, twin_masked) in zip(draws, twin):
+        np.testing.assert_array_equal(order, twin_order)
+        np.testing.assert_array_equal(masked, twin_masked)

@@ -261,3 +261,45 @@ def test_the_base_s_loss_hooks_answer_without_a_loss_parameter(table, fitted):
     assert errors.shape == (len(table), table.shape[1])
     np.testing.assert_allclose(-errors.mean(1).numpy(), fitted.score_samples(table), rtol=1e-5)
     assert float(mean) == pytest.approx(float(errors.mean()), rel=1e-5)  # no missing cells
+
+
+@pytest.fixture
+def set_column_weights(monkeypatch):
+    """Make the next fits weight the columns' losses by the given weights."""
+    from skae._columns import TableCodec
+
+    fit = TableCodec.fit
+    chosen = {}
+
+    def fit_with_weights(self, *args, **kwargs):
+        fit(self, *args, **kwargs)
+        self.column_weights_ = np.asarray(chosen["weights"], dtype=np.float64)
+        return self
+
+    monkeypatch.setattr(TableCodec, "fit", fit_with_weights)
+    return lambda weights: chosen.update(weights=weights)
+
+
+def test_column_weights_decide_which_columns_the_code_keeps(set_column_weights):
+    # Four independent numbers and a category through a one-number code: it can keep one
+    # number. Weighted 10 against 1, column x0 is the one kept (squared error 0.002,
+    # the others about 1); weighted 0, its loss does not train at all (error above 2).
+    # The category comes first in the table, last in the network's (grouped) layout.
+    rng = np.random.RandomState(0)
+    numbers = [f"x{j}" for j in range(4)]
+    table = pd.DataFrame(rng.normal(size=(200, 4)), columns=numbers)
+    table.insert(0, "kind", pd.Categorical(rng.choice(["a", "b", "c"], size=200)))
+    params = dict(n_components=1, hidden_layer_sizes=(16,), max_iter=60, early_stopping=False,
+                  learning_rate_init=1e-2, random_state=0)
+    errors = {}
+    for first in (10.0, 0.0):
+        set_column_weights([1.0, first, 1.0, 1.0, 1.0])
+        ae = TabularAE(**params).fit(table)
+        assert ae.column_weights_[1] == first
+        restored = ae.inverse_transform(ae.transform(table))
+        difference = np.asarray(restored[numbers], dtype=float) - table[numbers].to_numpy()
+        errors[first] = (difference**2).mean(axis=0)
+    heavy, ignored = errors[10.0], errors[0.0]
+    assert heavy[0] < 0.1 and heavy[0] < 0.2 * heavy[1:].min()
+    assert ignored[0] > 0.9 and ignored[0] > ignored[1:].max()
+    assert heavy[0] < 0.1 * ignored[0]
