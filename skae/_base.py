@@ -31,6 +31,7 @@ from ._budget import (
     refit_epochs,
     training_budget,
 )
+from ._distributed import active_parallel, check_process_group, data_parallel
 from ._engine import DivergenceError, EarlyStoppingFromStart, TrainingEngine
 from ._random import seeded_torch
 from ._rollback import rollback_on_error
@@ -268,6 +269,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "warm_start": ["boolean"],
         "pretraining": [StrOptions(PRETRAINING_METHODS), None],
         "pretraining_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "distributed": ["boolean"],
     }
 
     # Whether a code wider than the input is allowed (a regularizer must then
@@ -287,6 +289,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "dropout",
         "batch_norm",
     )
+
+    # Whether ``distributed=True`` trains one model over a process group (skae._distributed),
+    # and why not when it does not.
+    _supports_distributed = True
+    _no_distributed_reason = ""
 
     # Capability flags (see the class docstring) and the hooks each vouches for.
     _hand_backprop = True
@@ -417,8 +424,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             The fitted estimator.
         """
         warm = self.warm_start and self.__sklearn_is_fitted__()
-        with self._rollback_on_error(warm):
-            X = self._validate_input(X, reset=not warm, min_samples=2)
+        parallel = self._check_distributed()
+        with self._rollback_on_error(warm), data_parallel(parallel):
+            X = self._validate_fit_input(X, reset=not warm, min_samples=2)
             self._fit(X, reset=not warm, epochs=None, early_stopping=True)
         return self
 
@@ -446,10 +454,53 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             The updated estimator.
         """
         warm = self.__sklearn_is_fitted__()
-        with self._rollback_on_error(warm):
-            X = self._validate_input(X, reset=not warm, min_samples=1 if warm else 2)
+        parallel = self._check_distributed()
+        with self._rollback_on_error(warm), data_parallel(parallel):
+            X = self._validate_fit_input(X, reset=not warm, min_samples=1 if warm else 2)
             self._fit(X, reset=not warm, epochs=1, early_stopping=False)
         return self
+
+    def _check_distributed(self):
+        """The ``DataParallel`` of the process group when ``distributed=True``, else None.
+
+        Raises (on every rank alike) without a process group, or with a
+        setting data-parallel training does not cover.
+        """
+        parallel = check_process_group(getattr(self, "distributed", False))
+        if parallel is not None and not self._supports_distributed:
+            raise ValueError(
+                f"{type(self).__name__} does not support distributed=True yet: "
+                f"{self._no_distributed_reason} Set distributed=False."
+            )
+        if parallel is not None and getattr(self, "pretraining", None):
+            raise ValueError(
+                f"{type(self).__name__} with distributed=True does not support "
+                f"pretraining={self.pretraining!r} yet: set pretraining=None."
+            )
+        return parallel
+
+    def _validate_fit_input(self, X, *, reset, min_samples):
+        """``_validate_input`` for ``fit``; under a process group, checked with every rank.
+
+        With ``distributed=True``, a rank whose rows fail validation (or
+        ``_check_fit_data``), or ranks with different numbers of features,
+        make every rank raise (``DataParallel.check_rows``).
+        """
+        parallel = active_parallel()
+        if parallel is None:
+            return self._validate_input(X, reset=reset, min_samples=min_samples)
+
+        def validate():
+            rows = self._validate_input(X, reset=reset, min_samples=min_samples)
+            self._check_fit_data(rows)
+            return rows
+
+        return parallel.check_rows(validate, type(self).__name__)
+
+    def _n_rows(self, X):
+        """Rows of ``X`` (``len``), summed over the ranks when training is distributed."""
+        parallel = active_parallel()
+        return len(X) if parallel is None else parallel.total(len(X))
 
     def _rollback_on_error(self, warm):
         """``rollback_on_error`` for this fit; a warm one also restores the engine's state."""
@@ -474,10 +525,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self._check_fit_data(X)
             if isinstance(X, np.ndarray):  # what training sees, for float32 and float64 alike
                 X = X.astype(np.float32, copy=False)
-            budget = self._training_budget(len(X), reset=reset, early_stopping=early_stopping)
+            n_rows = self._n_rows(X)
+            budget = self._training_budget(n_rows, reset=reset, early_stopping=early_stopping)
             if reset:
                 seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-                generator = torch.Generator().manual_seed(int(seed))
+                generator, seed = self._rank_generator(seed)
             else:
                 seed, generator = None, self.net_.generator
             torch_seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
@@ -488,7 +540,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     epochs = cross_validation[0]
                     if self._selection_rule.refit_in_steps:
                         epochs = refit_epochs(
-                            epochs, budget.n_fold_rows, len(X), budget.batch_size
+                            epochs, budget.n_fold_rows, n_rows, budget.batch_size
                         )
                     monitor, X_train, X_valid = None, X, None
                 elif budget.validation == "holdout":
@@ -538,6 +590,20 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             cv_patience_steps=self._selection_rule.patience_steps,
         )
 
+    def _rank_generator(self, seed):
+        """The generator of shuffles and corruption, from ``seed``.
+
+        Under a process group ``seed`` is rank 0's (the network starts from
+        the same weights everywhere) and each rank's generator is seeded
+        with ``seed + rank``, so that ranks draw different shuffles and noise.
+        Without one, or on rank 0, seeded with ``seed``.
+        """
+        parallel = active_parallel()
+        if parallel is not None:
+            seed = parallel.broadcast_int(seed)
+            return torch.Generator().manual_seed(int(seed) + parallel.rank), seed
+        return torch.Generator().manual_seed(int(seed)), seed
+
     def _start_engine(self, X_train, seed, generator, budget, monitor):
         """A new engine around a new network, its PCA start fitted on ``X_train`` only."""
         with seeded_torch(seed):  # the network is built on the CPU
@@ -556,14 +622,22 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 self.net_.partial_fit(X_train, epochs=epochs, X_valid=X_valid)
 
     def _holdout(self, X, n_valid, generator):
-        """Training and validation rows: ``n_valid`` rows drawn at random are held out."""
-        if len(X) - n_valid < 2:
+        """Training and validation rows: ``n_valid`` rows drawn at random are held out.
+
+        Under a process group, ``n_valid`` counts every rank's rows; each rank
+        holds out its share, in proportion to its rows.
+        """
+        parallel = active_parallel()
+        n_rows = len(X) if parallel is None else int(parallel.row_counts.sum())
+        if n_rows - n_valid < 2:
             raise ValueError(
                 f"early_stopping={self.early_stopping!r} needs at least 2 training rows after "
                 "holding out "
-                f"validation_fraction={self.validation_fraction} here; got {len(X)} rows. "
+                f"validation_fraction={self.validation_fraction} here; got {n_rows} rows. "
                 "Pass more data, or set early_stopping='auto' or False."
             )
+        if parallel is not None:
+            n_valid = parallel.local_share(n_valid)
         order = torch.randperm(len(X), generator=generator).numpy()
         return _take(X, order[n_valid:]), _take(X, order[:n_valid])
 
@@ -593,6 +667,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self._train(X_train, X_valid, budget.max_epochs, torch_seed, pretraining=True)
             curves.append(list(dict(self.net_.callbacks_)["early_stopping"].valid_losses_))
             weights.append(len(valid_rows))
+        parallel = active_parallel()
+        if parallel is not None:  # the folds' validation rows on every rank
+            weights = parallel.all_sum(weights).tolist()
         return curves, weights
 
     def _architecture(self):
@@ -650,6 +727,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             **fused,
             lr=self.learning_rate_init,
             warmup_steps=budget.warmup_steps,
+            parallel=active_parallel(),
             max_epochs=budget.max_epochs,
             batch_size=budget.batch_size,
             callbacks=callbacks,
@@ -755,8 +833,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         The same solver for in-memory, memmapped and sparse rows
         (``skae._data.streamed_pca``), so that the same rows give the same start.
         """
-        n_pca = min(self.n_components, *X.shape)
-        components_, mean = streamed_pca(X, n_pca)
+        parallel = active_parallel()
+        if parallel is None:
+            n_pca = min(self.n_components, *X.shape)
+            components_, mean = streamed_pca(X, n_pca)
+        else:  # from every rank's rows, the same on every rank
+            components_, mean = parallel.pca(X, min(self.n_components, X.shape[1]))
+            n_pca = len(components_)
         components = np.zeros((self.n_components, X.shape[1]), dtype=np.float32)
         components[:n_pca] = components_
         return torch.from_numpy(components), torch.as_tensor(mean, dtype=torch.float32)

@@ -60,10 +60,24 @@ BUDGET = {
     "validation_lowest": VALIDATION_LOWEST,
 }
 
+# Descriptions of other parameters every autoencoder shares, filled by both decorators.
+SHARED = {
+    "distributed": (
+        "Whether ``fit`` and ``partial_fit`` train one model with the other ranks of the "
+        "initialized ``torch.distributed`` process group (launched by ``torchrun`` or "
+        "``accelerate launch``), each rank passing its own rows: gradients are averaged "
+        "over ranks at every step, ``batch_size`` and the ``\"auto\"`` budget count every "
+        "rank's rows, PCA's start and early stopping use every rank's rows, and every "
+        "rank ends with the same weights. ``True`` without a process group is an error. "
+        "See the user guide's *Distributed training*."
+    ),
+}
+
 # Parameter descriptions, one paragraph each. {how}: where init="pca" starts the
 # network, as an adverbial phrase; {start}: the same start, as a noun.
 TEMPLATES = {
     **BUDGET,
+    **SHARED,
     "init": (
         '``"pca"`` adds a linear path from input to code and from code to output, set '
         "to PCA's projection and reconstruction, beside the hidden layers, whose last "
@@ -138,7 +152,7 @@ def fill_parameter_docs(how, start):
 
 
 def fill_budget_docs(cls):
-    """Class decorator: fill only the training budget's placeholders (``BUDGET``).
+    """Class decorator: fill only the training budget's placeholders (``BUDGET``, ``SHARED``).
 
     For an estimator whose other descriptions are its own.
 
@@ -152,7 +166,7 @@ def fill_budget_docs(cls):
     >>> "an eighth of the rows" in Example.__doc__
     True
     """
-    return _filler({name: _paragraph(text) for name, text in BUDGET.items()})(cls)
+    return _filler({name: _paragraph(text) for name, text in {**BUDGET, **SHARED}.items()})(cls)
 
 
 def _filler(descriptions):

@@ -66,16 +66,23 @@ class TensorBatches:
         Whether to draw a new permutation of the rows at each pass.
     generator : torch.Generator, default=None
         Source of the permutations.
+    n_batches : int or None, default=None
+        When given, the rows are split into exactly this many batches of
+        near-equal sizes instead (``batch_size`` is then unused): in
+        data-parallel training every rank takes the same number of steps.
     """
 
-    def __init__(self, X, batch_size, shuffle=False, generator=None):
+    def __init__(self, X, batch_size, shuffle=False, generator=None, n_batches=None):
         self.X = X
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
+        self.n_batches = n_batches
 
     def _starts(self):
         n, size = len(_inputs(self.X)), self.batch_size
+        if self.n_batches is not None:
+            return [i * n // self.n_batches for i in range(self.n_batches + 1)]
         starts = list(range(0, n, size))
         if len(starts) > 1 and n - starts[-1] == 1:
             starts.pop()
@@ -228,6 +235,11 @@ class TrainingEngine(NeuralNet):
         initialization. Adam's first steps move every weight by about
         ``lr`` whatever its gradient; from a start at PCA's optimum, the
         warm-up keeps them from kicking the network off it.
+    parallel : skae._distributed.DataParallel or None, default=None
+        Data-parallel training over a ``torch.distributed`` process group:
+        every rank takes the same number of steps per epoch, gradients are
+        averaged over ranks before each optimizer step, and the recorded
+        losses are means over every rank's rows. ``None``: this process alone.
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
@@ -242,6 +254,7 @@ class TrainingEngine(NeuralNet):
         code_penalty=None,
         generator=None,
         warmup_steps=0,
+        parallel=None,
         **kwargs,
     ):
         # No criterion: the loss is ``loss_fn``.
@@ -252,6 +265,7 @@ class TrainingEngine(NeuralNet):
         self.code_penalty = code_penalty
         self.generator = generator
         self.warmup_steps = warmup_steps
+        self.parallel = parallel
 
     def initialize_criterion(self):
         self.criterion_ = None
@@ -274,10 +288,16 @@ class TrainingEngine(NeuralNet):
 
     def get_iterator(self, dataset, training=False):
         if hasattr(dataset, "batches"):  # out-of-core rows (skae._data.LazyRows)
-            return dataset.batches(self.batch_size, shuffle=training, generator=self.generator)
-        return TensorBatches(
-            dataset, self.batch_size, shuffle=training, generator=self.generator
-        )
+            batches = dataset.batches(self.batch_size, shuffle=training, generator=self.generator)
+        else:
+            batches = TensorBatches(
+                dataset, self.batch_size, shuffle=training, generator=self.generator
+            )
+        if training and self.parallel is not None:  # the same steps on every rank
+            batches.n_batches = self.parallel.steps_per_epoch(
+                len(_inputs(dataset)), self.batch_size, type(self.module_).__name__
+            )
+        return batches
 
     def train_step(self, batch, **fit_params):
         X_input = _inputs(batch)
@@ -291,6 +311,8 @@ class TrainingEngine(NeuralNet):
             output = self.module_(X_input)
             loss = self.loss_fn(output, batch, X_input)
             loss.backward()
+        if self.parallel is not None:
+            self.parallel.average_gradients(self.module_.parameters(), len(X_input))
         for cb in self._batch_callbacks["on_grad_computed"]:
             cb.on_grad_computed(
                 self,
@@ -428,7 +450,9 @@ class TrainingEngine(NeuralNet):
             sizes.append(len(_inputs(batch)))
             for cb in end:
                 cb.on_batch_end(self, batch=batch, training=training, **step)
-        loss = _mean_loss(losses, sizes)
+        loss = self._mean_loss(losses, sizes)
+        if training and self.parallel is not None:
+            self.parallel.average_buffers(self.module_)
         self.history.record(prefix + "_loss", loss)
         if training:
             self.history.record("train_batches", len(sizes))  # optimizer steps
@@ -446,6 +470,12 @@ class TrainingEngine(NeuralNet):
         for batch in self.get_iterator(X):
             losses.append(self.validation_step(batch)["loss"])
             sizes.append(len(_inputs(batch)))
+        return self._mean_loss(losses, sizes)
+
+    def _mean_loss(self, losses, sizes):
+        """The epoch's mean loss: over this process's batches, or every rank's."""
+        if self.parallel is not None:
+            return self.parallel.mean_loss(losses, sizes)
         return _mean_loss(losses, sizes)
 
     def fit_loop(self, X, y=None, epochs=None, X_valid=None, **fit_params):

@@ -128,6 +128,9 @@ default="adam"
     pretraining_max_iter : int, default=20
         Epochs per layer of the greedy phase.
 
+    distributed : bool, default=False
+        %(distributed)s
+
     Attributes
     ----------
     module_ : skae.nn.Autoencoder
@@ -224,6 +227,7 @@ default="adam"
         warm_start=False,
         pretraining=None,
         pretraining_max_iter=20,
+        distributed=False,
     ):
         self.n_components = n_components
         self.contractive_weight = contractive_weight
@@ -252,6 +256,7 @@ default="adam"
         self.warm_start = warm_start
         self.pretraining = pretraining
         self.pretraining_max_iter = pretraining_max_iter
+        self.distributed = distributed
 
     @property
     def _code_activation(self):

@@ -112,6 +112,9 @@ default="adam"
     pretraining_max_iter : int, default=20
         Epochs per layer of the greedy phase.
 
+    distributed : bool, default=False
+        %(distributed)s
+
     Attributes
     ----------
     module_ : skae.nn.Autoencoder
@@ -212,6 +215,7 @@ default="adam"
         warm_start=False,
         pretraining=None,
         pretraining_max_iter=20,
+        distributed=False,
     ):
         self.n_components = n_components
         self.noise = noise
@@ -240,6 +244,7 @@ default="adam"
         self.warm_start = warm_start
         self.pretraining = pretraining
         self.pretraining_max_iter = pretraining_max_iter
+        self.distributed = distributed
 
     def _build_module(self, X):
         module = super()._build_module(X)

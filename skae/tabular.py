@@ -159,6 +159,9 @@ default="adam"
         (``n_components``, ``hidden_layer_sizes``, ``activation``, ...)
         raises an error.
 
+    distributed : bool, default=False
+        %(distributed)s
+
     Attributes
     ----------
     feature_types_ : ndarray of shape (n_features_in_,), dtype object
@@ -279,6 +282,7 @@ default="adam"
         verbose=0,
         callbacks=None,
         warm_start=False,
+        distributed=False,
     ):
         self.n_components = n_components
         self.categorical_features = categorical_features
@@ -305,6 +309,14 @@ default="adam"
         self.verbose = verbose
         self.callbacks = callbacks
         self.warm_start = warm_start
+        self.distributed = distributed
+
+    # The column encoding is learned from the rows fit is given: on each rank its own.
+    _supports_distributed = False
+    _no_distributed_reason = (
+        "its column encoding (categories, scales) is learned from the rows fit is given, "
+        "which would differ from rank to rank."
+    )
 
     # The column codec's fitted attributes, read from ``codec_`` (see the class docstring).
     feature_types_ = property(lambda self: self.codec_.feature_types_)

@@ -326,6 +326,9 @@ default="adam"
     pretraining_max_iter : int, default=20
         Epochs per layer of the greedy phase.
 
+    distributed : bool, default=False
+        %(distributed)s
+
     Attributes
     ----------
     module_ : skae.nn.VariationalAutoencoder
@@ -468,6 +471,7 @@ default="adam"
         warm_start=False,
         pretraining=None,
         pretraining_max_iter=20,
+        distributed=False,
     ):
         self.n_components = n_components
         self.beta = beta
@@ -497,6 +501,7 @@ default="adam"
         self.warm_start = warm_start
         self.pretraining = pretraining
         self.pretraining_max_iter = pretraining_max_iter
+        self.distributed = distributed
 
     # ------------------------------------------------------------------ hooks
     def _build_module(self, X):

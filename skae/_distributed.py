@@ -1,0 +1,375 @@
+"""The ``torch.distributed`` process group as skae sees it: data-parallel training.
+
+With ``distributed=True`` and a process group initialized (by ``torchrun``,
+``accelerate launch``, or ``torch.distributed.init_process_group`` on a
+cluster), each rank calls ``fit`` with its own rows and all ranks train one
+model. ``DataParallel`` holds what the estimator and the training engine
+need for that, each a collective call that every rank makes at the same
+point of the same code path:
+
+* ``check_rows``: one ``all_gather`` of every rank's row count, feature count
+  and validation outcome, so that a rank whose rows fail validation, or
+  ranks that disagree on the number of features, make *every* rank raise the
+  same error instead of leaving the others waiting;
+* ``total`` / ``all_sum``: sums over ranks, in float64, for the number of rows
+  the training budget is read from and the cross-validation weights;
+* ``steps_per_epoch``: the optimizer steps of an epoch over the global rows,
+  the same on every rank (each rank splits its rows into that many batches,
+  in proportion to its rows), so that ranks never run different numbers of
+  collective calls;
+* ``average_gradients``: one flattened ``all_reduce`` per step, each rank's
+  gradient weighted by its batch's rows, so that the result is the gradient
+  of the mean loss over the global batch;
+* ``mean_loss``: the epoch's loss over every rank's rows, so that early
+  stopping and cross-validation decide on the same number everywhere;
+* ``pca``: PCA's start from every rank's rows (an all-reduced sum and Gram
+  matrix in float64, diagonalized, components broadcast from rank 0).
+
+Every rank starts from the same weights (the seed is broadcast from rank 0)
+and applies the same averaged gradients with the same optimizer, so the
+weights stay identical on every rank without being broadcast again.
+
+``DataParallel`` holds numbers only (rank and world size), not the process
+group's handle, so a fitted estimator pickles as usual; the collective calls
+go to the default process group.
+"""
+
+import contextlib
+import contextvars
+import math
+
+import numpy as np
+import torch
+
+from ._budget import n_batches
+from ._data import EXACT_PCA_MAX_FEATURES, PCA_OVERSAMPLES, row_blocks
+
+__all__ = ["DataParallel", "active_parallel", "check_process_group", "data_parallel"]
+
+# The DataParallel of the fit running in this context, or None.
+_ACTIVE = contextvars.ContextVar("skae_data_parallel", default=None)
+
+START_HINT = (
+    "Start one before calling fit: launch the script with `torchrun --nproc_per_node N "
+    "script.py` (or `accelerate launch`) and call "
+    "torch.distributed.init_process_group(backend='gloo' or 'nccl') in it, or set "
+    "distributed=False to train on this process's rows alone."
+)
+
+
+def _dist():
+    import torch.distributed as dist
+
+    return dist
+
+
+def check_process_group(distributed):
+    """The ``DataParallel`` of the default process group, or ``None``.
+
+    Parameters
+    ----------
+    distributed : bool
+        The estimator's ``distributed`` parameter.
+
+    Returns
+    -------
+    parallel : DataParallel or None
+        ``None`` when ``distributed`` is false.
+
+    Raises
+    ------
+    ValueError
+        When ``distributed`` is true and no process group is initialized.
+
+    Examples
+    --------
+    >>> from skae._distributed import check_process_group
+    >>> check_process_group(False) is None
+    True
+    >>> check_process_group(True)
+    Traceback (most recent call last):
+    ...
+    ValueError: distributed=True needs an initialized torch.distributed process group, ...
+    """
+    if not distributed:
+        return None
+    dist = _dist()
+    if not (dist.is_available() and dist.is_initialized()):
+        raise ValueError(
+            "distributed=True needs an initialized torch.distributed process group, "
+            f"and there is none in this process. {START_HINT}"
+        )
+    return DataParallel(rank=dist.get_rank(), world_size=dist.get_world_size())
+
+
+def active_parallel():
+    """The ``DataParallel`` of the ``fit`` running in this context, or ``None``."""
+    return _ACTIVE.get()
+
+
+@contextlib.contextmanager
+def data_parallel(parallel):
+    """Within the block, ``active_parallel()`` is ``parallel`` (``None``: not distributed)."""
+    token = _ACTIVE.set(parallel)
+    try:
+        yield parallel
+    finally:
+        _ACTIVE.reset(token)
+
+
+def _apportion(total, weights):
+    """``total`` split in integers proportional to ``weights`` (largest remainders)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    exact = total * weights / weights.sum()
+    shares = np.floor(exact).astype(np.int64)
+    remainders = exact - shares
+    order = np.argsort(-remainders, kind="stable")
+    shares[order[: total - int(shares.sum())]] += 1
+    return shares
+
+
+class DataParallel:
+    """Collective operations of data-parallel training over the default process group.
+
+    Parameters
+    ----------
+    rank : int
+        This process's rank.
+    world_size : int
+        Number of ranks.
+
+    Attributes
+    ----------
+    row_counts : ndarray of int or None
+        Every rank's number of rows, from the last ``check_rows``.
+    """
+
+    def __init__(self, rank, world_size):
+        self.rank = rank
+        self.world_size = world_size
+        self.row_counts = None
+
+    def __repr__(self):
+        return f"DataParallel(rank={self.rank}, world_size={self.world_size})"
+
+    def __getstate__(self):  # the counts describe one call's data, not the model
+        return {"rank": self.rank, "world_size": self.world_size, "row_counts": None}
+
+    # -------------------------------------------------------------- plumbing
+    def _device(self):
+        """Where collective tensors live: the current CUDA device under NCCL, else the CPU."""
+        if _dist().get_backend() == "nccl":
+            return torch.device("cuda", torch.cuda.current_device())
+        return torch.device("cpu")
+
+    def _all_gather(self, values):
+        """Every rank's ``values`` (a 1-D float64 array), as rows of an array."""
+        dist = _dist()
+        local = torch.as_tensor(np.asarray(values, dtype=np.float64), device=self._device())
+        gathered = [torch.empty_like(local) for _ in range(self.world_size)]
+        dist.all_gather(gathered, local)
+        return torch.stack(gathered).cpu().numpy()
+
+    def all_sum(self, values):
+        """The sum over ranks of ``values`` (array-like), in float64."""
+        array = np.asarray(values, dtype=np.float64)
+        tensor = torch.as_tensor(array.reshape(-1), device=self._device()).clone()
+        _dist().all_reduce(tensor)
+        return tensor.cpu().numpy().reshape(array.shape)
+
+    def total(self, n):
+        """The sum over ranks of the integer ``n``."""
+        return int(round(float(self.all_sum([n])[0])))
+
+    def broadcast_int(self, value):
+        """Rank 0's ``value`` (an int), on every rank."""
+        tensor = torch.tensor([int(value)], dtype=torch.int64, device=self._device())
+        _dist().broadcast(tensor, src=0)
+        return int(tensor.item())
+
+    # ---------------------------------------------------------------- checks
+    def check_rows(self, validate, name):
+        """Validate this rank's rows with ``validate()``, agreeing with every rank.
+
+        ``validate()`` returns the validated rows, or raises. One
+        ``all_gather`` shares each rank's outcome, row count and feature
+        count, then every rank raises when any rank failed, when the ranks
+        have different numbers of features, or when a rank has no rows:
+        the same error everywhere (the failing rank re-raises its own), so
+        that no rank is left waiting for the others.
+
+        Returns
+        -------
+        X : the validated rows of this rank.
+        """
+        X, error, shape = None, None, (0, -1)
+        try:
+            X = validate()
+            shape = X.shape
+        except Exception as caught:  # shared below, then re-raised
+            error = caught
+        outcomes = self._all_gather([float(error is not None), shape[0], shape[1]])
+        failed = np.flatnonzero(outcomes[:, 0])
+        if error is not None:
+            raise error
+        if len(failed):
+            raise ValueError(
+                f"{name}.fit failed on rank(s) {', '.join(map(str, failed))} of the process "
+                "group (distributed=True): see the error raised there. Every rank stops so "
+                "that none waits for the others."
+            )
+        n_rows, n_features = outcomes[:, 1].astype(np.int64), outcomes[:, 2].astype(np.int64)
+        if len(set(n_features.tolist())) > 1:
+            per_rank = ", ".join(f"rank {r}: {n}" for r, n in enumerate(n_features))
+            raise ValueError(
+                f"{name}.fit with distributed=True needs the same number of features on "
+                f"every rank; got {per_rank}. Give every rank rows of the same columns."
+            )
+        empty = np.flatnonzero(n_rows < 1)
+        if len(empty):
+            raise ValueError(
+                f"{name}.fit with distributed=True needs at least one row on every rank; "
+                f"rank(s) {', '.join(map(str, empty))} have none. Split the rows so that "
+                "every rank gets some."
+            )
+        self.row_counts = n_rows
+        return X
+
+    # -------------------------------------------------------------- training
+    def local_share(self, n_global):
+        """This rank's part of ``n_global`` rows, in proportion to its rows (``check_rows``).
+
+        At most its rows minus one, so that a held-out share leaves a row to train on.
+        """
+        shares = _apportion(int(n_global), self.row_counts)
+        return int(min(shares[self.rank], max(self.row_counts[self.rank] - 1, 0)))
+
+    def steps_per_epoch(self, n_local, batch_size, name="the estimator"):
+        """Optimizer steps of an epoch: those of ``batch_size`` over the global rows.
+
+        The same on every rank; each rank splits its ``n_local`` rows into
+        that many batches. At most the fewest rows of a rank, so that no
+        batch is empty.
+        """
+        counts = self._all_gather([n_local])[:, 0].astype(np.int64)
+        if counts.min() < 1:
+            empty = ", ".join(map(str, np.flatnonzero(counts < 1)))
+            raise ValueError(
+                f"{name}: rank(s) {empty} have no training rows in this data-parallel "
+                "step (distributed=True). Give every rank more rows."
+            )
+        return max(1, min(n_batches(int(counts.sum()), batch_size), int(counts.min())))
+
+    def average_gradients(self, parameters, n_rows):
+        """Replace each gradient by the mean-loss gradient of the global batch.
+
+        Each rank's gradient is that of its batch's mean loss, weighted by the
+        batch's ``n_rows``; one ``all_reduce`` of all gradients and the row
+        count, flattened, gives the weighted mean. A parameter without a
+        gradient contributes zeros (and receives the average).
+        """
+        parameters = [p for p in parameters if p.requires_grad]
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in parameters]
+        count = torch.ones(1, dtype=grads[0].dtype, device=grads[0].device)
+        flat = torch.cat([g.reshape(-1) for g in grads] + [count]) * float(n_rows)
+        _dist().all_reduce(flat)
+        flat = flat[:-1] / flat[-1]
+        offset = 0
+        for p in parameters:
+            size = p.numel()
+            p.grad = flat[offset : offset + size].view_as(p)
+            offset += size
+
+    def mean_loss(self, losses, sizes):
+        """Mean over every rank's rows of per-batch mean losses weighted by batch sizes."""
+        if losses:
+            values = torch.stack([loss.detach().reshape(()) for loss in losses]).cpu().double()
+            local = float(values @ torch.tensor(sizes, dtype=torch.float64))
+        else:
+            local = 0.0
+        loss_sum, rows = self.all_sum([local, float(sum(sizes))])
+        return loss_sum / rows if rows else math.nan
+
+    def average_buffers(self, module):
+        """Average the floating-point buffers (batch normalization's running statistics)."""
+        buffers = [b for b in module.buffers() if b.is_floating_point()]
+        if not buffers:
+            return
+        flat = torch.cat([b.reshape(-1) for b in buffers]) / self.world_size
+        _dist().all_reduce(flat)
+        offset = 0
+        for b in buffers:
+            b.copy_(flat[offset : offset + b.numel()].view_as(b))
+            offset += b.numel()
+
+    # ------------------------------------------------------------------- PCA
+    def _broadcast(self, array):
+        """Rank 0's float64 ``array``, on every rank (the same bits everywhere)."""
+        tensor = torch.as_tensor(np.ascontiguousarray(array, dtype=np.float64), device=self._device())
+        _dist().broadcast(tensor, src=0)
+        return tensor.cpu().numpy()
+
+    def pca(self, X, n_components):
+        """PCA's components and mean over every rank's rows (``skae._data.streamed_pca``).
+
+        Up to ``EXACT_PCA_MAX_FEATURES`` columns, one ``all_reduce`` of the
+        row count, sum and Gram matrix in float64, then the covariance's
+        eigenvectors; wider data take the randomized subspace iteration,
+        one ``all_reduce`` per pass. The components are broadcast from
+        rank 0, so that every rank starts from the same bits.
+
+        Returns
+        -------
+        components : ndarray of shape (min(n_components, n_rows), n_features), float64
+        mean : ndarray of shape (n_features,), float64
+        """
+        from sklearn.utils.extmath import svd_flip
+
+        n_features = X.shape[1]
+        if n_features <= EXACT_PCA_MAX_FEATURES:
+            sums = np.zeros(1 + n_features + n_features * n_features)
+            total, gram = sums[1 : 1 + n_features], sums[1 + n_features :].reshape(n_features, -1)
+            sums[0] = X.shape[0]
+            for block in row_blocks(X):
+                block = np.asarray(block, dtype=np.float32).astype(np.float64)
+                total += block.sum(axis=0)
+                gram += block.T @ block
+            sums = self.all_sum(sums)
+            n_samples = int(round(sums[0]))
+            mean = sums[1 : 1 + n_features] / n_samples
+            gram = sums[1 + n_features :].reshape(n_features, n_features)
+            covariance = (gram - n_samples * np.outer(mean, mean)) / max(n_samples - 1, 1)
+            _, vectors = np.linalg.eigh(covariance)
+            components = np.ascontiguousarray(vectors[:, ::-1].T)
+        else:
+            sums = np.zeros(1 + n_features)
+            sums[0] = X.shape[0]
+            for block in row_blocks(X):
+                sums[1:] += np.asarray(block, dtype=np.float32).sum(axis=0, dtype=np.float64)
+            sums = self.all_sum(sums)
+            n_samples = int(round(sums[0]))
+            mean = sums[1:] / n_samples
+            components = self._randomized_components(X, min(n_components, n_samples), mean, n_samples)
+        components = components[: min(n_components, n_samples)]
+        _, components = svd_flip(None, components, u_based_decision=False)
+        return self._broadcast(components), mean
+
+    def _covariance_times(self, X, Q, mean, n_samples):
+        product = np.zeros_like(Q)
+        for block in row_blocks(X):
+            centered = np.asarray(block, dtype=np.float32).astype(np.float64) - mean  # (B, d)
+            product += centered.T @ (centered @ Q)
+        return self.all_sum(product) / max(n_samples - 1, 1)
+
+    def _randomized_components(self, X, n_components, mean, n_samples):
+        """``skae._data._randomized_components`` with the products summed over ranks."""
+        n_features = X.shape[1]
+        width = min(n_components + PCA_OVERSAMPLES, n_features)
+        n_iter = 7 if n_components < 0.1 * min(n_samples, n_features) else 4
+        Q, _ = np.linalg.qr(np.random.RandomState(0).standard_normal((n_features, width)))
+        for _ in range(n_iter):
+            Q, _ = np.linalg.qr(self._covariance_times(X, Q, mean, n_samples))
+            Q = self._broadcast(Q)  # the same basis on every rank
+        small = Q.T @ self._covariance_times(X, Q, mean, n_samples)  # (width, width)
+        _, vectors = np.linalg.eigh((small + small.T) / 2)
+        return np.ascontiguousarray((Q @ vectors[:, ::-1]).T[:n_components])
