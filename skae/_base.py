@@ -608,6 +608,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """A new engine around a new network, its PCA start fitted on ``X_train`` only."""
         with seeded_torch(seed):  # the network is built on the CPU
             module = self._build_module(X_train)
+        parallel = active_parallel()
+        if parallel is not None:  # every rank starts from the same weights
+            parallel.broadcast_module(module)
         net = self._make_engine(module, generator, budget, monitor)
         net.initialize()
         return net

@@ -302,6 +302,24 @@ class DataParallel:
             b.copy_(flat[offset : offset + b.numel()].view_as(b))
             offset += b.numel()
 
+    @torch.no_grad()
+    def broadcast_module(self, module):
+        """Give every rank rank 0's weights and buffers (one broadcast per dtype).
+
+        ``fit`` calls it on a new network: a start built from this rank's rows
+        alone (``VariationalAE``'s probabilistic PCA) is then rank 0's
+        everywhere, and training keeps the ranks identical from there.
+        """
+        tensors = list(module.parameters()) + list(module.buffers())
+        for dtype in sorted({t.dtype for t in tensors}, key=str):
+            group = [t for t in tensors if t.dtype == dtype]
+            flat = torch.cat([t.detach().reshape(-1) for t in group]).to(self._device())
+            _dist().broadcast(flat, src=0)
+            offset = 0
+            for t in group:
+                t.copy_(flat[offset : offset + t.numel()].view_as(t))
+                offset += t.numel()
+
     # ------------------------------------------------------------------- PCA
     def _broadcast(self, array):
         """Rank 0's float64 ``array``, on every rank (the same bits everywhere)."""

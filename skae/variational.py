@@ -17,6 +17,7 @@ from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAutoencoder
+from ._distributed import active_parallel
 from ._docstrings import fill_budget_docs
 from ._engine import EarlyStoppingFromStart
 from .nn import LinearSkip, VariationalAutoencoder, last_linear, linearize_sigmoid_output, make_mlp
@@ -660,6 +661,11 @@ default="adam"
             )  # (B, n_features)
             total, rows = total + residuals.sum(0), rows + len(batch)
         module.train(was_training)
+        parallel = active_parallel()
+        if parallel is not None:  # the validation rows of every rank
+            local = np.zeros(X.shape[1]) if rows == 0 else total.cpu().numpy()
+            sums = parallel.all_sum(np.append(local, rows))
+            total, rows = torch.from_numpy(sums[:-1]), sums[-1]
         estimate = total / rows
         if module.noise_variance.numel() == 1:
             estimate = estimate.mean().reshape(1)

@@ -1,0 +1,137 @@
+"""One rank of the data-parallel tests (tests/test_distributed.py), run as a subprocess.
+
+``python _distributed_worker.py OUT_DIR SCENARIO [SCENARIO ...]`` with ``RANK``,
+``WORLD_SIZE``, ``MASTER_ADDR`` and ``MASTER_PORT`` set: joins a gloo process
+group (with a timeout, so that a bug hangs for seconds, not forever), runs
+each scenario on this rank's rows and pickles ``{scenario: result}`` to
+``OUT_DIR/rank{RANK}.pkl``. A scenario that raises records the error's type
+and message instead.
+"""
+
+import datetime
+import os
+import pickle
+import sys
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+import skae
+
+N_TRAIN = 1800
+# Unequal shares: the gradient average must weight ranks by their rows.
+SPLIT = 1000
+
+
+def make_data(n_rows=2000, n_features=12, seed=0):
+    """Rows near a 3-dimensional curved surface, with noise."""
+    rng = np.random.RandomState(seed)
+    latent = rng.normal(size=(n_rows, 3))
+    mixing = rng.normal(size=(6, n_features))
+    features = np.hstack([latent, np.tanh(latent)]) @ mixing
+    return (features + 0.1 * rng.normal(size=features.shape)).astype(np.float32)
+
+
+def rows_of(rank, X):
+    """This rank's training rows: 1000 on rank 0, 800 on rank 1."""
+    return X[:SPLIT] if rank == 0 else X[SPLIT:N_TRAIN]
+
+
+def settings(**params):
+    defaults = dict(n_components=3, hidden_layer_sizes=(16,), max_iter=15, random_state=0, n_jobs=1)
+    return {**defaults, **params}
+
+
+def weights(estimator):
+    return torch.cat([p.detach().reshape(-1) for p in estimator.module_.parameters()]).numpy()
+
+
+def summary(estimator, X_test):
+    return {
+        "weights": weights(estimator),
+        "n_iter": estimator.n_iter_,
+        "loss_curve": list(estimator.loss_curve_),
+        "test_mse": float(np.mean((estimator.inverse_transform(estimator.transform(X_test)) - X_test) ** 2)),
+    }
+
+
+def scenario_fit(rank, X):
+    model = skae.AutoencoderTransformer(distributed=True, **settings())
+    first = summary(model.fit(rows_of(rank, X)), X[N_TRAIN:])
+    again = summary(model.fit(rows_of(rank, X)), X[N_TRAIN:])
+    return {"first": first, "again": again}
+
+
+def scenario_autograd(rank, X):
+    # VariationalAE trains with autograd; SparseAE with its penalty by hand.
+    out = {}
+    for cls in (skae.VariationalAE, skae.SparseAE, skae.DenoisingAE):
+        out[cls.__name__] = summary(
+            cls(distributed=True, **settings(max_iter=3)).fit(rows_of(rank, X)), X[N_TRAIN:]
+        )
+    return out
+
+
+def scenario_small(rank, X):
+    # 150 rows in all: the "auto" budget cross-validates the training length.
+    model = skae.AutoencoderTransformer(distributed=True, **settings(max_iter=5))
+    return summary(model.fit(X[:80] if rank == 0 else X[80:150]), X[N_TRAIN:])
+
+
+def scenario_memmap(rank, X, out_dir):
+    path = os.path.join(out_dir, f"rows{rank}.dat")
+    rows = rows_of(rank, X)
+    stored = np.memmap(path, dtype=np.float32, mode="w+", shape=rows.shape)
+    stored[:] = rows
+    stored.flush()
+    model = skae.AutoencoderTransformer(distributed=True, **settings(max_iter=3))
+    return summary(model.fit(np.memmap(path, dtype=np.float32, mode="r", shape=rows.shape)), X[N_TRAIN:])
+
+
+def scenario_partial_fit(rank, X):
+    model = skae.AutoencoderTransformer(distributed=True, **settings(batch_size=64))
+    rows = rows_of(rank, X)
+    for chunk in np.array_split(rows, 3):
+        model.partial_fit(chunk)
+    return summary(model, X[N_TRAIN:])
+
+
+def scenario_local(rank, X):
+    # distributed=False under a process group: each rank trains alone, as before.
+    model = skae.AutoencoderTransformer(**settings(max_iter=3))
+    return summary(model.fit(rows_of(rank, X)), X[N_TRAIN:])
+
+
+def scenario_mismatch(rank, X):
+    rows = rows_of(rank, X)
+    skae.AutoencoderTransformer(distributed=True, **settings()).fit(rows if rank == 0 else rows[:, :-1])
+
+
+def scenario_bad_rows(rank, X):
+    rows = rows_of(rank, X).copy()
+    if rank == 1:
+        rows[5, 2] = np.nan
+    skae.AutoencoderTransformer(distributed=True, **settings()).fit(rows)
+
+
+def main(out_dir, scenarios):
+    dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=60))
+    rank = dist.get_rank()
+    X = make_data()
+    results = {}
+    for name in scenarios:
+        function = globals()[f"scenario_{name}"]
+        try:
+            args = (rank, X, out_dir) if name == "memmap" else (rank, X)
+            results[name] = function(*args)
+        except Exception as error:  # recorded: the test asserts on it
+            results[name] = {"error": type(error).__name__, "message": str(error)}
+        dist.barrier()
+    with open(os.path.join(out_dir, f"rank{rank}.pkl"), "wb") as file:
+        pickle.dump(results, file)
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2:])
