@@ -411,6 +411,7 @@ NON_DEFAULT = {
     "contractive_weight": 0.5,
     "device": "cpu",
     "dropout": 0.25,
+    "distributed": True,
     "early_stopping": False,
     "estimator": skae.AutoencoderTransformer(n_components=3, max_iter=2),
     "fine_tuning_learning_rate": 0.003,
