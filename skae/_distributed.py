@@ -290,9 +290,13 @@ class DataParallel:
         loss_sum, rows = self.all_sum([local, float(sum(sizes))])
         return loss_sum / rows if rows else math.nan
 
+    @torch.no_grad()
     def average_buffers(self, module):
-        """Average the floating-point buffers (batch normalization's running statistics)."""
-        buffers = [b for b in module.buffers() if b.is_floating_point()]
+        """Average batch normalization's running statistics over ranks (each saw its own batches)."""
+        norms = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        buffers = [
+            b for m in norms for b in (m.running_mean, m.running_var) if b is not None
+        ]
         if not buffers:
             return
         flat = torch.cat([b.reshape(-1) for b in buffers]) / self.world_size

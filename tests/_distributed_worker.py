@@ -44,7 +44,9 @@ def settings(**params):
 
 
 def weights(estimator):
-    return torch.cat([p.detach().reshape(-1) for p in estimator.module_.parameters()]).numpy()
+    """Every weight and buffer (batch normalization's running statistics too), flattened."""
+    state = estimator.module_.state_dict().values()
+    return torch.cat([t.detach().reshape(-1).double() for t in state]).numpy()
 
 
 def summary(estimator, X_test):
@@ -70,6 +72,11 @@ def scenario_autograd(rank, X):
         out[cls.__name__] = summary(
             cls(distributed=True, **settings(max_iter=3)).fit(rows_of(rank, X)), X[N_TRAIN:]
         )
+    # Batch normalization and dropout: autograd, running statistics averaged over ranks.
+    model = skae.AutoencoderTransformer(
+        distributed=True, **settings(max_iter=3, batch_norm=True, dropout=0.1)
+    )
+    out["batch_norm"] = summary(model.fit(rows_of(rank, X)), X[N_TRAIN:])
     return out
 
 

@@ -149,7 +149,7 @@ def test_other_paths_identical_on_ranks(ranks, scenario):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["VariationalAE", "SparseAE", "DenoisingAE"])
+@pytest.mark.parametrize("name", ["VariationalAE", "SparseAE", "DenoisingAE", "batch_norm"])
 def test_autograd_and_penalties_identical_on_ranks(ranks, name):
     first, second = ranks[0]["autograd"][name], ranks[1]["autograd"][name]
     np.testing.assert_array_equal(first["weights"], second["weights"])
