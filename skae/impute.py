@@ -53,6 +53,12 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     are imputed on their scale, categorical ones with their most likely
     category, booleans as booleans, integers rounded.
 
+    A column with no observed value at ``fit`` (all missing) is kept, with a
+    warning, and filled with 0 (False for a boolean column), as
+    ``SimpleImputer(keep_empty_features=True)`` does: the output has one
+    column per input column. A categorical column with no observed value is
+    an error.
+
     Optionally (``n_refinements``) the imputation is refined: the filled
     table is fed back with the imputed cells shown as observed, and the
     missing cells are re-predicted.
@@ -254,6 +260,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             # the PCA start (skae._budget.LOWEST_MEAN); imputing promises nothing about PCA.
             estimator._cv_rule = "lowest_mean"
             self.estimator_ = estimator.fit(X)
+            self.estimator_.codec_.name = type(self).__name__  # for transform's errors
             self.n_iter_ = self.estimator_.n_iter_
         return self
 
