@@ -759,8 +759,9 @@ class AutoencoderClassifier(ClassifierMixin, _BaseAutoencoderSupervised):
         if len(self.classes_) < 2:
             raise ValueError(
                 f"AutoencoderClassifier needs labeled rows of at least 2 classes; got 1 "
-                f"class ({self.classes_[0]!r}) besides the unlabeled rows "
-                f"(unlabeled_label={self.unlabeled_label!r})."
+                f"class ({np.asarray(self.classes_[0]).tolist()!r}) besides the unlabeled "
+                f"rows (unlabeled_label={self.unlabeled_label!r}). Label some rows of "
+                "another class, or fit an autoencoder (e.g. DenoisingAE) on X alone."
             )
         return labeled, np.searchsorted(self.classes_, y_labeled)
 
