@@ -1060,7 +1060,6 @@ class AutoencoderRegressor(RegressorMixin, _BaseAutoencoderSupervised):
             raise ValueError(
                 "Input y contains infinity; mark unlabeled rows with NaN, not inf."
             )
-        check_float32_range(y, type(self).__name__, what="y")
         labeled = ~np.isnan(y)
         if not labeled.any():
             raise ValueError(
@@ -1068,6 +1067,7 @@ class AutoencoderRegressor(RegressorMixin, _BaseAutoencoderSupervised):
                 "AutoencoderRegressor needs some labeled rows."
             )
         y = y[labeled]
+        check_float32_range(y, type(self).__name__, what="y")
         self._y_mean = float(y.mean())
         self._y_scale = float(y.std()) or 1.0
         return labeled, ((y - self._y_mean) / self._y_scale).astype(np.float32)
