@@ -9,6 +9,7 @@ scikit-learn tags, unscaled columns by a ``categorical_features`` parameter: see
 """
 
 import hashlib
+import re
 import warnings
 
 import numpy as np
@@ -461,8 +462,12 @@ def test_imputer_keeps_an_all_missing_column_with_a_warning_and_fills_it_with_ze
         X = pd.DataFrame(X, columns=COLUMNS)
     before = _digest(X)
     imputer = make_fast(skae.AutoencoderImputer)
-    with pytest.warns(UserWarning, match=r"no observed value.*kept.*filled with 0"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         imputer.fit(X)
+    said = [str(w.message) for w in caught if "no observed value" in str(w.message)]
+    assert len(said) == 1 and re.search(r"\['c'\]|\['2'\]", said[0]), said
+    assert "kept and filled with 0" in said[0]
     filled = np.asarray(imputer.transform(X), dtype=np.float64)
     assert filled.shape == (N, P)
     np.testing.assert_array_equal(filled[:, 2], 0.0)
@@ -471,6 +476,28 @@ def test_imputer_keeps_an_all_missing_column_with_a_warning_and_fills_it_with_ze
     np.testing.assert_array_equal(filled[observed], np.asarray(X, dtype=np.float64)[observed])
     assert list(imputer.get_feature_names_out()) == (COLUMNS if as_frame else ["x0", "x1", "x2", "x3"])
     assert _digest(X) == before
+
+
+@pytest.mark.parametrize("as_frame", [False, True], ids=["array", "DataFrame"])
+def test_imputer_can_drop_an_all_missing_column_as_simple_imputer_does(as_frame):
+    X = _data(np.float64)
+    X[::7, 0] = np.nan
+    X[:, 2] = np.nan
+    if as_frame:
+        X = pd.DataFrame(X, columns=COLUMNS)
+    imputer = make_fast(skae.AutoencoderImputer, keep_empty_features=False)
+    with pytest.warns(UserWarning, match=r"no observed value.*left out.*keep_empty_features=False"):
+        imputer.fit(X)
+    filled = imputer.transform(X)
+    assert filled.shape == (N, P - 1)
+    names = ["a", "b", "d"] if as_frame else ["x0", "x1", "x3"]
+    assert list(imputer.get_feature_names_out()) == names
+    if as_frame:
+        assert list(filled.columns) == names
+    np.testing.assert_array_equal(np.asarray(filled)[:, 1], np.asarray(X)[:, 1])
+    assert not np.isnan(np.asarray(filled, dtype=np.float64)).any()
+    frame = imputer.set_output(transform="pandas").transform(X)
+    assert list(frame.columns) == names
 
 
 def test_tabular_ae_decodes_an_all_missing_column_as_zero():
