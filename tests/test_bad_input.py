@@ -525,9 +525,11 @@ def test_layer_sizes_must_be_positive_integers(cls, sizes):
     for key in keys:
         bad = make_fast(cls).set_params(**{key: sizes})
         name = key.rsplit("__", 1)[-1]
+        X = _data()
         with pytest.raises(ValueError, match=f"'{name}' parameter.*positive integers"):
-            fit(bad, _data())
-        assert not bad.__sklearn_is_fitted__() if hasattr(bad, "__sklearn_is_fitted__") else True
+            fit(bad, X)
+        assert not [attribute for attribute in vars(bad) if attribute.endswith("_")]
+        np.testing.assert_array_equal(X, _data())
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
@@ -568,6 +570,7 @@ def test_an_unavailable_device_is_refused_naming_device(cls, device):
         bad = make_fast(cls).set_params(**{key: device})
         with pytest.raises(ValueError, match="'device' parameter.*available on this machine.*'cpu'"):
             fit(bad, _data())
+        assert not [attribute for attribute in vars(bad) if attribute.endswith("_")]
 
 
 @pytest.mark.parametrize("device", ["cpu", "auto"])
