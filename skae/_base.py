@@ -13,7 +13,7 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._data import (
@@ -66,6 +66,8 @@ FUSED_ON_CPU = tuple(int(part) for part in torch.__version__.split(".")[:2]) >= 
 INFERENCE_BATCH_ROWS = 4096
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+# Beyond this, a value's square (a squared error) overflows float32.
+FLOAT32_SQRT_MAX = math.sqrt(FLOAT32_MAX)
 
 
 def _take(X, rows):
@@ -170,13 +172,106 @@ def validate_numeric(estimator, X, *, reset, min_samples=1):
                 "with sklearn.compose.ColumnTransformer and OneHotEncoder."
             ) from error
         raise
-    # Two reductions, not np.abs(X): no temporary as large as the data.
-    if X.dtype == np.float64 and X.size and max(X.max(), -X.min()) > FLOAT32_MAX:
-        raise ValueError(
-            f"X has values beyond float32's range (+/-{FLOAT32_MAX:.3g}), which {name} "
-            "computes in. Scale the data first."
-        )
+    if X.dtype == np.float64:
+        check_float32_range(X, name)
     return X
+
+
+def check_float32_range(values, name, what="X"):
+    """Refuse ``values`` (an ndarray) holding a value beyond float32's range.
+
+    ``name`` is the estimator's, ``what`` says which values (``"X"``,
+    ``"y"``): the one error every skae estimator gives, at ``fit`` and at
+    ``transform``, ``predict`` and ``score``, for values that float32 (what
+    the networks compute in) cannot hold.
+    """
+    # Two reductions, not np.abs(values): no temporary as large as the data.
+    if values.size and max(np.nanmax(values), -np.nanmin(values)) > FLOAT32_MAX:
+        raise ValueError(
+            f"{what} has values beyond float32's range (+/-{FLOAT32_MAX:.3g}), which {name} "
+            "computes in. Scale the data first (e.g. StandardScaler)."
+        )
+
+
+# scikit-learn's parameter validation takes its own constraint classes only: these
+# two are ``Options`` whose test is their own.
+class PositiveIntegerSizes(Options):
+    """Constraint: a sequence of positive integers, e.g. ``hidden_layer_sizes``.
+
+    An empty sequence (no hidden layer) satisfies it; a string, a float such
+    as ``8.5`` (or ``8.0``), a boolean, zero or a negative size does not.
+    """
+
+    def __init__(self):
+        super().__init__(object, set())
+
+    def is_satisfied_by(self, val):
+        if isinstance(val, (str, bytes, dict)) or not hasattr(val, "__len__"):
+            return False
+        try:
+            sizes = list(val)
+        except TypeError:
+            return False
+        return all(
+            isinstance(size, Integral) and not isinstance(size, (bool, np.bool_)) and size > 0
+            for size in sizes
+        )
+
+    def __str__(self):
+        return "an array-like of positive integers (the width of each layer), e.g. (64, 32)"
+
+
+def device_problem(device):
+    """Why ``device`` cannot be used on this machine, or None when it can.
+
+    ``"auto"`` and the CPU always can; CUDA (``"cuda"``, ``"cuda:1"``) when
+    torch sees that many GPUs; ``"mps"`` when torch's MPS backend is
+    available. Any other device is refused.
+    """
+    if isinstance(device, str) and device == "auto":
+        return None
+    if not isinstance(device, (str, torch.device)):
+        return f"{device!r} is not a device name"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        return f"torch does not know the device {str(device)!r}"
+    if parsed.type == "cpu":
+        return None
+    if parsed.type == "cuda":
+        n_gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n_gpus == 0:
+            return "CUDA is not available here"
+        if parsed.index is not None and parsed.index >= n_gpus:
+            return f"there are {n_gpus} CUDA device(s) here"
+        return None
+    if parsed.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        return None if mps is not None and mps.is_available() else "MPS is not available here"
+    return f"skae does not train on {parsed.type!r} devices"
+
+
+def available_devices():
+    """The device names that ``device_problem`` accepts here, for messages."""
+    names = ["'auto'", "'cpu'"]
+    if device_problem("cuda") is None:
+        names.append("'cuda'" + (" or 'cuda:<index>'" if torch.cuda.device_count() > 1 else ""))
+    if device_problem("mps") is None:
+        names.append("'mps'")
+    return names
+
+
+class AvailableDevice(Options):
+    """Constraint: a device this machine has (see ``device_problem``)."""
+
+    def __init__(self):
+        super().__init__(object, set())
+
+    def is_satisfied_by(self, val):
+        return device_problem(val) is None
+
+    def __str__(self):
+        return f"a device available on this machine: {', '.join(available_devices())}"
 
 
 class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -241,7 +336,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": [PositiveIntegerSizes()],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "output_activation": [StrOptions({"auto", "identity", "sigmoid"})],
         "loss": [StrOptions(set(RECONSTRUCTION_LOSSES))],
@@ -257,7 +352,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "device": [str, torch.device],
+        "device": [AvailableDevice()],
         "n_jobs": [
             Interval(Integral, 1, None, closed="left"),
             Interval(Integral, None, -1, closed="right"),

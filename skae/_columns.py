@@ -31,6 +31,9 @@ __all__ = ["FEATURE_TYPES", "TableCodec"]
 # Column types, in the order their encodings are laid out in the network's input.
 FEATURE_TYPES = ("numeric", "binary", "categorical")
 
+# Beyond this, a standardized value's square (its squared error) overflows float32.
+FLOAT32_SQRT_MAX = float(np.sqrt(np.finfo(np.float32).max))
+
 # Smallest baseline loss a column is normalized by (caps its weight at 10).
 MIN_BASELINE = 0.1
 
@@ -51,6 +54,26 @@ def _as_float(column, name):
             f"Column {name!r} was numeric during fit but holds non-numeric values "
             f"now ({error})."
         ) from None
+
+
+def _mean_and_std(values):
+    """Mean and standard deviation of float64 ``values`` (0 and 0 when empty), never overflowing.
+
+    Values up to float64's largest: when the plain computation overflows
+    (squares beyond 1.8e308), it is done on the values divided by their
+    largest magnitude.
+    """
+    if not values.size:
+        return 0.0, 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = float(values.mean()), float(values.std())
+    if np.isfinite(mean) and np.isfinite(std):
+        return mean, std
+    magnitude = float(np.max(np.abs(values)))
+    if not np.isfinite(magnitude):  # infinity: refused by ``encode``
+        return 0.0, 0.0
+    unit = values / magnitude
+    return float(unit.mean()) * magnitude, float(unit.std()) * magnitude
 
 
 def _category_codes(column, levels):
@@ -106,6 +129,11 @@ class TableCodec(BaseEstimator):
         Log-odds of each boolean column and log-frequency of each category on
         the training table, in grouped order: a network's starting output
         biases.
+    empty_ : list of int
+        The numeric and boolean columns without any observed value in the
+        training table (all missing, with ``missing="learn"``; a warning
+        says so): ``decode`` gives them 0 (False), as
+        ``SimpleImputer(keep_empty_features=True)`` fills them.
 
     Examples
     --------
@@ -160,16 +188,20 @@ class TableCodec(BaseEstimator):
         names = [str(c) for c in table.columns]
 
         means, scales, baselines = [], [], np.ones(len(types))
+        empty = []
         for j in groups["numeric"]:
             values = _as_float(table.iloc[:, j], names[j])
             observed = values[~np.isnan(values)]
-            mean = float(observed.mean()) if observed.size else 0.0
-            scale = float(observed.std()) if observed.size else 0.0
+            if not observed.size:
+                empty.append(j)
+            mean, scale = _mean_and_std(observed)
             means.append(mean)
             scales.append(scale if scale > 0 and np.isfinite(scale) else 1.0)
         log_priors = []
         for j in groups["binary"]:
             values = _as_float(table.iloc[:, j], names[j])
+            if np.isnan(values).all():
+                empty.append(j)
             positive = np.nansum(values)
             counts = [np.sum(~np.isnan(values)) - positive, positive]
             baselines[j] = _entropy(counts)
@@ -212,6 +244,17 @@ class TableCodec(BaseEstimator):
         self.starts_ = np.concatenate([[0], np.cumsum(widths)]).astype(int)
         self.n_encoded_ = int(sum(widths))
         self.log_priors_ = np.concatenate(log_priors) if log_priors else np.zeros(0)
+        self.empty_ = sorted(empty)
+        if empty and self.missing == "learn":
+            warnings.warn(
+                f"Column(s) {[names[j] for j in self.empty_]} have no observed value to "
+                "learn from. They are kept, and their cells are filled with 0 (False for "
+                "a boolean column), as "
+                "SimpleImputer(keep_empty_features=True) does. Drop them to silence this "
+                "warning.",
+                UserWarning,
+                stacklevel=4,
+            )
         return self
 
     def _categorical_positions(self, table):
@@ -307,6 +350,7 @@ class TableCodec(BaseEstimator):
                 )
             missing[:, g] = np.isnan(values)
             scaled = (values - self.mean_[g]) / self.scale_[g]
+            self._check_standardized(scaled, values, g, names[j])
             encoded[:, starts[g]] = np.where(missing[:, g], 0.0, scaled)
             g += 1
         for j in groups["binary"]:
@@ -343,6 +387,26 @@ class TableCodec(BaseEstimator):
             encoded[:, n_encoded:] = missing
         return encoded
 
+    def _check_standardized(self, scaled, values, g, name):
+        """Refuse standardized values whose square overflows float32 (the network's precision).
+
+        ``scaled``: the standardized values of the ``g``-th numeric column
+        (grouped order), named ``name``, whose raw ``values`` they are.
+        """
+        with np.errstate(invalid="ignore"):
+            beyond = np.abs(scaled) > FLOAT32_SQRT_MAX  # NaN (missing): False
+        if not beyond.any():
+            return
+        row = int(np.flatnonzero(beyond)[0])
+        raise ValueError(
+            f"X has values too large for float32 once standardized: column {name!r} holds "
+            f"{values[row]:.3g} (row {row}), {abs(scaled[row]):.3g} training standard "
+            f"deviations ({self.scale_[g]:.3g}) from its training mean ({self.mean_[g]:.3g}). "
+            f"{self.name} computes in float32, where the square of a value beyond "
+            f"+/-{FLOAT32_SQRT_MAX:.3g} overflows. Check the column's units: scale it as "
+            "during fit."
+        )
+
     def decode(self, raw, index=None):
         """The table that raw network outputs stand for.
 
@@ -363,11 +427,14 @@ class TableCodec(BaseEstimator):
         groups, starts = self.groups_, self.starts_
         values = {}
         g = 0
+        empty = getattr(self, "empty_", [])  # columns without observed value: 0 and False
         for j in groups["numeric"]:
             values[j] = raw[:, starts[g]].astype(np.float64) * self.scale_[g] + self.mean_[g]
+            if j in empty:
+                values[j] = np.zeros(len(raw))
             g += 1
         for j in groups["binary"]:
-            values[j] = raw[:, starts[g]] > 0
+            values[j] = (raw[:, starts[g]] > 0) & (j not in empty)
             g += 1
         for levels, j in zip(self.categories_, groups["categorical"]):
             values[j] = levels[np.argmax(raw[:, starts[g] : starts[g + 1]], axis=1)]

@@ -1,5 +1,6 @@
 """AutoencoderImputer: scikit-learn's imputer API over a masked tabular autoencoder."""
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -52,6 +53,14 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     Mixed tables are handled as :class:`TabularAE` does: numeric columns
     are imputed on their scale, categorical ones with their most likely
     category, booleans as booleans, integers rounded.
+
+    A column with no observed value at ``fit`` (all missing) cannot be
+    learned: a warning says so and, as in ``SimpleImputer``, it is kept and
+    filled with 0 (False for a boolean column) with
+    ``keep_empty_features=True`` (the default here, so that the output has
+    one column per input column), or left out of ``transform``'s output with
+    ``keep_empty_features=False``. A categorical column with no observed
+    value is an error.
 
     Optionally (``n_refinements``) the imputation is refined: the filled
     table is fed back with the imputed cells shown as observed, and the
@@ -110,6 +119,12 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Seed for initialization, shuffling and noise.
     verbose : int, default=0
         Show a progress bar over epochs when positive.
+    keep_empty_features : bool, default=True
+        What to do with the columns that have no observed value at ``fit``:
+        keep them, filled with 0 (False for a boolean column), as
+        ``SimpleImputer(keep_empty_features=True)`` does, or, when False,
+        leave them out of ``transform``'s output and of
+        ``get_feature_names_out``, as ``SimpleImputer``'s default does.
 
     Attributes
     ----------
@@ -150,6 +165,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         "missing_values": [MissingValues()],
         **{key: TabularAE._parameter_constraints[key] for key in _SHARED},
         "n_refinements": [Interval(Integral, 0, None, closed="left")],
+        "keep_empty_features": ["boolean"],
     }
 
     def __init__(
@@ -175,6 +191,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         n_jobs=None,
         random_state=None,
         verbose=0,
+        keep_empty_features=True,
     ):
         self.missing_values = missing_values
         self.n_components = n_components
@@ -196,6 +213,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.keep_empty_features = keep_empty_features
 
     def _with_nan(self, X, *, reset):
         """Validate ``X``; return it with ``missing_values`` replaced by NaN (a copy if needed)."""
@@ -253,8 +271,12 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             # Below 1,000 rows: the lowest cross-validated loss, not the shortest run near
             # the PCA start (skae._budget.LOWEST_MEAN); imputing promises nothing about PCA.
             estimator._cv_rule = "lowest_mean"
-            self.estimator_ = estimator.fit(X)
+            with warnings.catch_warnings():  # said below, with what this imputer does
+                warnings.filterwarnings("ignore", message=r"Column\(s\) .* no observed value")
+                self.estimator_ = estimator.fit(X)
+            self.estimator_.codec_.name = type(self).__name__  # for transform's errors
             self.n_iter_ = self.estimator_.n_iter_
+        self._warn_empty_features()
         return self
 
     def transform(self, X):
@@ -270,6 +292,8 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X_filled : DataFrame or ndarray of shape (n_samples, n_features)
             ``X`` with its missing cells filled: a DataFrame with the same
             index, columns and dtypes for a DataFrame, else an ndarray.
+            Without the columns that had no observed value at ``fit`` when
+            ``keep_empty_features=False``.
         """
         check_is_fitted(self)
         X = self._with_nan(X, reset=False)
@@ -278,7 +302,50 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             # The completed table goes back in, imputed cells shown as observed,
             # and the missing cells of X are predicted again.
             filled = self.estimator_._impute(X, source=filled)
-        return filled
+        empty = self.estimator_.codec_.empty_
+        if self.keep_empty_features or not empty:
+            return filled
+        if isinstance(filled, pd.DataFrame):
+            return filled.drop(columns=filled.columns[empty])
+        return np.delete(filled, empty, axis=1)
+
+    def _warn_empty_features(self):
+        """Say which columns had no observed value at ``fit``, and what becomes of them."""
+        empty = self.estimator_.codec_.empty_
+        if not empty:
+            return
+        names = [str(name) for name in np.asarray(self.estimator_.codec_.columns_)[empty]]
+        what = (
+            "They are kept and filled with 0 (False for a boolean column), as "
+            "SimpleImputer(keep_empty_features=True) does; drop them, or pass "
+            "keep_empty_features=False to leave them out of the output."
+            if self.keep_empty_features
+            else "They are left out of transform's output (keep_empty_features=False)."
+        )
+        warnings.warn(
+            f"Column(s) {names} have no observed value to learn from. {what}",
+            UserWarning,
+            stacklevel=3,
+        )
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: the input's, less the empty ones when they are dropped.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input feature names, checked against ``feature_names_in_`` when
+            that is set; ``x0, x1, ...`` when None and it is not.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+            One name per column of ``transform``'s output.
+        """
+        names = super().get_feature_names_out(input_features)
+        if self.keep_empty_features:
+            return names
+        return np.delete(names, self.estimator_.codec_.empty_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

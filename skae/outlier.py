@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._base import check_float32_range
 from ._data import reused_pca
 from ._rollback import rollback_on_error
 from .autoencoder import AutoencoderTransformer
@@ -150,6 +151,8 @@ def fit_member_statistics(view, codes, errors):
             stats["distance_median"] = max(float(np.median(_distance(stats, codes)[rows])), TINY)
         outlyingness = member_outlyingness(stats, codes, errors)
         rows = outlyingness <= np.quantile(outlyingness, KEEP_FRACTION)
+        if rows.sum() < 2:  # a covariance needs 2 rows: keep the estimates from every row
+            break
     return stats
 
 
@@ -381,6 +384,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
     def _fit_ensemble(self, X):
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        check_float32_range(X, type(self).__name__)
         self.mean_ = X.mean(axis=0)
         scale = X.std(axis=0)
         self.scale_ = np.where(scale > 0, scale, 1.0)
@@ -400,7 +404,12 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         return self._combine(outlyingness)
 
     def _standardize(self, X):
-        return ((X - self.mean_) / self.scale_).astype(np.float32)
+        check_float32_range(X, type(self).__name__)
+        Z = (X - self.mean_) / self.scale_
+        check_float32_range(
+            Z, type(self).__name__, what="X, standardized by the training mean_ and scale_,"
+        )
+        return Z.astype(np.float32)
 
     def _view_outlyingness(self, parts):
         """Mean member outlyingness of each view, from each member's ``(codes, errors)``."""

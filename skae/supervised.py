@@ -31,8 +31,11 @@ from skorch.callbacks import Callback, EarlyStopping
 
 from ._base import (
     OPTIMIZERS,
+    AvailableDevice,
     BaseAutoencoder,
+    PositiveIntegerSizes,
     _discard,
+    check_float32_range,
     map_batches,
     resolve_device,
 )
@@ -61,6 +64,15 @@ PSEUDO_LABEL_ALPHA = 0.99
 # 30 rows in all chose worse at 5% labels: letter 0.742 -> 0.729).
 VALIDATION_FRACTION = 0.1
 MIN_VALIDATION_PER_CLASS = 5
+
+# What a fit with ``n_neighbors`` (the label graph) sets and a fit without it does not.
+GRAPH_ATTRIBUTES = (
+    "label_distributions_",
+    "_reference_rows",
+    "_reference_codes",
+    "_induction_neighbors",
+    "_unit_norm_rows",
+)
 
 # The classifier's ``"auto"`` epochs: at least these many, and enough for
 # these many optimizer steps (times the squared share of true labels) on
@@ -144,7 +156,7 @@ class _BaseAutoencoderSupervised(BaseEstimator):
     _parameter_constraints: dict = {
         "autoencoder": [BaseAutoencoder, FrozenEstimator, None],
         "refit_autoencoder": ["boolean"],
-        "head_hidden_layer_sizes": ["array-like"],
+        "head_hidden_layer_sizes": [PositiveIntegerSizes()],
         "head_activation": [StrOptions(set(ACTIVATIONS))],
         "freeze_epochs": [Interval(Integral, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
@@ -155,7 +167,7 @@ class _BaseAutoencoderSupervised(BaseEstimator):
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "device": [str, torch.device],
+        "device": [AvailableDevice()],
         "n_jobs": BaseAutoencoder._parameter_constraints["n_jobs"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -747,8 +759,9 @@ class AutoencoderClassifier(ClassifierMixin, _BaseAutoencoderSupervised):
         if len(self.classes_) < 2:
             raise ValueError(
                 f"AutoencoderClassifier needs labeled rows of at least 2 classes; got 1 "
-                f"class ({self.classes_[0]!r}) besides the unlabeled rows "
-                f"(unlabeled_label={self.unlabeled_label!r})."
+                f"class ({np.asarray(self.classes_[0]).tolist()!r}) besides the unlabeled "
+                f"rows (unlabeled_label={self.unlabeled_label!r}). Label some rows of "
+                "another class, or fit an autoencoder (e.g. DenoisingAE) on X alone."
             )
         return labeled, np.searchsorted(self.classes_, y_labeled)
 
@@ -763,6 +776,9 @@ class AutoencoderClassifier(ClassifierMixin, _BaseAutoencoderSupervised):
     def _fit_network(self, X, labeled, targets, seed):
         """Pseudo labels from the graphs, the network on all rows, the final spreading."""
         if self.n_neighbors is None:
+            # What the graph of an earlier fit left would otherwise outlive it.
+            for name in GRAPH_ATTRIBUTES:
+                self.__dict__.pop(name, None)
             self._labeled_share = 1.0
             super()._fit_network(X, labeled, targets, seed)
             self.combination_, self.combination_scores_ = "head", {}
@@ -1051,6 +1067,7 @@ class AutoencoderRegressor(RegressorMixin, _BaseAutoencoderSupervised):
                 "AutoencoderRegressor needs some labeled rows."
             )
         y = y[labeled]
+        check_float32_range(y, type(self).__name__, what="y")
         self._y_mean = float(y.mean())
         self._y_scale = float(y.std()) or 1.0
         return labeled, ((y - self._y_mean) / self._y_scale).astype(np.float32)

@@ -87,7 +87,10 @@ class TabularAE(BaseAutoencoder):
     missing : {"error", "learn"}, default="error"
         ``"error"`` rejects missing values with a clear error. ``"learn"``
         accepts them: the network sees a missing indicator per column and the
-        loss ignores missing cells.
+        loss ignores missing cells. A numeric or boolean column with no
+        observed value at ``fit`` is kept with a warning and decoded (and
+        imputed) as 0 (False), as ``SimpleImputer(keep_empty_features=True)``
+        does; a categorical one is an error.
     noise : {"auto", "masking", "swap"} or None, default="auto"
         Corruption of the training input, by whole cells (a categorical
         column's one-hot block moves as one). ``"masking"`` (also spelled

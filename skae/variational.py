@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseAutoencoder
 from ._distributed import active_parallel
 from ._docstrings import fill_budget_docs
-from ._engine import EarlyStoppingFromStart
+from ._engine import DivergenceError, EarlyStoppingFromStart
 from .nn import LinearSkip, VariationalAutoencoder, last_linear, linearize_sigmoid_output, make_mlp
 from .penalties import kl_standard_normal
 
@@ -551,8 +551,14 @@ default="adam"
         """
         k = self.n_components
         n_pca = min(k, *X.shape)
-        with np.errstate(divide="ignore", invalid="ignore"):  # constant data: 0 / 0 ratios
-            pca = PCA(n_components=n_pca, random_state=0).fit(X)
+        try:
+            with np.errstate(divide="ignore", invalid="ignore"):  # constant data: 0 / 0 ratios
+                pca = PCA(n_components=n_pca, random_state=0).fit(X)
+        except np.linalg.LinAlgError as error:  # fit's DivergenceError handler adds the advice
+            raise DivergenceError(
+                f"The probabilistic PCA start failed ({error}): X's covariance is not "
+                "finite in float32."
+            ) from None
         components = np.zeros((k, X.shape[1]))
         components[:n_pca] = pca.components_
         eigenvalues = np.zeros(k)

@@ -9,6 +9,7 @@ scikit-learn tags, unscaled columns by a ``categorical_features`` parameter: see
 """
 
 import hashlib
+import re
 import warnings
 
 import numpy as np
@@ -16,6 +17,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from _public_estimators import (
+    OUTPUT_METHODS,
     fit,
     make_fast,
     make_y,
@@ -40,6 +42,12 @@ def _data(dtype=np.float32):
 def _holes(value):
     X = _data(np.float64)
     X[3, 1] = X[10, 2] = value
+    return X
+
+
+def _one_cell(value):
+    X = _data(np.float64)
+    X[3, 1] = value
     return X
 
 
@@ -114,6 +122,10 @@ CASES = {
     # An estimator that standardizes its columns in float64 first (TabularAE) takes these.
     "huge values 1e30": (lambda: _data(np.float64) * 1e30, "error", "scale|float32", "unscaled"),
     "beyond float32": (lambda: _data(np.float64) * 1e39, "error", "float32", "unscaled"),
+    # One cell whose square overflows float32, or beyond float32: the autoencoders' error
+    # (DivergenceError or ValueError, never LinAlgError); TabularAE standardizes it.
+    "one cell at 1e30": (lambda: _one_cell(1e30), "error", "scale|float32", "unscaled"),
+    "one cell at 1e300": (lambda: _one_cell(1e300), "error", "float32", "unscaled"),
     "complex": (lambda: _data().astype(complex), "error", "[Cc]omplex", None),
     "scipy sparse CSR": (lambda: sp.csr_matrix(_data()), "error", "[Ss]parse|dense", "sparse"),
     "list of lists": (lambda: _data().tolist(), "ok", None, None),
@@ -336,3 +348,293 @@ def test_bool_and_int_are_converted_like_floats():
     ae = make_fast(skae.AutoencoderTransformer).fit(X)
     np.testing.assert_array_equal(ae.transform(X > 0.5), ae.transform(X))
     np.testing.assert_array_equal(ae.transform(X.astype(np.int8)), ae.transform(X))
+
+
+# ---------------------------------------------------------------- extreme values
+def _with_hole_if_supported(estimator, X):
+    """``X`` with a missing cell in row 3 (beside the extreme one) if the estimator takes NaN."""
+    if supports(estimator, "missing"):
+        X = X.copy()
+        X[3, 2] = np.nan
+    return X
+
+
+@pytest.mark.parametrize("value", [1e30, 1e39, 1e300, -1e300])
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_an_extreme_cell_after_fit_is_refused_or_gives_finite_outputs(cls, value):
+    """Never NaN or inf out: a value beyond float32's range is refused by every output method.
+
+    For a value whose square overflows float32 (1e30), finite outputs are fine
+    too (e.g. ``AutoencoderTransformer``'s linear codes); ``TabularAE`` and the
+    imputer refuse it, since they standardize it to 1e30 training deviations.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimator = fit(make_fast(cls), _data())
+    X = _with_hole_if_supported(estimator, _one_cell(value))
+    before = _digest(X)
+    for method in OUTPUT_METHODS:
+        if not hasattr(estimator, method):
+            continue
+        try:
+            out = np.asarray(getattr(estimator, method)(X))
+        except (ValueError, skae.DivergenceError) as error:
+            assert "float32" in str(error), f"{method}: {error}"
+            continue
+        assert abs(value) < 3.4e38, f"{method} accepted {value:g}"
+        if out.dtype.kind in "fc":
+            assert np.all(np.isfinite(out)), f"{method} returned non-finite values"
+        if out.dtype == object:  # the imputer on a table: nothing left missing
+            assert not pd.isna(out).any()
+    assert _digest(X) == before
+
+
+def test_tabular_ae_standardizes_a_column_of_huge_values_without_overflow():
+    X = _one_cell(1e300)
+    ae = make_fast(skae.TabularAE).fit(X)
+    assert np.isfinite(ae.scale_).all() and ae.scale_[1] > 1e298
+    assert np.all(np.isfinite(ae.transform(X)))
+
+
+@pytest.mark.parametrize("cls", [skae.VariationalAE, skae.AutoencoderTransformer])
+def test_values_whose_squares_overflow_give_the_same_divergence_error(cls):
+    """The VAE's PCA start once failed there with LinAlgError (iris, one cell at 1e30)."""
+    from sklearn.datasets import load_iris
+
+    X = load_iris().data
+    X[0, 0] = 1e30
+    with pytest.raises(skae.DivergenceError, match="1e\\+30.*overflow float32.*StandardScaler"):
+        make_fast(cls).fit(X)
+
+
+@pytest.mark.parametrize("value", [1e39, 1e300, -1e300, np.inf, -np.inf])
+def test_regressor_refuses_a_target_beyond_float32(value):
+    y = np.linspace(-1.0, 1.0, N)
+    y[5] = value
+    y_before = y.copy()
+    regressor = make_fast(skae.AutoencoderRegressor)
+    match = "infinity" if np.isinf(value) else "y has values beyond float32's range"
+    with pytest.raises(ValueError, match=match):
+        regressor.fit(_data(), y)
+    np.testing.assert_array_equal(y, y_before)
+    assert not hasattr(regressor, "module_")
+
+
+def test_regressor_takes_nan_as_unlabeled_and_a_large_finite_target():
+    y = np.linspace(-1.0, 1.0, N) * 1e30
+    y[:5] = np.nan
+    predictions = make_fast(skae.AutoencoderRegressor).fit(_data(), y).predict(_data())
+    assert np.all(np.isfinite(predictions))
+
+
+def test_outlier_detector_fits_two_rows():
+    from sklearn.datasets import load_iris
+
+    X = load_iris().data[:2]
+    detector = skae.AutoencoderOutlierDetector(random_state=0).fit(X)
+    assert np.all(np.isfinite(detector.score_samples(X)))
+
+
+@pytest.mark.parametrize(
+    "make_estimator",
+    [
+        lambda: skae.AutoencoderOutlierDetector(random_state=0),
+        lambda: make_fast(skae.AutoencoderOutlierDetector),
+    ],
+    ids=["ensemble", "one autoencoder"],
+)
+def test_outlier_detector_refuses_values_beyond_float32_at_fit_and_score(make_estimator):
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        make_estimator().fit(_one_cell(1e300))
+    detector = make_estimator().fit(_data())
+    for method in ("score_samples", "decision_function", "predict"):
+        with pytest.raises(ValueError, match="float32"):
+            getattr(detector, method)(_one_cell(1e300))
+
+
+# ------------------------------------------------------- an all-missing column
+@pytest.mark.parametrize("as_frame", [False, True], ids=["array", "DataFrame"])
+def test_imputer_keeps_an_all_missing_column_with_a_warning_and_fills_it_with_zero(as_frame):
+    X = _data(np.float64)
+    X[::7, 0] = np.nan
+    X[:, 2] = np.nan
+    if as_frame:
+        X = pd.DataFrame(X, columns=COLUMNS)
+    before = _digest(X)
+    imputer = make_fast(skae.AutoencoderImputer)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        imputer.fit(X)
+    said = [str(w.message) for w in caught if "no observed value" in str(w.message)]
+    assert len(said) == 1 and re.search(r"\['c'\]|\['2'\]", said[0]), said
+    assert "kept and filled with 0" in said[0]
+    filled = np.asarray(imputer.transform(X), dtype=np.float64)
+    assert filled.shape == (N, P)
+    np.testing.assert_array_equal(filled[:, 2], 0.0)
+    assert not np.isnan(filled).any()
+    observed = ~np.isnan(np.asarray(X, dtype=np.float64))
+    np.testing.assert_array_equal(filled[observed], np.asarray(X, dtype=np.float64)[observed])
+    assert list(imputer.get_feature_names_out()) == (COLUMNS if as_frame else ["x0", "x1", "x2", "x3"])
+    assert _digest(X) == before
+
+
+@pytest.mark.parametrize("as_frame", [False, True], ids=["array", "DataFrame"])
+def test_imputer_can_drop_an_all_missing_column_as_simple_imputer_does(as_frame):
+    X = _data(np.float64)
+    X[::7, 0] = np.nan
+    X[:, 2] = np.nan
+    if as_frame:
+        X = pd.DataFrame(X, columns=COLUMNS)
+    imputer = make_fast(skae.AutoencoderImputer, keep_empty_features=False)
+    with pytest.warns(UserWarning, match=r"no observed value.*left out.*keep_empty_features=False"):
+        imputer.fit(X)
+    filled = imputer.transform(X)
+    assert filled.shape == (N, P - 1)
+    names = ["a", "b", "d"] if as_frame else ["x0", "x1", "x3"]
+    assert list(imputer.get_feature_names_out()) == names
+    if as_frame:
+        assert list(filled.columns) == names
+    np.testing.assert_array_equal(np.asarray(filled)[:, 1], np.asarray(X)[:, 1])
+    assert not np.isnan(np.asarray(filled, dtype=np.float64)).any()
+    frame = imputer.set_output(transform="pandas").transform(X)
+    assert list(frame.columns) == names
+
+
+def test_tabular_ae_decodes_an_all_missing_column_as_zero():
+    X = _data(np.float64)
+    X[:, 1] = np.nan
+    ae = make_fast(skae.TabularAE, missing="learn")
+    with pytest.warns(UserWarning, match="no observed value"):
+        ae.fit(X)
+    np.testing.assert_array_equal(ae.impute(X)[:, 1], 0.0)
+    np.testing.assert_array_equal(ae.inverse_transform(ae.transform(X))[:, 1], 0.0)
+
+
+# ------------------------------------------------------------------ parameters
+def _keys(estimator, name):
+    return [k for k in estimator.get_params(deep=True) if k.rsplit("__", 1)[-1] == name]
+
+
+@pytest.mark.parametrize("sizes", [(-5,), (0,), (8.5,), (8, 0), (True,), "8", 8])
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_layer_sizes_must_be_positive_integers(cls, sizes):
+    estimator = make_fast(cls)
+    keys = _keys(estimator, "hidden_layer_sizes") + _keys(estimator, "head_hidden_layer_sizes")
+    if not keys:
+        pytest.skip(f"{cls.__name__} has no layer sizes")
+    for key in keys:
+        bad = make_fast(cls).set_params(**{key: sizes})
+        name = key.rsplit("__", 1)[-1]
+        X = _data()
+        with pytest.raises(ValueError, match=f"'{name}' parameter.*positive integers"):
+            fit(bad, X)
+        assert not [attribute for attribute in vars(bad) if attribute.endswith("_")]
+        np.testing.assert_array_equal(X, _data())
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_empty_and_numpy_integer_layer_sizes_are_accepted(cls):
+    estimator = make_fast(cls)
+    keys = _keys(estimator, "hidden_layer_sizes")
+    if not keys:
+        pytest.skip(f"{cls.__name__} has no layer sizes")
+    estimator.set_params(**{key: np.array([3], dtype=np.int64) for key in keys})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit(estimator, _data())
+    estimator.set_params(**{key: () for key in keys})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit(estimator, _data())
+
+
+def _unavailable_devices():
+    import torch
+
+    devices = ["not-a-device", "meta", "cuda:99"]
+    if not torch.cuda.is_available():
+        devices.append("cuda")
+    if not torch.backends.mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+@pytest.mark.parametrize("device", _unavailable_devices())
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_an_unavailable_device_is_refused_naming_device(cls, device):
+    estimator = make_fast(cls)
+    keys = _keys(estimator, "device")
+    if not keys:
+        pytest.skip(f"{cls.__name__} has no device")
+    for key in keys:
+        bad = make_fast(cls).set_params(**{key: device})
+        with pytest.raises(ValueError, match="'device' parameter.*available on this machine.*'cpu'"):
+            fit(bad, _data())
+        assert not [attribute for attribute in vars(bad) if attribute.endswith("_")]
+
+
+@pytest.mark.parametrize("device", ["cpu", "auto"])
+def test_available_devices_are_accepted(device):
+    import torch
+
+    make_fast(skae.AutoencoderTransformer, device=device).fit(_data())
+    make_fast(skae.AutoencoderTransformer, device=torch.device("cpu")).fit(_data())
+
+
+# ---------------------------------------------------------------- refits
+def test_classifier_refit_without_neighbors_drops_the_graph_of_the_previous_fit():
+    X, y = _data(), np.arange(N) % 2
+    classifier = make_fast(skae.AutoencoderClassifier, n_neighbors=3).fit(X, y)
+    stale = ["label_distributions_", "_reference_rows", "_reference_codes", "_induction_neighbors"]
+    assert all(hasattr(classifier, name) for name in stale)
+    classifier.set_params(n_neighbors=None).fit(X, y)
+    assert [name for name in stale if hasattr(classifier, name)] == []
+    assert classifier.combination_ == "head"
+    proba = classifier.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    # And back: the graph is built again.
+    classifier.set_params(n_neighbors=3).fit(X, y)
+    assert all(hasattr(classifier, name) for name in stale)
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.r_[np.zeros(10, dtype=int), np.full(N - 10, -1)],
+        np.zeros(N, dtype=int),
+    ],
+    ids=["one labeled class and unlabeled rows", "one class"],
+)
+def test_classifier_with_one_labeled_class_says_what_to_do(y):
+    classifier = make_fast(skae.AutoencoderClassifier)
+    with pytest.raises(ValueError, match=r"at least 2 classes; got 1 class \(0\).*Label"):
+        classifier.fit(_data(), y)
+    assert not hasattr(classifier, "classes_")
+
+
+# ------------------------------------------------- a refused call changes nothing
+BAD_FITS = {
+    "one cell at 1e300": lambda: _one_cell(1e300),
+    "one cell at 1e30": lambda: _one_cell(1e30),
+    "NaN": lambda: _holes(np.nan),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FITS))
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_a_refused_refit_leaves_the_estimator_and_the_data_as_they_were(cls, case):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimator = fit(make_fast(cls), _data())
+        expected = outputs(estimator, _data())
+        X = BAD_FITS[case]()
+        before = _digest(X)
+        try:
+            fit(estimator, X)
+        except (ValueError, TypeError, skae.DivergenceError):
+            assert _digest(X) == before
+            found = outputs(estimator, _data())
+            for method, out in expected.items():
+                np.testing.assert_array_equal(found[method], out, err_msg=method)
+            return
+    assert _digest(X) == before  # accepted (an estimator that takes it): data untouched

@@ -334,3 +334,11 @@ def test_the_estimators_apply_their_documented_selection_rule(monkeypatch):
     X[np.random.RandomState(0).rand(*X.shape) < 0.1] = np.nan
     imputer = AutoencoderImputer(n_components=2, hidden_layer_sizes=(4,), random_state=0).fit(X)
     assert len(imputer.estimator_.history_) == 10
+
+
+def test_the_lowest_is_the_lowest_mean_over_folds_not_one_fold_s():
+    # Fold 1's lowest loss is at epoch 1, the mean's at epoch 2 (0.65 against 0.725).
+    curves = [[1.0, 0.5, 0.9], [1.0, 0.95, 0.4]]
+    epochs, mean = best_epoch(curves, [1, 1], standard_errors=0.0)
+    np.testing.assert_allclose(mean, [1.0, 0.725, 0.65])
+    assert epochs == 2
