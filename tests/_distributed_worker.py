@@ -18,6 +18,7 @@ import torch
 import torch.distributed as dist
 
 import skae
+from skorch.callbacks import Callback
 
 N_TRAIN = 1800
 # Unequal shares: the gradient average must weight ranks by their rows.
@@ -122,8 +123,24 @@ def scenario_bad_rows(rank, X):
     skae.AutoencoderTransformer(distributed=True, **settings()).fit(rows)
 
 
+class DieAtSecondEpoch(Callback):
+    """Rank 1's process exits in the middle of training, as a crashed node would."""
+
+    def on_epoch_end(self, net, **kwargs):
+        if dist.get_rank() == 1 and len(net.history) == 2:
+            os._exit(3)
+
+
+def scenario_rank_dies(rank, X):
+    model = skae.AutoencoderTransformer(
+        distributed=True, callbacks=[DieAtSecondEpoch()], **settings(max_iter=20)
+    )
+    model.fit(rows_of(rank, X))
+
+
 def main(out_dir, scenarios):
-    dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=60))
+    timeout = float(os.environ.get("SKAE_TEST_TIMEOUT", 60))
+    dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=timeout))
     rank = dist.get_rank()
     X = make_data()
     results = {}
@@ -134,9 +151,13 @@ def main(out_dir, scenarios):
             results[name] = function(*args)
         except Exception as error:  # recorded: the test asserts on it
             results[name] = {"error": type(error).__name__, "message": str(error)}
+        if name == "rank_dies":  # no other rank left to wait for
+            break
         dist.barrier()
     with open(os.path.join(out_dir, f"rank{rank}.pkl"), "wb") as file:
         pickle.dump(results, file)
+    if "rank_dies" in scenarios:
+        os._exit(0)  # the group cannot be shut down cleanly without the dead rank
     dist.destroy_process_group()
 
 

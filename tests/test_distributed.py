@@ -47,8 +47,13 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def launch(out_dir, scenarios, world_size=WORLD_SIZE, timeout=300):
-    """Run the worker on ``world_size`` ranks; return each rank's results."""
+def launch(out_dir, scenarios, world_size=WORLD_SIZE, timeout=300, group_timeout=60, expected=None):
+    """Run the worker on ``world_size`` ranks; return each rank's results.
+
+    ``expected``: each rank's return code (0 for all by default); a rank
+    whose code is not 0 has no results (None).
+    """
+    expected = expected or [0] * world_size
     port = str(_free_port())
     processes = []
     for rank in range(world_size):
@@ -60,6 +65,7 @@ def launch(out_dir, scenarios, world_size=WORLD_SIZE, timeout=300):
             "MASTER_PORT": port,
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
+            "SKAE_TEST_TIMEOUT": str(group_timeout),
             "PYTHONPATH": os.pathsep.join(
                 [str(Path(skae.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
             ),
@@ -82,9 +88,12 @@ def launch(out_dir, scenarios, world_size=WORLD_SIZE, timeout=300):
             if process.poll() is None:
                 process.kill()
     for rank, (process, output) in enumerate(zip(processes, outputs)):
-        assert process.returncode == 0, f"rank {rank} failed:\n{output[-3000:]}"
+        assert process.returncode == expected[rank], f"rank {rank}:\n{output[-3000:]}"
     results = []
     for rank in range(world_size):
+        if expected[rank]:
+            results.append(None)
+            continue
         with open(Path(out_dir) / f"rank{rank}.pkl", "rb") as file:
             results.append(pickle.load(file))
     return results
@@ -179,3 +188,12 @@ def test_a_rank_with_bad_rows_stops_every_rank(ranks):
     failing, other = ranks[1]["bad_rows"], ranks[0]["bad_rows"]
     assert failing["error"] == "ValueError" and "NaN" in failing["message"]
     assert other["error"] == "ValueError" and "failed on rank(s) 1" in other["message"]
+
+
+@pytest.mark.slow
+def test_a_rank_that_dies_stops_the_others_with_an_error(tmp_path):
+    # Rank 1 exits at its second epoch: rank 0 gets an error from its next
+    # collective call (the connection closes, or the group's timeout expires),
+    # not a deadlock.
+    survivor, _ = launch(tmp_path, ["rank_dies"], group_timeout=20, timeout=200, expected=[0, 3])
+    assert survivor["rank_dies"]["error"] in ("RuntimeError", "DistBackendError")
