@@ -280,6 +280,13 @@ class DataParallel:
             p.grad = flat[offset : offset + size].view_as(p)
             offset += size
 
+    def sum_with_count(self, values, count):
+        """``values`` (a tensor) and ``count`` (a number) summed over ranks, in float64."""
+        count = torch.tensor([float(count)], dtype=torch.float64, device=values.device)
+        flat = torch.cat([values.detach().double().reshape(-1), count])
+        _dist().all_reduce(flat)
+        return flat[:-1].reshape(values.shape), float(flat[-1])
+
     def mean_loss(self, losses, sizes):
         """Mean over every rank's rows of per-batch mean losses weighted by batch sizes."""
         if losses:
@@ -349,17 +356,8 @@ class DataParallel:
 
         n_features = X.shape[1]
         if n_features <= EXACT_PCA_MAX_FEATURES:
-            sums = np.zeros(1 + n_features + n_features * n_features)
-            total, gram = sums[1 : 1 + n_features], sums[1 + n_features :].reshape(n_features, -1)
-            sums[0] = X.shape[0]
-            for block in row_blocks(X):
-                block = np.asarray(block, dtype=np.float32).astype(np.float64)
-                total += block.sum(axis=0)
-                gram += block.T @ block
-            sums = self.all_sum(sums)
-            n_samples = int(round(sums[0]))
-            mean = sums[1 : 1 + n_features] / n_samples
-            gram = sums[1 + n_features :].reshape(n_features, n_features)
+            n_samples, total, gram = self._sums(X)
+            mean = total / n_samples
             covariance = (gram - n_samples * np.outer(mean, mean)) / max(n_samples - 1, 1)
             _, vectors = np.linalg.eigh(covariance)
             components = np.ascontiguousarray(vectors[:, ::-1].T)
@@ -375,6 +373,70 @@ class DataParallel:
         components = components[: min(n_components, n_samples)]
         _, components = svd_flip(None, components, u_based_decision=False)
         return self._broadcast(components), mean
+
+    def _sums(self, X):
+        """Row count, column sums and Gram matrix of every rank's rows (float64)."""
+        n_features = X.shape[1]
+        sums = np.zeros(1 + n_features + n_features * n_features)
+        total, gram = sums[1 : 1 + n_features], sums[1 + n_features :].reshape(n_features, -1)
+        sums[0] = X.shape[0]
+        for block in row_blocks(X):
+            block = np.asarray(block, dtype=np.float32).astype(np.float64)
+            total += block.sum(axis=0)
+            gram += block.T @ block
+        sums = self.all_sum(sums)
+        return (
+            int(round(sums[0])),
+            sums[1 : 1 + n_features],
+            sums[1 + n_features :].reshape(n_features, n_features),
+        )
+
+    def feature_variances(self, X):
+        """Each column's variance (``ddof=0``) over every rank's rows, and the row count."""
+        n_features = X.shape[1]
+        sums = np.zeros(1 + 2 * n_features)
+        sums[0] = X.shape[0]
+        for block in row_blocks(X):
+            block = np.asarray(block, dtype=np.float32).astype(np.float64)
+            sums[1 : 1 + n_features] += block.sum(axis=0)
+            sums[1 + n_features :] += (block * block).sum(axis=0)
+        sums = self.all_sum(sums)
+        n_samples = max(sums[0], 1.0)
+        mean = sums[1 : 1 + n_features] / n_samples
+        return np.maximum(sums[1 + n_features :] / n_samples - mean * mean, 0.0), int(sums[0])
+
+    def probabilistic_pca(self, X, n_components):
+        """What ``sklearn.decomposition.PCA(n_components).fit`` learns, from every rank's rows.
+
+        Returns an object with ``components_``, ``explained_variance_``,
+        ``noise_variance_`` (the mean of the other eigenvalues of the
+        covariance, up to ``min(n_samples, n_features)``), ``mean_`` and
+        ``n_samples_``, the components broadcast from rank 0; ``None`` beyond
+        ``EXACT_PCA_MAX_FEATURES`` columns.
+        """
+        from types import SimpleNamespace
+
+        from sklearn.utils.extmath import svd_flip
+
+        n_features = X.shape[1]
+        if n_features > EXACT_PCA_MAX_FEATURES:
+            return None
+        n_samples, total, gram = self._sums(X)
+        mean = total / n_samples
+        covariance = (gram - n_samples * np.outer(mean, mean)) / max(n_samples - 1, 1)
+        values, vectors = np.linalg.eigh(covariance)
+        values = np.maximum(values[::-1], 0.0)[: min(n_samples, n_features)]
+        n_components = min(n_components, len(values))
+        components = np.ascontiguousarray(vectors[:, ::-1].T[:n_components])
+        _, components = svd_flip(None, components, u_based_decision=False)
+        rest = values[n_components:]
+        return SimpleNamespace(
+            components_=self._broadcast(components),
+            explained_variance_=values[:n_components],
+            noise_variance_=float(rest.mean()) if len(rest) else 0.0,
+            mean_=mean,
+            n_samples_=n_samples,
+        )
 
     def _covariance_times(self, X, Q, mean, n_samples):
         product = np.zeros_like(Q)

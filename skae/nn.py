@@ -469,7 +469,7 @@ class VariationalAutoencoder(nn.Module):
         return self.decode(z), z, mean, log_var
 
     @torch.no_grad()
-    def update_noise_variance(self, squared_residuals, epoch):
+    def update_noise_variance(self, squared_residuals, epoch, reduce=None):
         """Set ``noise_variance`` to the mean squared residual of ``epoch``'s batches so far.
 
         The mean squared residual is the variance that maximizes a Gaussian
@@ -485,6 +485,9 @@ class VariationalAutoencoder(nn.Module):
             ``(x - reconstruction) ** 2`` of a training batch.
         epoch : int
             The current epoch.
+        reduce : callable or None, default=None
+            ``reduce(batch_sum, count) -> (batch_sum, count)``: in data-parallel
+            training, the sums over every rank's batch of this step.
 
         Returns
         -------
@@ -494,6 +497,8 @@ class VariationalAutoencoder(nn.Module):
         shared = self.noise_variance.numel() == 1
         batch_sum = squared_residuals.sum() if shared else squared_residuals.sum(0)  # (1,) | (d,)
         count = squared_residuals.numel() if shared else len(squared_residuals)
+        if reduce is not None:
+            batch_sum, count = reduce(batch_sum, count)
         if self._noise_epoch != epoch:
             self._noise_epoch, self._noise_sum, self._noise_count = epoch, 0.0, 0
         self._noise_sum = self._noise_sum + batch_sum.double()

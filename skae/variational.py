@@ -539,7 +539,11 @@ default="adam"
 
     def _noise_variance_floor(self, X):
         """The smallest learned noise variance: a fraction of X's mean feature variance."""
-        scale = float(np.mean(np.var(X, axis=0, dtype=np.float64))) if X.size else 0.0
+        parallel = active_parallel()
+        if parallel is not None:  # every rank's rows (distributed=True)
+            scale = float(np.mean(parallel.feature_variances(X)[0]))
+        else:
+            scale = float(np.mean(np.var(X, axis=0, dtype=np.float64))) if X.size else 0.0
         return NOISE_VARIANCE_FLOOR * (scale if scale > 0 else 1.0)
 
     @torch.no_grad()
@@ -550,10 +554,19 @@ default="adam"
         (``linearize_sigmoid_output``).
         """
         k = self.n_components
-        n_pca = min(k, *X.shape)
+        parallel = active_parallel()
+        # distributed=True: PCA of every rank's rows (None beyond 1024 columns: rank 0's
+        # start, which fit broadcasts, is used).
+        pca = None if parallel is None else parallel.probabilistic_pca(X, k)
+        if pca is None:
+            n_rows, total_variance = X.shape[0], float(np.sum(np.var(X, axis=0)))
+        else:
+            n_rows = pca.n_samples_
+            total_variance = float(np.sum(parallel.feature_variances(X)[0]))
+        n_pca = min(k, n_rows, X.shape[1])
         try:
             with np.errstate(divide="ignore", invalid="ignore"):  # constant data: 0 / 0 ratios
-                pca = PCA(n_components=n_pca, random_state=0).fit(X)
+                pca = pca or PCA(n_components=n_pca, random_state=0).fit(X)
         except np.linalg.LinAlgError as error:  # fit's DivergenceError handler adds the advice
             raise DivergenceError(
                 f"The probabilistic PCA start failed ({error}): X's covariance is not "
@@ -568,12 +581,12 @@ default="adam"
         elif isinstance(self.noise_variance, Real):
             noise_variance = float(self.noise_variance)
         else:  # the optimum of the linear beta-VAE with a learned variance
-            n_dims = min(X.shape)  # PCA's noise_variance_ averages over these
+            n_dims = min(n_rows, X.shape[1])  # PCA's noise_variance_ averages over these
             discarded = pca.noise_variance_ * (n_dims - n_pca)
             noise_variance = _probabilistic_pca_noise(eigenvalues, discarded, n_dims, self.beta)
             noise_variance = max(noise_variance, floor)
         # The posterior's scale: beta times the noise variance, kept away from zero.
-        noise = max(self.beta * noise_variance, 1e-6 * float(np.sum(np.var(X, axis=0))), 1e-12)
+        noise = max(self.beta * noise_variance, 1e-6 * total_variance, 1e-12)
         active = eigenvalues > noise
         safe = np.where(active, eigenvalues, 1.0)
         scale = np.where(active, np.sqrt(np.maximum(eigenvalues - noise, 0.0)), 0.0)
@@ -613,7 +626,10 @@ default="adam"
         if noise_variance is not None and isinstance(self.noise_variance, str):
             squared_residuals = (reconstruction.detach() - X_clean).pow(2)  # (B, n_features)
             epoch = len(self.net_.history)
-            noise_variance = module.update_noise_variance(squared_residuals, epoch)
+            parallel = self.net_.parallel  # distributed=True: every rank's residuals
+            noise_variance = module.update_noise_variance(
+                squared_residuals, epoch, reduce=None if parallel is None else parallel.sum_with_count
+            )
             self.net_.history.record("noise_variance", float(noise_variance.mean()))
         log_likelihood = self._log_likelihood(reconstruction, X_clean, noise_variance)
         return -log_likelihood.mean() + self._kl_weight() * kl

@@ -123,6 +123,26 @@ def scenario_bad_rows(rank, X):
     skae.AutoencoderTransformer(distributed=True, **settings()).fit(rows)
 
 
+def start_of(cls, X, parallel=None):
+    """The network ``cls`` builds from ``X`` (its PCA start), every weight flattened."""
+    from skae._distributed import data_parallel
+    from skae._random import seeded_torch
+
+    with data_parallel(parallel), seeded_torch(0):
+        module = cls(**settings())._build_module(X)
+    return torch.cat([t.detach().reshape(-1).double() for t in module.state_dict().values()]).numpy()
+
+
+def scenario_start(rank, X):
+    from skae._distributed import check_process_group
+
+    parallel = check_process_group(True)
+    return {
+        cls.__name__: start_of(cls, rows_of(rank, X), parallel)
+        for cls in (skae.AutoencoderTransformer, skae.VariationalAE)
+    }
+
+
 class DieAtSecondEpoch(Callback):
     """Rank 1's process exits in the middle of training, as a crashed node would."""
 

@@ -37,6 +37,7 @@ SCENARIOS = (
     "local",
     "mismatch",
     "bad_rows",
+    "start",
 )
 WORLD_SIZE = 2
 
@@ -163,6 +164,15 @@ def test_autograd_and_penalties_identical_on_ranks(ranks, name):
     first, second = ranks[0]["autograd"][name], ranks[1]["autograd"][name]
     np.testing.assert_array_equal(first["weights"], second["weights"])
     assert np.isfinite(first["test_mse"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["AutoencoderTransformer", "VariationalAE"])
+def test_pca_start_is_that_of_every_ranks_rows(ranks, name):
+    X = worker.make_data()
+    alone = worker.start_of(getattr(skae, name), X[: worker.N_TRAIN])
+    np.testing.assert_array_equal(ranks[0]["start"][name], ranks[1]["start"][name])
+    np.testing.assert_allclose(ranks[0]["start"][name], alone, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.slow
