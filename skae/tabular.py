@@ -542,17 +542,19 @@ default="adam"
         -------
         scores : ndarray of shape (n_samples,), dtype float64
             Minus the weighted mean, over the row's observed cells, of the
-            per-column losses (see the class description).
+            per-column losses (see the class description), computed by a
+            float64 copy of the network, so that a row's score does not
+            depend on the rows scored with it.
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
 
-        def negative_losses(batch):
-            errors = self._reconstruction_errors(self.module_(batch)[0], batch)
+        def negative_losses(module, batch):  # float64 throughout: (B, n_inputs) -> (B,)
+            errors = self._reconstruction_errors(module(batch)[0], batch)
             observed = self.codec_.observed(batch)
-            return -(errors.sum(1, True) / observed.sum(1, True).clamp(min=1.0))
+            return -(errors.sum(1) / observed.sum(1).clamp(min=1.0))
 
-        return self._map_batches(X, negative_losses, 1, dtype=np.float64)[:, 0]
+        return self._score_batches(X, negative_losses)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
