@@ -341,7 +341,7 @@ default="adam"
         Per-epoch records: losses, durations and, with ``loss="mse"``, the
         ``noise_variance`` (mean over features) at the end of each epoch.
     loss_curve_ : list of float
-        Training loss (negative beta-weighted ELBO per row) at each epoch.
+        %(loss_curve_)s Here the negative beta-weighted ELBO per row.
     validation_scores_ : list of float
         Negative validation loss of the starting weights, then of each epoch,
         in the last ``fit`` (only with ``early_stopping``; ``partial_fit``
@@ -354,8 +354,9 @@ default="adam"
         chosen count, within two standard errors of the lowest mean
         (only with ``early_stopping``).
     n_iter_ : int
-        Number of epochs run (of the final model's training, after
-        cross-validation; 0 when it keeps the start), greedy pretraining included.
+        %(n_iter_)s
+    n_epochs_ : int
+        %(n_epochs_)s
     pretraining_loss_curves_ : list of list of float
         With ``pretraining="layerwise"``, the training loss of each hidden
         layer's shallow autoencoder at each epoch of the greedy phase (also
