@@ -257,3 +257,31 @@ def test_the_auto_budget_is_resolved_at_every_fit_warm_ones_included():
     stopping = dict(model.net_.callbacks_)["early_stopping"]
     assert (stopping.monitor, stopping.patience) == ("valid_loss", training_budget(3000, **AUTO).patience)
     assert model.get_params()["batch_size"] == "auto"  # the parameter itself is untouched
+
+
+def test_n_iter_counts_every_epoch_run_and_n_epochs_the_returned_weights():
+    # Cross-validation that keeps the start: n_iter_ counts the folds' epochs, n_epochs_ is 0.
+    X = _curved_table(60, seed=2)[:, :2]  # two columns, two components: PCA is exact
+    kept = AutoencoderTransformer(n_components=2, hidden_layer_sizes=(8,), max_iter=4,
+                                  random_state=0).fit(X)
+    assert kept.n_epochs_ == len(kept.loss_curve_) == 0 and kept.validation_scores_ == [
+        kept.best_validation_score_
+    ]
+    assert kept.n_iter_ == CV_FOLDS * 4  # no fold improved, none stopped before max_iter
+    # A validation split: training runs past the best epoch, whose weights come back.
+    X = _curved_table(1200, seed=0)
+    split = AutoencoderTransformer(n_components=2, hidden_layer_sizes=(8,), max_iter=12,
+                                   n_iter_no_change=3, learning_rate_init=0.05,
+                                   warm_start=True, random_state=0).fit(X)
+    best = int(np.argmax(split.validation_scores_))
+    assert split.n_iter_ == len(split.loss_curve_) == len(split.validation_scores_) - 1
+    assert split.n_epochs_ == best
+    # warm_start and partial_fit go on counting, as scikit-learn's MLP does.
+    before = split.n_iter_, split.n_epochs_
+    split.fit(X)
+    run = len(split.validation_scores_) - 1
+    assert split.n_iter_ == before[0] + run == len(split.loss_curve_)
+    assert split.n_epochs_ == before[1] + int(np.argmax(split.validation_scores_))
+    after = split.n_iter_, split.n_epochs_
+    split.partial_fit(X[:100])
+    assert (split.n_iter_, split.n_epochs_) == (after[0] + 1, after[1] + 1)
