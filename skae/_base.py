@@ -525,7 +525,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     "learning_rate_init, or scale the data (e.g. StandardScaler)." + outcome
                 ) from None
         self._set_fitted_attributes()
-        self._count_epochs(counts_before, len(self.history_) - n_epochs_before, cross_validation)
+        epochs_run = len(self.history_) - (0 if reset else n_epochs_before)
+        self._count_epochs(counts_before, epochs_run, cross_validation)
         self._set_validation_scores(cross_validation)
         return self
 
