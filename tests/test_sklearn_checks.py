@@ -80,7 +80,10 @@ SMALL = [
     AutoencoderImputer(**SMALL_SETTINGS),
     AutoencoderOutlierDetector(_small_autoencoder()),
     AutoencoderClassifier(_small_autoencoder(), max_iter=3),
-    AutoencoderRegressor(_small_autoencoder(), max_iter=3),
+    # The head's own defaults: on check_regressors_train's data (one informative feature
+    # in ten, not among the two PCA directions) 3 fine-tuning epochs at the default rate
+    # do not find it, and the R^2 stays below the check's 0.5.
+    AutoencoderRegressor(_small_autoencoder()),
 ]
 
 EXPECTED_FAILED_CHECKS = {
