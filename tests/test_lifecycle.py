@@ -269,12 +269,12 @@ def test_what_a_subclass_builds_its_network_from_is_part_of_the_architecture(cls
 
 def test_switching_early_stopping_off_between_warm_fits_stops_on_the_training_loss(X):
     ae = tiny(AutoencoderTransformer, warm_start=True, max_iter=5).fit(X)
-    assert len(ae.validation_scores_) == ae.n_iter_ + 1
-    n_before = ae.n_iter_
+    assert len(ae.validation_scores_) == ae.n_epochs_ + 1  # cross-validation's curve
+    n_before, rows_before = ae.n_iter_, len(ae.history_)
     # Any epoch after the first misses an improvement of 1e9: patience 1 stops at the second.
     ae.set_params(early_stopping=False, tol=1e9, n_iter_no_change=1).fit(X)
-    assert ae.n_iter_ - n_before == 2
-    assert all("valid_loss" not in row for row in ae.history_[n_before:])
+    assert ae.n_iter_ - n_before == 2 == len(ae.history_) - rows_before
+    assert all("valid_loss" not in row for row in ae.history_[rows_before:])
     assert not hasattr(ae, "validation_scores_") and not hasattr(ae, "best_validation_score_")
 
 
