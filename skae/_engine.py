@@ -520,13 +520,13 @@ class TrainingEngine(NeuralNet):
             self._check_divergence(loss, f"the train loss rose to {loss:.4g} at epoch")
 
     def _check_divergence(self, loss, what):
-        """Raise ``DivergenceError`` if ``loss`` is far above the call's start (``DIVERGENCE_FACTOR``)."""
+        """Raise ``DivergenceError`` if ``loss`` is far above the call's start loss."""
         start = getattr(self, "start_loss_", None)
         if start is None or loss <= divergence_threshold(start):
             return
         raise DivergenceError(
-            f"Training diverged: {what} {len(self.history)}, beyond {divergence_threshold(start):.4g}, "
-            f"the limit for a start at {start:.4g} (the start plus {DIVERGENCE_FACTOR:g} times "
+            f"Training diverged: {what} {len(self.history)}, beyond "
+            f"{divergence_threshold(start):.4g}, the limit for a start at {start:.4g} (the start plus {DIVERGENCE_FACTOR:g} times "
             f"its magnitude, at least {DIVERGENCE_FLOOR:g}). The usual causes are a learning rate "
             f"that is too high (it is {self.lr:g}) or unscaled data."
         )

@@ -27,7 +27,7 @@ from sklearn.utils.validation import (
     column_or_1d,
     validate_data,
 )
-from skorch.callbacks import Callback, EarlyStopping
+from skorch.callbacks import Callback
 
 from ._base import (
     OPTIMIZERS,
@@ -37,7 +37,7 @@ from ._base import (
     resolve_device,
 )
 from ._data import LazyRows
-from ._engine import TrainingEngine
+from ._engine import EarlyStoppingFromStart, TrainingEngine
 from ._graph import induce, neighbor_affinity, spread_labels, unit_rows
 from ._random import seeded_torch
 from ._rollback import rollback_on_error
@@ -331,9 +331,9 @@ class _BaseAutoencoderSupervised(BaseEstimator):
             batch_size=self.batch_size,
             callbacks=[
                 ("phase", phase),
-                (
+                (  # raises skae's StopTraining: a KeyboardInterrupt reaches the caller
                     "early_stopping",
-                    EarlyStopping(
+                    EarlyStoppingFromStart(
                         monitor="train_loss",
                         patience=self.n_iter_no_change,
                         threshold=self.tol,
