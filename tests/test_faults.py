@@ -5,8 +5,10 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from sklearn.datasets import load_iris
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
+from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback, EarlyStopping
 
 from skae import (
@@ -14,10 +16,14 @@ from skae import (
     AutoencoderImputer,
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
+    ContractiveAE,
+    DenoisingAE,
     DivergenceError,
+    SparseAE,
+    VariationalAE,
 )
 from skae._base import _discard
-from skae._engine import StopTraining, TrainingEngine
+from skae._engine import StopTraining, TrainingEngine, divergence_threshold
 
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=3, batch_size=16, early_stopping=False, random_state=0)
 IMPUTER = dict(n_components=2, hidden_layer_sizes=(8,), max_iter=3, early_stopping=False, random_state=0)
@@ -78,6 +84,79 @@ def test_resumed_fit_that_diverges_restores_the_last_finite_state(X, how):
     ae.partial_fit(X)
     twin.partial_fit(X)
     _assert_same_weights(_weights(ae), _weights(twin))
+
+
+# Divergence that stays finite: the loss rises far above its start.
+@pytest.fixture(scope="module")
+def iris():
+    return StandardScaler().fit_transform(load_iris().data)
+
+
+def test_a_loss_far_above_its_start_is_divergence(iris):
+    """lr=100 without early stopping: the loss rises by ~1e19 times in the first epoch."""
+    ae = AutoencoderTransformer(n_components=2, learning_rate_init=100, early_stopping=False,
+                                max_iter=5, random_state=0)
+    with pytest.raises(DivergenceError, match=r"rose to .* at epoch 1, beyond .*left unfitted"):
+        ae.fit(iris)
+    assert not [name for name in vars(ae) if name.endswith("_")]
+    # A refit at that rate leaves the previous model.
+    ae.set_params(learning_rate_init=1e-3).fit(iris)
+    ae.set_params(learning_rate_init=100)
+    before, codes = _state(ae), ae.transform(iris)
+    with pytest.raises(DivergenceError, match="left as it was before this call"):
+        ae.fit(iris)
+    _assert_same_state(ae, before)
+    np.testing.assert_array_equal(ae.transform(iris), codes)
+
+
+@pytest.mark.parametrize("fitted", [False, True])
+def test_a_last_step_that_blows_up_the_model_is_divergence(iris, fitted):
+    """VariationalAE.partial_fit at lr 1e6 on one batch: its epoch loss is the start's."""
+    vae = VariationalAE(n_components=2, hidden_layer_sizes=(8,), random_state=0)
+    if fitted:
+        vae.partial_fit(iris)
+    before = _state(vae)
+    vae.set_params(learning_rate_init=1e6)
+    with pytest.raises(DivergenceError, match="after the last step of epoch"):
+        vae.partial_fit(iris)  # one batch: one step, no later loss to show its outcome
+    vae.set_params(learning_rate_init=1e-3)
+    _assert_same_state(vae, before)
+    if not fitted:
+        assert not [name for name in vars(vae) if name.endswith("_")]
+
+
+def test_the_divergence_limit():
+    assert divergence_threshold(2.0) == 2.0 + 2000.0  # a reconstruction loss: 1,001 times
+    assert divergence_threshold(1e-9) == pytest.approx(1000.0)  # the floor of 1
+    assert divergence_threshold(-50.0) == 49950.0  # a negative ELBO below 0: a rise of 50,000
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: AutoencoderTransformer(n_components=2),
+        # PCA's start is exact: a start loss of ~1e-15 that Adam's steps raise ~1e9 times
+        lambda: AutoencoderTransformer(n_components=4),
+        lambda: VariationalAE(n_components=2),
+        lambda: VariationalAE(n_components=2, beta=4.0, kl_warmup=5),  # the loss rises by KL
+        lambda: SparseAE(n_components=6),  # overcomplete
+        lambda: ContractiveAE(n_components=2),
+        lambda: DenoisingAE(n_components=6),  # overcomplete: a clean start, a noisy loss
+    ],
+    ids=["ae", "ae-exact", "vae", "vae-warmup", "sparse-over", "contractive", "denoising-over"],
+)
+def test_normal_training_is_never_flagged(iris, make, monkeypatch):
+    """Default learning rate on StandardScaled data: the loss stays far below the limit."""
+    rises = []  # (loss - start) / max(|start|, 1) at every check; the limit is 1,000
+    check = TrainingEngine._check_divergence
+
+    def recorded(self, loss, what):
+        rises.append((loss - self.start_loss_) / max(abs(self.start_loss_), 1.0))
+        return check(self, loss, what)
+
+    monkeypatch.setattr(TrainingEngine, "_check_divergence", recorded)
+    make().set_params(hidden_layer_sizes=(16,), max_iter=10, random_state=0).fit(iris)
+    assert rises and max(rises) < 10
 
 
 # ------------------------------------------------------------ interruption
@@ -173,7 +252,7 @@ def _assert_same_state(estimator, before):
     assert after.keys() == before.keys()
     assert after["attributes"].keys() == before["attributes"].keys()
     for name, value in before["attributes"].items():  # the very same objects
-        assert after["attributes"][name] is value, name
+        assert name in before["params"] or after["attributes"][name] is value, name
     for key in ("params", "history", "n_iter_", "loss_curve_"):
         assert after.get(key) == before.get(key), key
     if "weights" in before:
