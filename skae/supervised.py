@@ -192,6 +192,9 @@ class _BaseAutoencoderSupervised(BaseEstimator):
         """Train the autoencoder on all rows, then the head on the labeled rows.
 
         A ``fit`` that raises leaves the estimator as it was before the call.
+        So does Ctrl-C: the ``KeyboardInterrupt`` reaches the caller at once,
+        whether in the autoencoder's training (no head training follows) or
+        in the head's.
 
         Parameters
         ----------
