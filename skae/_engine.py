@@ -30,6 +30,7 @@ from ._backprop import hand_backprop
 from ._fused_step import fused_step
 
 __all__ = [
+    "CHECKED_ROWS",
     "DIVERGENCE_FACTOR",
     "DIVERGENCE_FLOOR",
     "DivergenceError",
@@ -48,6 +49,17 @@ __all__ = [
 # squared error of 1 is that of predicting every value by its mean.
 DIVERGENCE_FACTOR = 1000.0
 DIVERGENCE_FLOOR = 1.0
+# Rows scored before and after every training call, to catch weights that the
+# call's last step blew up (its loss is recorded before the step).
+CHECKED_ROWS = 64
+
+
+def relative_rise(loss, start_loss):
+    """How far ``loss`` rose above ``start_loss``, in units of ``max(|start_loss|, DIVERGENCE_FLOOR)``.
+
+    Training has diverged when this exceeds ``DIVERGENCE_FACTOR``.
+    """
+    return (loss - start_loss) / max(abs(start_loss), DIVERGENCE_FLOOR)
 
 
 def divergence_threshold(start_loss):
@@ -97,8 +109,10 @@ class DivergenceError(FloatingPointError):
     or above 1,000 from a start below 1; for ``VariationalAE``'s negative
     ELBO, in nats per row, a rise of that size. The start is the loss of the
     first training batch of the call (before its first step); the loss is
-    checked at the end of every epoch (its mean over the epoch's batches)
-    and, after the last step, on the first batch of the training rows.
+    checked at the end of every epoch (its mean over the epoch's batches).
+    The last step's outcome, which no recorded loss shows, is checked on
+    the first ``CHECKED_ROWS`` (64) training rows: their validation loss
+    after the call against the same limit from their loss before it.
 
     Examples
     --------
@@ -522,7 +536,7 @@ class TrainingEngine(NeuralNet):
     def _check_divergence(self, loss, what):
         """Raise ``DivergenceError`` if ``loss`` is far above the call's start loss."""
         start = getattr(self, "start_loss_", None)
-        if start is None or loss <= divergence_threshold(start):
+        if start is None or relative_rise(loss, start) <= DIVERGENCE_FACTOR:
             return
         raise DivergenceError(
             f"Training diverged: {what} {len(self.history)}, beyond "
@@ -531,25 +545,45 @@ class TrainingEngine(NeuralNet):
             f"that is too high (it is {self.lr:g}) or unscaled data."
         )
 
-    def _check_final_weights(self, X):
-        """``_check_divergence`` on the weights the last step left, scored on X's first batch.
+    def _checked_rows(self, X):
+        """The first ``CHECKED_ROWS`` rows of ``X`` (at most a batch), as a batch."""
+        n_rows = min(self.batch_size, CHECKED_ROWS)
+        if hasattr(X, "batches"):  # out-of-core rows (skae._data.LazyRows)
+            return next(iter(X.batches(n_rows)))
+        return next(iter(TensorBatches(X, n_rows)))
 
-        An epoch's loss is recorded before each of its steps: the last step's
-        outcome is checked here, so that a call never ends with a recorded
-        loss that hides weights the last step blew up. The score is the
-        validation loss (no corruption, dropout off) of the first rows.
+    def _score(self, batch):
+        """The validation loss of ``batch`` (no corruption, dropout off), not recorded."""
+        self._set_training(False)
+        return float(self.validation_step(batch)["loss"])
+
+    def _check_final_weights(self, rows, start):
+        """Raise ``DivergenceError`` if the last step blew up the weights.
+
+        An epoch's loss is recorded before each of its steps, so the last
+        step's outcome is checked here: the validation loss of the same
+        ``rows`` (``_checked_rows``), ``start`` before the call, against the
+        divergence limit of that start. A call thus never ends with a
+        recorded loss that hides weights its last step blew up.
         """
         if getattr(self, "start_loss_", None) is None:  # no training step taken
             return
-        self._set_training(False)
-        loss = float(self.validation_step(next(iter(self.get_iterator(X))))["loss"])
+        loss = self._score(rows)
         if not math.isfinite(loss):
             raise DivergenceError(
                 f"Training diverged: the loss became {loss} after the last step of epoch "
                 f"{len(self.history)}. The usual causes are a learning rate that is too high "
                 f"(it is {self.lr:g}) or unscaled data."
             )
-        self._check_divergence(loss, f"the loss rose to {loss:.4g} after the last step of epoch")
+        if math.isfinite(start) and relative_rise(loss, start) > DIVERGENCE_FACTOR:
+            raise DivergenceError(
+                f"Training diverged: the loss of the first {len(_inputs(rows))} rows rose from "
+                f"{start:.4g} to {loss:.4g} after the last step of epoch {len(self.history)}, "
+                f"beyond {divergence_threshold(start):.4g}, the limit for that start (the start "
+                f"plus {DIVERGENCE_FACTOR:g} times its magnitude, at least {DIVERGENCE_FLOOR:g}). "
+                f"The usual causes are a learning rate that is too high (it is {self.lr:g}) "
+                "or unscaled data."
+            )
 
     def evaluate(self, X):
         """Mean validation loss of the current module on ``X``, not recorded."""
@@ -588,6 +622,8 @@ class TrainingEngine(NeuralNet):
         if not self.initialized_:
             self.initialize()
         self.start_loss_ = None  # the reference of the divergence check, set by the first batch
+        rows = self._checked_rows(X)
+        start = self._score(rows)
         self.notify("on_train_begin", X=X, y=y, X_valid=X_valid)
         try:
             self.fit_loop(X, epochs=epochs, X_valid=X_valid)
@@ -596,7 +632,7 @@ class TrainingEngine(NeuralNet):
         except KeyboardInterrupt:
             if not self._stopped_by_skorch_early_stopping():
                 raise
-        self._check_final_weights(X)
+        self._check_final_weights(rows, start)
         self.notify("on_train_end", X=X, y=y)
         return self
 
