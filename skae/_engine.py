@@ -55,9 +55,10 @@ CHECKED_ROWS = 64
 
 
 def relative_rise(loss, start_loss):
-    """How far ``loss`` rose above ``start_loss``, in units of ``max(|start_loss|, DIVERGENCE_FLOOR)``.
+    """How far ``loss`` rose above ``start_loss``, in units of its magnitude.
 
-    Training has diverged when this exceeds ``DIVERGENCE_FACTOR``.
+    The unit is ``max(|start_loss|, DIVERGENCE_FLOOR)``; training has
+    diverged when the rise exceeds ``DIVERGENCE_FACTOR``.
     """
     return (loss - start_loss) / max(abs(start_loss), DIVERGENCE_FLOOR)
 
@@ -540,9 +541,10 @@ class TrainingEngine(NeuralNet):
             return
         raise DivergenceError(
             f"Training diverged: {what} {len(self.history)}, beyond "
-            f"{divergence_threshold(start):.4g}, the limit for a start at {start:.4g} (the start plus {DIVERGENCE_FACTOR:g} times "
-            f"its magnitude, at least {DIVERGENCE_FLOOR:g}). The usual causes are a learning rate "
-            f"that is too high (it is {self.lr:g}) or unscaled data."
+            f"{divergence_threshold(start):.4g}, the limit for a start at {start:.4g} (the "
+            f"start plus {DIVERGENCE_FACTOR:g} times its magnitude, at least "
+            f"{DIVERGENCE_FLOOR:g}). The usual causes are a learning rate that is too high "
+            f"(it is {self.lr:g}) or unscaled data."
         )
 
     def _checked_rows(self, X):
