@@ -27,7 +27,9 @@ from skae._base import _discard
 from skae._engine import StopTraining, TrainingEngine, divergence_threshold
 
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=3, batch_size=16, early_stopping=False, random_state=0)
-IMPUTER = dict(n_components=2, hidden_layer_sizes=(8,), max_iter=3, early_stopping=False, random_state=0)
+IMPUTER = dict(
+    n_components=2, hidden_layer_sizes=(8,), max_iter=3, early_stopping=False, random_state=0
+)
 
 
 @pytest.fixture(scope="module")
