@@ -524,7 +524,7 @@ class TrainingEngine(NeuralNet):
         if training:
             self.history.record("train_batches", len(sizes))  # optimizer steps
             if getattr(self, "start_loss_", None) is None:  # the first batch's, before a step
-                self.start_loss_ = float(values[0])
+                self.start_loss_ = float(values.numpy()[0])  # on the CPU already: no sync
         if not math.isfinite(loss):
             raise DivergenceError(
                 f"Training diverged: the {prefix} loss became {loss} at epoch "

@@ -521,7 +521,9 @@ def test_the_loss_is_read_from_the_device_once_per_epoch(X, monkeypatch):
         )
     ae = tiny(AutoencoderTransformer, batch_size=4, early_stopping=False, max_iter=2)
     ae.fit(X)  # 15 batches per epoch
-    assert len(calls) <= 2 * ae.n_iter_
+    # Once per epoch, and twice per training call: the divergence check scores a few
+    # rows before and after it (skae._engine.CHECKED_ROWS).
+    assert len(calls) <= ae.n_iter_ + 2
 
 
 def test_partial_fit_makes_no_deep_copy(X, monkeypatch):
