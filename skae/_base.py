@@ -498,7 +498,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """Train the autoencoder on ``X``.
 
         A ``fit`` that raises leaves the estimator as it was before the
-        call: fitted as before, or unfitted.
+        call: fitted as before, or unfitted. So does Ctrl-C: the
+        ``KeyboardInterrupt`` reaches the caller at once, with no further
+        epoch or cross-validation fold (skae's early stopping ends training
+        with its own signal, ``skae._engine.StopTraining``). A loss that
+        becomes NaN or infinite, or rises far above its value at the
+        start (by more than 1,000 times its magnitude, at least 1), raises
+        ``DivergenceError``.
 
         Parameters
         ----------
@@ -527,7 +533,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         training parameters (``learning_rate_init``, ``alpha``,
         ``batch_size``, ...) are read anew at every call; those the network's
         architecture depends on cannot change between calls. A call that
-        raises leaves the estimator as it was before it.
+        raises (Ctrl-C included) leaves the estimator as it was before it.
 
         Parameters
         ----------

@@ -114,6 +114,9 @@ class _WarmupEarlyStopping(EarlyStoppingFromStart):
 
     With ``on_kept``, ``on_kept(module, X_valid)`` is called at the end of
     training when the weights of a trained epoch are restored.
+
+    Like ``EarlyStoppingFromStart``, it ends training by raising
+    ``StopTraining`` (never ``KeyboardInterrupt``, which is left to Ctrl-C).
     """
 
     def __init__(
