@@ -369,6 +369,8 @@ def test_the_lowest_is_the_lowest_mean_over_folds_not_one_fold_s():
     epochs, mean = best_epoch(curves, [1, 1], standard_errors=0.0)
     np.testing.assert_allclose(mean, [1.0, 0.725, 0.65])
     assert epochs == 2
+
+
 def test_n_iter_counts_every_epoch_run_and_n_epochs_the_returned_weights():
     # Cross-validation that keeps the start: n_iter_ counts the folds' epochs, n_epochs_ is 0.
     X = _curved_table(60, seed=2)[:, :2]  # two columns, two components: PCA is exact
