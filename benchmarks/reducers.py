@@ -77,8 +77,9 @@ class TimeBudget(Callback):
     CPU time rather than wall time, so that a budget means the same on a busy
     machine (with one torch thread, as the benchmark is run).
 
-    It raises ``KeyboardInterrupt`` at the end of an epoch, which skae's engine
-    turns into a clean stop (restoring the best weights with early stopping).
+    It raises skae's ``StopTraining`` at the end of an epoch, which skae's
+    engine turns into a clean stop (restoring the best weights with early
+    stopping); a ``KeyboardInterrupt`` would reach the caller as Ctrl-C does.
     It stops before an epoch that would overrun the budget, judging by the last one.
     """
 
@@ -92,7 +93,9 @@ class TimeBudget(Callback):
         now = time.process_time()
         epoch, self.last_ = now - self.last_, now
         if now - self.start_ + epoch > self.seconds:  # the next epoch would overrun
-            raise KeyboardInterrupt
+            from skae._engine import StopTraining
+
+            raise StopTraining
 
 
 def _never_skip(dataset, k, n_train):

@@ -1,5 +1,6 @@
 """BaseAutoencoder: the scikit-learn contract shared by every skae autoencoder."""
 
+import copy
 import math
 from numbers import Integral, Real
 
@@ -504,7 +505,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """Train the autoencoder on ``X``.
 
         A ``fit`` that raises leaves the estimator as it was before the
-        call: fitted as before, or unfitted.
+        call: fitted as before, or unfitted. So does Ctrl-C: the
+        ``KeyboardInterrupt`` reaches the caller at once, with no further
+        epoch or cross-validation fold (skae's early stopping ends training
+        with its own signal, ``skae._engine.StopTraining``). A loss that
+        becomes NaN or infinite, or rises far above its value at the
+        start (by more than 1,000 times its magnitude, at least 1), raises
+        ``DivergenceError``.
 
         Parameters
         ----------
@@ -534,7 +541,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         training parameters (``learning_rate_init``, ``alpha``,
         ``batch_size``, ...) are read anew at every call; those the network's
         architecture depends on cannot change between calls. A call that
-        raises leaves the estimator as it was before it.
+        raises (Ctrl-C included) leaves the estimator as it was before it.
 
         Parameters
         ----------
@@ -614,6 +621,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         was_fitted = self.__sklearn_is_fitted__()
         n_epochs_before = len(self.net_.history) if was_fitted else 0
+        # n_iter_ and n_epochs_ go on from their values when the network goes on training.
+        counts_before = (0, 0) if reset else self._training_lengths()
         with torch_threads(self.n_jobs):
             if not reset:
                 self._check_architecture_unchanged()
@@ -669,8 +678,35 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     "learning_rate_init, or scale the data (e.g. StandardScaler)." + outcome
                 ) from None
         self._set_fitted_attributes()
+        epochs_run = len(self.history_) - (0 if reset else n_epochs_before)
+        self._count_epochs(counts_before, epochs_run, cross_validation)
         self._set_validation_scores(cross_validation)
         return self
+
+    def _training_lengths(self):
+        """``(n_iter_, n_epochs_)`` so far (``len(history_)`` when unknown, e.g. an old file)."""
+        n_rows = len(self.history_)
+        return getattr(self, "n_iter_", n_rows), getattr(self, "n_epochs_", n_rows)
+
+    def _count_epochs(self, counts_before, epochs_run, cross_validation):
+        """``n_iter_``: every epoch run; ``n_epochs_``: those behind the returned weights.
+
+        ``epochs_run`` epochs (greedy pretraining included) trained the
+        returned network in this call. ``n_iter_`` adds those of the
+        cross-validation folds (as ``LogisticRegressionCV`` counts its
+        folds' iterations) and, like ``MLPRegressor``, the epochs past the
+        best one when early stopping restores its weights; ``n_epochs_``
+        counts neither.
+        """
+        n_iter_before, n_epochs_before = counts_before
+        fold_epochs = self.__dict__.pop("_n_fold_epochs", 0) if cross_validation else 0
+        self.n_iter_ = n_iter_before + fold_epochs + epochs_run
+        stopping = dict(self.net_.callbacks_).get("early_stopping")
+        past_best = 0
+        if getattr(stopping, "load_best", False) and getattr(stopping, "valid_losses_", None):
+            if stopping.best_index_ is not None:
+                past_best = len(stopping.valid_losses_) - 1 - stopping.best_index_
+        self.n_epochs_ = n_epochs_before + epochs_run - past_best
 
     def _training_budget(self, n_rows, *, reset, early_stopping):
         """Batch size, patience, epochs and validation of this call (``skae._budget``)."""
@@ -756,6 +792,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         stopping on the fold's validation rows.
         """
         curves, weights = [], []
+        self._n_fold_epochs = 0  # epochs run in the folds (pretraining included), for n_iter_
         folds = fold_rows(len(X), budget.n_folds, torch.Generator().manual_seed(int(seed)))
         for train_rows, valid_rows in folds:
             X_train, X_valid = _take(X, train_rows), _take(X, valid_rows)
@@ -765,6 +802,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self._train(X_train, X_valid, budget.max_epochs, torch_seed, pretraining=True)
             curves.append(list(dict(self.net_.callbacks_)["early_stopping"].valid_losses_))
             weights.append(len(valid_rows))
+            self._n_fold_epochs += len(self.net_.history)
         parallel = active_parallel()
         if parallel is not None:  # the folds' validation rows on every rank
             weights = parallel.all_sum(weights).tolist()
@@ -879,7 +917,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.module_.eval()
         # Rows without a loss (an epoch interrupted by KeyboardInterrupt) are skipped.
         self.loss_curve_ = [float(row["train_loss"]) for row in self.history_ if "train_loss" in row]
-        self.n_iter_ = len(self.history_)
+        # Counted by _fit (cross-validation folds included); the history's length for a
+        # network rebuilt from a file that did not store them.
+        self.n_iter_ = self.n_epochs_ = len(self.history_)
 
     def _set_validation_scores(self, cross_validation=None):
         """``validation_scores_`` and ``best_validation_score_`` of this call, or none.
@@ -969,13 +1009,48 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
 
     # ---------------------------------------------------------- inference
-    def _map_batches(self, X, function, n_columns, dtype=np.float32):
+    def _map_batches(self, X, function, n_columns, dtype=np.float32, input_dtype=np.float32):
         """Apply ``function`` (tensor -> tensor) to row batches of ``X`` without gradients."""
         check_is_fitted(self)
         self.module_.eval()
         return map_batches(
-            X, function, n_columns, device=self.net_.device, n_jobs=self.n_jobs, dtype=dtype
+            X,
+            function,
+            n_columns,
+            device=self._scoring_device() if input_dtype == np.float64 else self.net_.device,
+            n_jobs=self.n_jobs,
+            dtype=dtype,
+            input_dtype=input_dtype,
         )
+
+    def _scoring_device(self):
+        """Where the float64 scoring copy runs: the training device, or the CPU for MPS."""
+        device = torch.device(self.net_.device)
+        return "cpu" if device.type == "mps" else device  # MPS has no float64
+
+    def _float64_module(self):
+        """A float64 copy of ``module_``, in evaluation mode, for scores.
+
+        In float32 a row's output changes in its last bits with the rows
+        beside it (matrix products block and vectorize by batch size, and
+        the kernels differ between CPUs); in float64 those differences stay
+        near 1e-16, so that a score does not depend on its batch. A new copy
+        at each call: it always matches the current weights.
+        """
+        check_is_fitted(self)
+        return copy.deepcopy(self.module_).to(self._scoring_device()).double().eval()
+
+    def _score_batches(self, X, function):
+        """``function(module64, batch64)`` (one value per row) on batches of ``X``, float64."""
+        module = self._float64_module()
+        values = self._map_batches(
+            X,
+            lambda batch: function(module, batch).reshape(-1, 1),
+            1,
+            dtype=np.float64,
+            input_dtype=np.float64,
+        )
+        return values[:, 0]
 
     def transform(self, X):
         """Encode ``X``.
@@ -1042,16 +1117,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         -------
         scores : ndarray of shape (n_samples,), dtype float64
             Minus the mean over features of the per-element loss (squared
-            error for ``loss="mse"``), computed in float64.
+            error for ``loss="mse"``). The network runs in float64 here (a
+            copy of ``module_``), so that a row's score does not depend on
+            the rows scored with it, to about 1e-12.
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
 
-        def negative_errors(batch):
-            reconstruction = self.module_(batch)[0].double()
-            return -self._reconstruction_errors(reconstruction, batch.double()).mean(1, True)
+        def negative_errors(module, batch):  # float64 throughout: (B, n_features) -> (B,)
+            return -self._reconstruction_errors(module(batch)[0], batch).mean(1)
 
-        return self._map_batches(X, negative_errors, 1, dtype=np.float64)[:, 0]
+        return self._score_batches(X, negative_errors)
 
     def score(self, X, y=None):
         """Negative mean reconstruction error on ``X`` (higher is better).

@@ -27,7 +27,11 @@ the estimators count in optimizer steps and validation rows instead:
   (half the patience of a validation split: the rule rarely picks the far
   end of a long flat stretch). That is ``SHORTEST_NOT_WORSE``;
   ``AutoencoderImputer`` keeps ``LOWEST_MEAN``, the rule it was developed
-  with (see ``SelectionRule``).
+  with (see ``SelectionRule``). Mean losses within ``TIE_RTOL`` of the
+  curve's largest are tied, and a tie goes to the shorter length: the
+  choice, and keeping the PCA start, do not flip with the last bits of a
+  float32 loss, which change with the CPU, its vector instructions and the
+  BLAS (see ``best_epoch``).
 
 A new network's learning rate also warms up linearly over its first
 ``WARMUP_STEPS`` optimizer steps (at most a tenth of the steps ``max_iter``
@@ -59,6 +63,7 @@ __all__ = [
     "SELECTION_RULES",
     "SHORTEST_NOT_WORSE",
     "SelectionRule",
+    "TIE_RTOL",
     "TrainingBudget",
     "best_epoch",
     "fold_rows",
@@ -77,6 +82,11 @@ MIN_MAX_EPOCHS = 200
 MIN_VALIDATION_ROWS = 100
 CV_FOLDS = 5
 SELECTION_STANDARD_ERRORS = 2.0
+# Mean validation losses closer than this, relative to the largest of the curve, are tied.
+# A float32 loss is rounded at about 6e-8; between CPUs (vector kernels, BLAS), fold
+# curves measured 2e-7 apart at the start and up to 1e-3 after 30 epochs (the
+# trajectories drift apart): ties are resolved far above the rounding, not at it.
+TIE_RTOL = 1e-4
 WARMUP_STEPS = 100
 # Rows needed to validate at all: one validation row and two training rows.
 MIN_ROWS_TO_VALIDATE = 3
@@ -259,7 +269,7 @@ def fold_rows(n_rows, n_folds, generator):
     ]
 
 
-def best_epoch(curves, weights, standard_errors=SELECTION_STANDARD_ERRORS):
+def best_epoch(curves, weights, standard_errors=SELECTION_STANDARD_ERRORS, tie_rtol=TIE_RTOL):
     """The number of epochs cross-validation chooses: the shortest not clearly worse.
 
     The validation losses are averaged over rows; the chosen count is the
@@ -267,6 +277,13 @@ def best_epoch(curves, weights, standard_errors=SELECTION_STANDARD_ERRORS):
     ``standard_errors`` standard errors of that excess, taken fold by fold
     (paired: a fold's luck is shared by every epoch count it scores). With
     ``standard_errors=0``, the lowest mean.
+
+    Every comparison allows ``tie_rtol`` times the largest mean loss of the
+    curve, in float64: the reference "lowest" is the shortest count within
+    that of the minimum, and a count within it of the threshold is chosen.
+    So values that differ only by float rounding (another CPU, another
+    BLAS, another batch split) tie, and the tie goes to the shorter length,
+    keeping the start (0) when no count is lower by more than that.
 
     Parameters
     ----------
@@ -278,13 +295,15 @@ def best_epoch(curves, weights, standard_errors=SELECTION_STANDARD_ERRORS):
         Validation rows of each fold: the average is over rows.
     standard_errors : float, default=SELECTION_STANDARD_ERRORS
         How far above the lowest mean, in standard errors, a shorter run may be.
+    tie_rtol : float, default=TIE_RTOL
+        Losses closer than this, relative to the curve's largest mean, are tied.
 
     Returns
     -------
     epochs : int
         The chosen epoch count (0: the start).
     mean_curve : ndarray
-        The average validation loss at each epoch count.
+        The average validation loss at each epoch count (float64).
 
     Examples
     --------
@@ -295,18 +314,21 @@ def best_epoch(curves, weights, standard_errors=SELECTION_STANDARD_ERRORS):
     1
     >>> best_epoch([[1.0, 0.8, 0.76], [1.0, 0.7, 0.72]], [10, 10], standard_errors=0)[0]
     2
+    >>> best_epoch([[1.0, 1.0 - 1e-7], [1.0, 1.0 - 1e-7]], [10, 10], standard_errors=0)[0]  # a tie
+    0
     """
     length = max(len(curve) for curve in curves)
     padded = np.array(
         [list(curve) + [curve[-1]] * (length - len(curve)) for curve in curves], dtype=np.float64
-    )
+    )  # (n_folds, length)
     weights = np.asarray(weights, dtype=np.float64)
-    mean_curve = np.average(padded, axis=0, weights=weights)
-    lowest = int(np.argmin(mean_curve))
-    excess = padded - padded[:, [lowest]]  # (n_folds, length)
+    mean_curve = weights @ padded / weights.sum()
+    tie = tie_rtol * float(np.max(np.abs(mean_curve)))
+    lowest = int(np.flatnonzero(mean_curve <= mean_curve.min() + tie)[0])
+    excess = padded - padded[:, [lowest]]
     mean_excess = mean_curve - mean_curve[lowest]
     standard_error = excess.std(axis=0, ddof=1) / math.sqrt(len(curves)) if len(curves) > 1 else 0.0
-    within = mean_excess <= standard_errors * standard_error
+    within = mean_excess <= standard_errors * standard_error + tie
     return int(np.flatnonzero(within)[0]), mean_curve
 
 

@@ -287,13 +287,13 @@ class DataParallel:
         _dist().all_reduce(flat)
         return flat[:-1].reshape(values.shape), float(flat[-1])
 
-    def mean_loss(self, losses, sizes):
-        """Mean over every rank's rows of per-batch mean losses weighted by batch sizes."""
-        if losses:
-            values = torch.stack([loss.detach().reshape(()) for loss in losses]).cpu().double()
-            local = float(values @ torch.tensor(sizes, dtype=torch.float64))
-        else:
-            local = 0.0
+    def mean_loss(self, values, sizes):
+        """Mean over every rank's rows of per-batch mean losses ``values`` (float64, CPU).
+
+        Each weighted by its batch's rows in ``sizes``; a rank without
+        batches adds nothing.
+        """
+        local = float(values @ torch.tensor(sizes, dtype=torch.float64)) if sizes else 0.0
         loss_sum, rows = self.all_sum([local, float(sum(sizes))])
         return loss_sum / rows if rows else math.nan
 

@@ -7,7 +7,9 @@ nonlinear code (``SparseAE``, ``ContractiveAE`` with a sigmoid or tanh code).
 The descriptions that say so (``init``, ``early_stopping``, ``pretraining``)
 are written here once, with those of the training budget's ``"auto"``
 settings (``batch_size``, ``max_iter``, ``n_iter_no_change``, the warm-up of
-``learning_rate_init``), which every autoencoder shares; each estimator's docstring holds a placeholder such as
+``learning_rate_init``) and of the fitted attributes that say how long training
+ran (``n_iter_``, ``n_epochs_``, ``loss_curve_``), which every autoencoder
+shares; each estimator's docstring holds a placeholder such as
 ``%(init)s`` under the parameter's ``name : type`` line, and
 ``fill_parameter_docs`` fills it with that estimator's start, so that a
 sentence true of one estimator is not copied into another's.
@@ -58,6 +60,31 @@ BUDGET = {
     ),
     "validation": VALIDATION,
     "validation_lowest": VALIDATION_LOWEST,
+    # Fitted attributes: how long training ran, and what the loss curve covers.
+    "loss_curve_": (
+        "Training loss of the returned network at each epoch of its own training, the rows "
+        "of ``history_``: greedy pretraining first (when asked for), then every epoch "
+        "trained, those past the best one included when early stopping restores the best "
+        "weights (as ``MLPRegressor``'s). Not the cross-validation folds' epochs, whose "
+        "mean validation curve is in ``validation_scores_``. Continued by ``warm_start`` "
+        "fits and ``partial_fit`` calls."
+    ),
+    "n_iter_": (
+        "Number of epochs the solver ran, in scikit-learn's sense: those of every "
+        "cross-validation fold (as ``LogisticRegressionCV`` counts its folds' iterations), "
+        "of greedy pretraining and of the returned network's training, those past the best "
+        "one included (as ``MLPRegressor``). Never 0 after a ``fit``, even when "
+        "cross-validation keeps the start. Accumulates over ``warm_start`` fits and "
+        "``partial_fit`` calls. The training length of the returned weights is "
+        "``n_epochs_``."
+    ),
+    "n_epochs_": (
+        "Number of epochs of training behind the returned weights, greedy pretraining "
+        "included: after cross-validation, the chosen count trained on all rows (0 when "
+        "the start is kept); with a validation split, up to the epoch whose weights were "
+        "restored; otherwise every epoch run. Accumulates over ``warm_start`` fits and "
+        "``partial_fit`` calls. ``n_epochs_ <= len(loss_curve_) <= n_iter_``."
+    ),
 }
 
 # Descriptions of other parameters every autoencoder shares, filled by both decorators.

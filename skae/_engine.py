@@ -13,10 +13,14 @@ handling). What is changed for speed, measured in ``benchmarks/speed.py``:
   backward pass instead of autograd (``skae._backprop``), and a fused Adam
   step skips ``torch.optim``'s per-step bookkeeping (``skae._fused_step``):
   on small networks, per-call overhead, not arithmetic, sets the pace.
+
+Two changes of meaning: skae's callbacks end training by raising
+``StopTraining``, not skorch's ``KeyboardInterrupt``, so that a real
+``KeyboardInterrupt`` (Ctrl-C) reaches the caller at once; and a training
+loss that rises far above its start is a ``DivergenceError``, as a NaN is.
 """
 
 import math
-import warnings
 
 import torch
 from skorch import NeuralNet
@@ -25,11 +29,91 @@ from skorch.callbacks import Callback, EarlyStopping, EpochTimer
 from ._backprop import hand_backprop
 from ._fused_step import fused_step
 
-__all__ = ["DivergenceError", "EarlyStoppingFromStart", "TensorBatches", "TrainingEngine"]
+__all__ = [
+    "CHECKED_ROWS",
+    "DIVERGENCE_FACTOR",
+    "DIVERGENCE_FLOOR",
+    "DivergenceError",
+    "EarlyStoppingFromStart",
+    "StopTraining",
+    "TensorBatches",
+    "TrainingEngine",
+]
+
+# Training has diverged when its loss exceeds its start by more than
+# ``DIVERGENCE_FACTOR * max(abs(start), DIVERGENCE_FLOOR)``: for a reconstruction
+# loss, about 1,000 times its start; for the VAE's negative ELBO (nats per row,
+# possibly negative), a rise of 1,000 times its magnitude. The floor, in the
+# loss's units, keeps a start at a near-perfect fit (a loss near 0) from turning
+# ordinary noise into a divergence: on data scaled to unit variance, a mean
+# squared error of 1 is that of predicting every value by its mean.
+DIVERGENCE_FACTOR = 1000.0
+DIVERGENCE_FLOOR = 1.0
+# Rows scored before and after every training call, to catch weights that the
+# call's last step blew up (its loss is recorded before the step).
+CHECKED_ROWS = 64
+
+
+def relative_rise(loss, start_loss):
+    """How far ``loss`` rose above ``start_loss``, in units of its magnitude.
+
+    The unit is ``max(|start_loss|, DIVERGENCE_FLOOR)``; training has
+    diverged when the rise exceeds ``DIVERGENCE_FACTOR``.
+    """
+    return (loss - start_loss) / max(abs(start_loss), DIVERGENCE_FLOOR)
+
+
+def divergence_threshold(start_loss):
+    """The training loss above which training that started at ``start_loss`` has diverged."""
+    return start_loss + DIVERGENCE_FACTOR * max(abs(start_loss), DIVERGENCE_FLOOR)
+
+
+class StopTraining(Exception):
+    """Raised by a callback to end training early, keeping the weights reached.
+
+    skae's own stop signal. skorch's callbacks end training by raising
+    ``KeyboardInterrupt``, which a user's Ctrl-C raises too; skae's engine
+    tells them apart: ``StopTraining`` ends the current training run
+    normally (its ``on_train_end`` callbacks run, early stopping restores
+    its best weights), while a ``KeyboardInterrupt`` stops everything at once
+    and reaches the caller, the estimator left as it was before the call.
+    For compatibility, a ``KeyboardInterrupt`` raised by a skorch
+    ``EarlyStopping`` callback whose patience has run out is taken as its
+    stop.
+
+    Examples
+    --------
+    A callback that ends training after two epochs:
+
+    >>> import numpy as np
+    >>> from skorch.callbacks import Callback
+    >>> from skae import AutoencoderTransformer
+    >>> from skae._engine import StopTraining
+    >>> class TwoEpochs(Callback):
+    ...     def on_epoch_end(self, net, **kwargs):
+    ...         if len(net.history) == 2:
+    ...             raise StopTraining
+    >>> X = np.random.RandomState(0).normal(size=(50, 4))
+    >>> ae = AutoencoderTransformer(n_components=2, max_iter=10, early_stopping=False,
+    ...                             callbacks=[TwoEpochs()]).fit(X)
+    >>> ae.n_iter_
+    2
+    """
 
 
 class DivergenceError(FloatingPointError):
-    """Raised when the training loss becomes NaN or infinite.
+    """Raised when training diverges: its loss becomes NaN, infinite, or far above its start.
+
+    Far above is more than ``DIVERGENCE_FACTOR`` (1,000) times the magnitude
+    of the loss at the start of the call (at least ``DIVERGENCE_FLOOR``, 1)
+    above that start: for a reconstruction loss, about 1,000 times its start,
+    or above 1,000 from a start below 1; for ``VariationalAE``'s negative
+    ELBO, in nats per row, a rise of that size. The start is the loss of the
+    first training batch of the call (before its first step); the loss is
+    checked at the end of every epoch (its mean over the epoch's batches).
+    The last step's outcome, which no recorded loss shows, is checked on
+    the first ``CHECKED_ROWS`` (64) training rows: their validation loss
+    after the call against the same limit from their loss before it.
 
     Examples
     --------
@@ -106,9 +190,13 @@ def _cloned(value):
     return value.clone() if isinstance(value, torch.Tensor) else value
 
 
-def _mean_loss(losses, sizes):
-    """Mean of per-batch mean losses weighted by batch sizes, in float64, with one device sync."""
-    values = torch.stack([loss.detach().reshape(()) for loss in losses]).cpu().double()
+def _batch_losses(losses):
+    """The per-batch losses as a float64 CPU tensor, with one device sync."""
+    return torch.stack([loss.detach().reshape(()) for loss in losses]).cpu().double()
+
+
+def _mean_loss(values, sizes):
+    """Mean of per-batch mean losses ``values`` (``_batch_losses``) weighted by batch sizes."""
     return float(values @ torch.tensor(sizes, dtype=torch.float64)) / sum(sizes)
 
 
@@ -123,7 +211,9 @@ class EarlyStoppingFromStart(EarlyStopping):
     are scored before the first epoch. As in scikit-learn's
     ``MLPRegressor``, patience counts the epochs that do not improve on the
     best loss by at least ``threshold``, while the best weights are those
-    of the lowest loss, however small the improvement. With
+    of the lowest loss, however small the improvement. When patience runs
+    out it raises ``StopTraining`` (skorch's raises ``KeyboardInterrupt``,
+    which skae leaves to Ctrl-C). With
     ``load_best=True`` training therefore ends with the weights that score
     best on the validation data, the starting ones included: with
     ``init="pca"``, never worse than PCA on those rows (on other rows, no
@@ -178,7 +268,7 @@ class EarlyStoppingFromStart(EarlyStopping):
                 f"{self.patience} epochs.",
                 verbose=net.verbose,
             )
-            raise KeyboardInterrupt
+            raise StopTraining  # skae's stop; a KeyboardInterrupt is the user's
 
 
 class EpochProgressBar(Callback):
@@ -450,17 +540,78 @@ class TrainingEngine(NeuralNet):
             sizes.append(len(_inputs(batch)))
             for cb in end:
                 cb.on_batch_end(self, batch=batch, training=training, **step)
-        loss = self._mean_loss(losses, sizes)
+        values = _batch_losses(losses) if losses else torch.zeros(0, dtype=torch.float64)
+        loss = self._mean_loss(values, sizes)
         if training and self.parallel is not None:
             self.parallel.average_buffers(self.module_)
         self.history.record(prefix + "_loss", loss)
         if training:
             self.history.record("train_batches", len(sizes))  # optimizer steps
+            if getattr(self, "start_loss_", None) is None:  # the first batch's, before a step
+                self.start_loss_ = self._mean_loss(values[:1], sizes[:1])  # on the CPU already
         if not math.isfinite(loss):
             raise DivergenceError(
                 f"Training diverged: the {prefix} loss became {loss} at epoch "
                 f"{len(self.history)}. The usual causes are a learning rate that is "
                 f"too high (it is {self.lr:g}) or unscaled data."
+            )
+        if training:
+            self._check_divergence(loss, f"the train loss rose to {loss:.4g} at epoch")
+
+    def _check_divergence(self, loss, what):
+        """Raise ``DivergenceError`` if ``loss`` is far above the call's start loss."""
+        start = getattr(self, "start_loss_", None)
+        if start is None or relative_rise(loss, start) <= DIVERGENCE_FACTOR:
+            return
+        raise DivergenceError(
+            f"Training diverged: {what} {len(self.history)}, beyond "
+            f"{divergence_threshold(start):.4g}, the limit for a start at {start:.4g} (the "
+            f"start plus {DIVERGENCE_FACTOR:g} times its magnitude, at least "
+            f"{DIVERGENCE_FLOOR:g}). The usual causes are a learning rate that is too high "
+            f"(it is {self.lr:g}) or unscaled data."
+        )
+
+    def _checked_rows(self, X):
+        """The first ``CHECKED_ROWS`` rows of ``X`` (at most a batch), as a batch."""
+        n_rows = min(self.batch_size, CHECKED_ROWS)
+        if hasattr(X, "batches"):  # out-of-core rows (skae._data.LazyRows)
+            return next(iter(X.batches(n_rows)))
+        return next(iter(TensorBatches(X, n_rows)))
+
+    def _score(self, batch):
+        """The validation loss of ``batch`` (no corruption, dropout off), not recorded."""
+        self._set_training(False)
+        loss = self.validation_step(batch)["loss"]
+        if self.parallel is not None:  # every rank's rows: the same decision everywhere
+            return self.parallel.mean_loss(loss.detach().double().cpu().reshape(1), [len(_inputs(batch))])
+        return float(loss)
+
+    def _check_final_weights(self, rows, start):
+        """Raise ``DivergenceError`` if the last step blew up the weights.
+
+        An epoch's loss is recorded before each of its steps, so the last
+        step's outcome is checked here: the validation loss of the same
+        ``rows`` (``_checked_rows``), ``start`` before the call, against the
+        divergence limit of that start. A call thus never ends with a
+        recorded loss that hides weights its last step blew up.
+        """
+        if getattr(self, "start_loss_", None) is None:  # no training step taken
+            return
+        loss = self._score(rows)
+        if not math.isfinite(loss):
+            raise DivergenceError(
+                f"Training diverged: the loss became {loss} after the last step of epoch "
+                f"{len(self.history)}. The usual causes are a learning rate that is too high "
+                f"(it is {self.lr:g}) or unscaled data."
+            )
+        if math.isfinite(start) and relative_rise(loss, start) > DIVERGENCE_FACTOR:
+            raise DivergenceError(
+                f"Training diverged: the loss of the first {len(_inputs(rows))} rows rose from "
+                f"{start:.4g} to {loss:.4g} after the last step of epoch {len(self.history)}, "
+                f"beyond {divergence_threshold(start):.4g}, the limit for that start (the start "
+                f"plus {DIVERGENCE_FACTOR:g} times its magnitude, at least {DIVERGENCE_FLOOR:g}). "
+                f"The usual causes are a learning rate that is too high (it is {self.lr:g}) "
+                "or unscaled data."
             )
 
     def evaluate(self, X):
@@ -470,13 +621,14 @@ class TrainingEngine(NeuralNet):
         for batch in self.get_iterator(X):
             losses.append(self.validation_step(batch)["loss"])
             sizes.append(len(_inputs(batch)))
-        return self._mean_loss(losses, sizes)
+        values = _batch_losses(losses) if losses else torch.zeros(0, dtype=torch.float64)
+        return self._mean_loss(values, sizes)
 
-    def _mean_loss(self, losses, sizes):
-        """The epoch's mean loss: over this process's batches, or every rank's."""
+    def _mean_loss(self, values, sizes):
+        """The mean of per-batch losses ``values``: over this process's batches, or every rank's."""
         if self.parallel is not None:
-            return self.parallel.mean_loss(losses, sizes)
-        return _mean_loss(losses, sizes)
+            return self.parallel.mean_loss(values, sizes)
+        return _mean_loss(values, sizes)
 
     def fit_loop(self, X, y=None, epochs=None, X_valid=None, **fit_params):
         """Train for ``epochs`` epochs on ``X``, scoring on ``X_valid`` if given."""
@@ -493,30 +645,42 @@ class TrainingEngine(NeuralNet):
         return self
 
     def partial_fit(self, X, y=None, classes=None, epochs=None, X_valid=None):
-        """Train without re-initializing; stop early or on ``KeyboardInterrupt``.
+        """Train without re-initializing, until ``epochs`` epochs or a ``StopTraining``.
 
-        A ``KeyboardInterrupt`` that does not come from early stopping ends
-        training with a warning, keeping the weights of the last step (or the
-        best ones, when an early-stopping callback restores them).
+        A ``StopTraining`` raised by a callback (skae's early stopping) ends
+        training normally, keeping the weights of the last step (or the best
+        ones, when an early-stopping callback restores them). A
+        ``KeyboardInterrupt`` propagates at once, with no ``on_train_end``:
+        the caller restores what it needs (``checkpoint`` / ``restore``). So
+        does a ``DivergenceError``, raised when the loss becomes NaN or
+        infinite or rises far above its start (``DIVERGENCE_FACTOR``).
         """
         if not self.initialized_:
             self.initialize()
+        self.start_loss_ = None  # the reference of the divergence check, set by the first batch
+        rows = self._checked_rows(X)
+        start = self._score(rows)
         self.notify("on_train_begin", X=X, y=y, X_valid=X_valid)
         try:
             self.fit_loop(X, epochs=epochs, X_valid=X_valid)
+        except StopTraining:
+            pass
         except KeyboardInterrupt:
-            if not self._stopped_early():
-                warnings.warn(
-                    f"Training interrupted at epoch {len(self.history)}; the model "
-                    "keeps the weights reached so far.",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
+            if not self._stopped_by_skorch_early_stopping():
+                raise
+        self._check_final_weights(rows, start)
         self.notify("on_train_end", X=X, y=y)
         return self
 
-    def _stopped_early(self):
+    def _stopped_by_skorch_early_stopping(self):
+        """Whether the ``KeyboardInterrupt`` just caught is a skorch ``EarlyStopping``'s stop.
+
+        skorch's ``EarlyStopping`` (passed in ``callbacks``) raises it once
+        its patience has run out; skae's raises ``StopTraining`` instead.
+        """
         return any(
-            isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience
+            isinstance(cb, EarlyStopping)
+            and not isinstance(cb, EarlyStoppingFromStart)
+            and getattr(cb, "misses_", 0) >= cb.patience
             for _, cb in self.callbacks_
         )

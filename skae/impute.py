@@ -131,7 +131,9 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     estimator_ : TabularAE
         The fitted autoencoder.
     n_iter_ : int
-        Number of training epochs run.
+        Number of epochs the autoencoder's solver ran, cross-validation folds
+        included (``estimator_.n_iter_``); the training length of the
+        returned network is ``estimator_.n_epochs_``.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)

@@ -5,6 +5,7 @@ from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -157,11 +158,28 @@ def fit_member_statistics(view, codes, errors):
 
 
 def _codes_and_errors(autoencoder, Z):
-    """Codes and squared reconstruction errors (float64) of standardized rows ``Z``."""
-    codes = autoencoder.transform(Z)
-    reconstruction = autoencoder.inverse_transform(codes)
-    errors = (Z.astype(np.float64) - reconstruction.astype(np.float64)) ** 2
-    return codes.astype(np.float64), errors
+    """Codes and squared reconstruction errors (float64) of standardized rows ``Z``.
+
+    Computed by a float64 copy of the network, so that a row's values do not
+    depend on the rows computed with it (float32 outputs change in their
+    last bits with the batch).
+    """
+    module = autoencoder._float64_module()
+    n_components = autoencoder._n_features_out
+
+    def codes_and_reconstructions(batch):  # (B, n_features) -> (B, n_components + n_features)
+        codes = module.encode(batch)
+        return torch.cat([codes, module.decode(codes)], 1)
+
+    both = autoencoder._map_batches(
+        Z,
+        codes_and_reconstructions,
+        n_components + Z.shape[1],
+        dtype=np.float64,
+        input_dtype=np.float64,
+    )
+    codes, reconstruction = both[:, :n_components], both[:, n_components:]
+    return codes, (Z.astype(np.float64) - reconstruction) ** 2
 
 
 def _non_finite_rows(X, allow_nan):

@@ -142,7 +142,7 @@ default="adam"
     history_ : skorch.History
         Per-epoch records (losses, durations).
     loss_curve_ : list of float
-        Training loss at each epoch.
+        %(loss_curve_)s
     validation_scores_ : list of float
         Negative validation loss of the starting weights, then of each epoch,
         in the last ``fit`` (only with ``early_stopping``; ``partial_fit``
@@ -155,8 +155,9 @@ default="adam"
         chosen count, within two standard errors of the lowest mean
         (only with ``early_stopping``).
     n_iter_ : int
-        Number of epochs run (of the final model's training, after
-        cross-validation; 0 when it keeps the start), greedy pretraining included.
+        %(n_iter_)s
+    n_epochs_ : int
+        %(n_epochs_)s
     pretraining_loss_curves_ : list of list of float
         With ``pretraining="layerwise"``, the training loss of each layer's
         shallow autoencoder at each epoch of the greedy phase. These epochs

@@ -27,7 +27,7 @@ from sklearn.utils.validation import (
     column_or_1d,
     validate_data,
 )
-from skorch.callbacks import Callback, EarlyStopping
+from skorch.callbacks import Callback
 
 from ._base import (
     OPTIMIZERS,
@@ -40,7 +40,7 @@ from ._base import (
     resolve_device,
 )
 from ._data import LazyRows
-from ._engine import TrainingEngine
+from ._engine import EarlyStoppingFromStart, TrainingEngine
 from ._graph import induce, neighbor_affinity, spread_labels, unit_rows
 from ._random import seeded_torch
 from ._rollback import rollback_on_error
@@ -204,6 +204,9 @@ class _BaseAutoencoderSupervised(BaseEstimator):
         """Train the autoencoder on all rows, then the head on the labeled rows.
 
         A ``fit`` that raises leaves the estimator as it was before the call.
+        So does Ctrl-C: the ``KeyboardInterrupt`` reaches the caller at once,
+        whether in the autoencoder's training (no head training follows) or
+        in the head's.
 
         Parameters
         ----------
@@ -343,9 +346,9 @@ class _BaseAutoencoderSupervised(BaseEstimator):
             batch_size=self.batch_size,
             callbacks=[
                 ("phase", phase),
-                (
+                (  # raises skae's StopTraining: a KeyboardInterrupt reaches the caller
                     "early_stopping",
-                    EarlyStopping(
+                    EarlyStoppingFromStart(
                         monitor="train_loss",
                         patience=self.n_iter_no_change,
                         threshold=self.tol,

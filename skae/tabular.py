@@ -188,7 +188,7 @@ default="adam"
     history_ : skorch.History
         Per-epoch records (losses, durations).
     loss_curve_ : list of float
-        Training loss at each epoch.
+        %(loss_curve_)s
     validation_scores_ : list of float
         Negative validation loss of the starting weights, then of each epoch,
         in the last ``fit`` (only with ``early_stopping``; ``partial_fit``
@@ -201,8 +201,9 @@ default="adam"
         chosen count, within two standard errors of the lowest mean
         (only with ``early_stopping``).
     n_iter_ : int
-        Number of epochs run (of the final model's training, after
-        cross-validation; 0 when it keeps the start).
+        %(n_iter_)s
+    n_epochs_ : int
+        %(n_epochs_)s
     n_features_in_ : int
         Number of columns seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -557,17 +558,19 @@ default="adam"
         -------
         scores : ndarray of shape (n_samples,), dtype float64
             Minus the weighted mean, over the row's observed cells, of the
-            per-column losses (see the class description).
+            per-column losses (see the class description), computed by a
+            float64 copy of the network, so that a row's score does not
+            depend on the rows scored with it.
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
 
-        def negative_losses(batch):
-            errors = self._reconstruction_errors(self.module_(batch)[0], batch)
+        def negative_losses(module, batch):  # float64 throughout: (B, n_inputs) -> (B,)
+            errors = self._reconstruction_errors(module(batch)[0], batch)
             observed = self.codec_.observed(batch)
-            return -(errors.sum(1, True) / observed.sum(1, True).clamp(min=1.0))
+            return -(errors.sum(1) / observed.sum(1).clamp(min=1.0))
 
-        return self._map_batches(X, negative_losses, 1, dtype=np.float64)[:, 0]
+        return self._score_batches(X, negative_losses)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

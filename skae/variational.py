@@ -115,6 +115,9 @@ class _WarmupEarlyStopping(EarlyStoppingFromStart):
 
     With ``on_kept``, ``on_kept(module, X_valid)`` is called at the end of
     training when the weights of a trained epoch are restored.
+
+    Like ``EarlyStoppingFromStart``, it ends training by raising
+    ``StopTraining`` (never ``KeyboardInterrupt``, which is left to Ctrl-C).
     """
 
     def __init__(
@@ -345,7 +348,7 @@ default="adam"
         Per-epoch records: losses, durations and, with ``loss="mse"``, the
         ``noise_variance`` (mean over features) at the end of each epoch.
     loss_curve_ : list of float
-        Training loss (negative beta-weighted ELBO per row) at each epoch.
+        %(loss_curve_)s Here the negative beta-weighted ELBO per row.
     validation_scores_ : list of float
         Negative validation loss of the starting weights, then of each epoch,
         in the last ``fit`` (only with ``early_stopping``; ``partial_fit``
@@ -358,8 +361,9 @@ default="adam"
         chosen count, within two standard errors of the lowest mean
         (only with ``early_stopping``).
     n_iter_ : int
-        Number of epochs run (of the final model's training, after
-        cross-validation; 0 when it keeps the start), greedy pretraining included.
+        %(n_iter_)s
+    n_epochs_ : int
+        %(n_epochs_)s
     pretraining_loss_curves_ : list of list of float
         With ``pretraining="layerwise"``, the training loss of each hidden
         layer's shallow autoencoder at each epoch of the greedy phase (also
@@ -738,7 +742,9 @@ default="adam"
         Returns
         -------
         scores : ndarray of shape (n_samples,), dtype float64
-            The per-row bound, accumulated in float64.
+            The per-row bound, computed by a float64 copy of the network, so
+            that a row's bound does not depend on the rows scored with it
+            (to about 1e-12).
         """
         check_is_fitted(self)
         validate_parameter_constraints(
@@ -748,43 +754,34 @@ default="adam"
             caller_name="score_samples",
         )
         X = self._validate_input(X, reset=False)
-        module = self.module_
         if n_importance_samples is None:
 
-            def elbo(batch):
+            def elbo(module, batch):  # float64 throughout: (B, n_features) -> (B,)
                 mean, log_var = module.posterior(batch)
-                expected = self._expected_log_likelihood(
-                    module, batch, mean, log_var, dtype=torch.float64
-                )
-                kl = kl_standard_normal(mean.double(), log_var.double(), reduction="none")
-                return (expected - kl)[:, None]
+                expected = self._expected_log_likelihood(module, batch, mean, log_var)
+                return expected - kl_standard_normal(mean, log_var, reduction="none")
 
-            return self._map_batches(X, elbo, 1, dtype=np.float64)[:, 0]
+            return self._score_batches(X, elbo)
         draws = check_random_state(random_state).standard_normal(
             (n_importance_samples, self.n_components)
         )
-        draws = torch.as_tensor(draws, dtype=torch.float64, device=self.net_.device)
+        draws = torch.as_tensor(draws, dtype=torch.float64, device=self._scoring_device())
 
-        def importance_weighted_bound(batch):
+        def importance_weighted_bound(module, batch):  # float64 throughout
             mean, log_var = module.posterior(batch)
-            mean64, log_var64 = mean.double(), log_var.double()
-            std64 = torch.exp(0.5 * log_var64)
-            X64 = batch.double()
+            std = torch.exp(0.5 * log_var)
             noise_variance = module.noise_variance
-            noise_variance = None if noise_variance is None else noise_variance.double()
             log_weights = []
             for eps in draws:  # (k,)
-                z = mean64 + std64 * eps  # (B, k)
-                reconstruction = module.decode(z.to(mean.dtype)).double()
-                log_likelihood = self._log_likelihood(reconstruction, X64, noise_variance)
+                z = mean + std * eps  # (B, k)
+                log_likelihood = self._log_likelihood(module.decode(z), batch, noise_variance)
                 log_prior = -0.5 * (z.pow(2) + _LOG_2PI).sum(1)
-                log_posterior = -0.5 * (eps.pow(2) + log_var64 + _LOG_2PI).sum(1)
+                log_posterior = -0.5 * (eps.pow(2) + log_var + _LOG_2PI).sum(1)
                 log_weights.append(log_likelihood + log_prior - log_posterior)
             log_weights = torch.stack(log_weights)  # (K, B)
-            bound = torch.logsumexp(log_weights, 0) - math.log(n_importance_samples)
-            return bound[:, None]
+            return torch.logsumexp(log_weights, 0) - math.log(n_importance_samples)
 
-        return self._map_batches(X, importance_weighted_bound, 1, dtype=np.float64)[:, 0]
+        return self._score_batches(X, importance_weighted_bound)
 
     def score(self, X, y=None, *, n_importance_samples=None, random_state=0):
         """Mean ELBO per row on ``X``, in nats (higher is better).

@@ -223,8 +223,7 @@ def test_time_budget_stops_training():
     X = load_digits().data[:300] / 16
     ae = skae.AutoencoderTransformer(2, hidden_layer_sizes=(16,), max_iter=1000,
                                      random_state=0, callbacks=[rd.TimeBudget(0.0)])
-    with pytest.warns(RuntimeWarning, match="interrupted"):
-        ae.fit(X)
+    ae.fit(X)  # a clean stop: no warning, no KeyboardInterrupt
     assert ae.n_iter_ == 1
 
 

@@ -18,7 +18,9 @@ from skae._budget import (
     MIN_PATIENCE_EPOCHS,
     MIN_VALIDATION_ROWS,
     PATIENCE_STEPS,
+    SELECTION_STANDARD_ERRORS,
     SHORTEST_NOT_WORSE,
+    TIE_RTOL,
     best_epoch,
     fold_rows,
     n_batches,
@@ -90,6 +92,26 @@ def test_best_epoch_averages_over_rows_and_pads_stopped_folds():
     assert best_epoch([[1.0, 1.1], [1.0, 1.2]], [5, 5])[0] == 0  # training never helped
 
 
+@pytest.mark.parametrize("standard_errors", [0.0, SELECTION_STANDARD_ERRORS])
+def test_best_epoch_is_not_moved_by_float_rounding(standard_errors):
+    # A flat stretch whose values differ by float32 rounding (about 1e-7 relative): the
+    # order of its values must not decide. Perturbed at that level in every way, the
+    # choice stays the shortest of the tie.
+    rng = np.random.RandomState(0)
+    base = np.array([[1.0, 0.5, 0.5, 0.5, 0.5], [1.2, 0.6, 0.6, 0.6, 0.6], [0.9, 0.4, 0.4, 0.4, 0.4]])
+    chosen = set()
+    for _ in range(200):
+        noisy = base * (1 + 3e-7 * rng.standard_normal(base.shape))
+        chosen.add(best_epoch(noisy.tolist(), [10, 10, 10], standard_errors)[0])
+    assert chosen == {1}
+    # A start the folds do not beat beyond rounding is kept: 0 epochs, whatever the CPU.
+    flat = [[0.3, 0.3 * (1 - 1e-7), 0.3 * (1 + 1e-7)], [0.2, 0.2 * (1 - 2e-7), 0.2]]
+    assert best_epoch(flat, [15, 15], standard_errors)[0] == 0
+    # Above the tolerance, a lower loss still wins under the lowest-mean rule.
+    lower = [[0.3, 0.3 * (1 - 10 * TIE_RTOL)], [0.2, 0.2 * (1 - 10 * TIE_RTOL)]]
+    assert best_epoch(lower, [15, 15], standard_errors=0.0)[0] == 1
+
+
 def test_the_refit_on_all_rows_takes_the_optimizer_steps_the_folds_took():
     # 120 fold rows in batches of 32: 4 steps an epoch; 150 rows: 5.
     assert refit_epochs(50, n_fold_rows=120, n_rows=150, batch_size=32) == 40
@@ -130,7 +152,10 @@ def test_cross_validation_is_reproducible_and_reports_its_mean_curve():
     chosen = len(a.validation_scores_) - 1
     assert a.best_validation_score_ == a.validation_scores_[-1]
     budget = training_budget(len(X), **AUTO)
-    assert a.n_iter_ == refit_epochs(chosen, budget.n_fold_rows, len(X), budget.batch_size)
+    assert a.n_epochs_ == refit_epochs(chosen, budget.n_fold_rows, len(X), budget.batch_size)
+    # n_iter_ counts every epoch run: the folds' (early stopping may end them) and the refit's.
+    assert a.n_epochs_ < a.n_iter_ <= CV_FOLDS * 15 + a.n_epochs_
+    assert len(a.loss_curve_) == len(a.history_) == a.n_epochs_  # the returned model's own run
 
 
 def test_auto_max_iter_counts_optimizer_steps_and_explicit_ints_are_kept():
@@ -167,7 +192,8 @@ def test_below_the_threshold_five_folds_choose_the_epochs_then_all_rows_train(cl
     # an epoch on 120 rows, 5 on 150): no early stopping, no validation rows.
     assert dict(model.net_.callbacks_)["early_stopping"].patience == math.inf
     chosen = len(model.validation_scores_) - 1
-    assert model.n_iter_ == refit_epochs(chosen, 120, 150, 32)
+    assert model.n_epochs_ == refit_epochs(chosen, 120, 150, 32)
+    assert model.n_iter_ == CV_FOLDS * 3 + model.n_epochs_  # every fold ran its 3 epochs
     # From the threshold up, one validation split of 10% and the auto patience.
     _Fits.rows = []
     X = _curved_table(10 * MIN_VALIDATION_ROWS, seed=0)
@@ -204,7 +230,8 @@ def test_the_imputer_refits_for_the_length_with_the_lowest_cross_validated_loss(
     assert model._selection_rule == LOWEST_MEAN
     assert TabularAE()._selection_rule == SHORTEST_NOT_WORSE
     assert model.best_validation_score_ == max(model.validation_scores_)
-    assert model.n_iter_ == len(model.validation_scores_) - 1 > 0
+    assert model.n_epochs_ == len(model.validation_scores_) - 1 > 0
+    assert model.n_iter_ == CV_FOLDS * 6 + model.n_epochs_
     budget = training_budget(150, **AUTO, cv_patience_steps=LOWEST_MEAN.patience_steps)
     assert budget.patience * n_batches(budget.n_fold_rows, budget.batch_size) >= PATIENCE_STEPS
 
@@ -342,3 +369,31 @@ def test_the_lowest_is_the_lowest_mean_over_folds_not_one_fold_s():
     epochs, mean = best_epoch(curves, [1, 1], standard_errors=0.0)
     np.testing.assert_allclose(mean, [1.0, 0.725, 0.65])
     assert epochs == 2
+
+
+def test_n_iter_counts_every_epoch_run_and_n_epochs_the_returned_weights():
+    # Cross-validation that keeps the start: n_iter_ counts the folds' epochs, n_epochs_ is 0.
+    X = _curved_table(60, seed=2)[:, :2]  # two columns, two components: PCA is exact
+    kept = AutoencoderTransformer(n_components=2, hidden_layer_sizes=(8,), max_iter=4,
+                                  random_state=0).fit(X)
+    assert kept.n_epochs_ == len(kept.loss_curve_) == 0 and kept.validation_scores_ == [
+        kept.best_validation_score_
+    ]
+    assert kept.n_iter_ == CV_FOLDS * 4  # no fold improved, none stopped before max_iter
+    # A validation split: training runs past the best epoch, whose weights come back.
+    X = _curved_table(1200, seed=0)
+    split = AutoencoderTransformer(n_components=2, hidden_layer_sizes=(8,), max_iter=12,
+                                   n_iter_no_change=3, learning_rate_init=0.05,
+                                   warm_start=True, random_state=0).fit(X)
+    best = int(np.argmax(split.validation_scores_))
+    assert split.n_iter_ == len(split.loss_curve_) == len(split.validation_scores_) - 1
+    assert split.n_epochs_ == best
+    # warm_start and partial_fit go on counting, as scikit-learn's MLP does.
+    before = split.n_iter_, split.n_epochs_
+    split.fit(X)
+    run = len(split.validation_scores_) - 1
+    assert split.n_iter_ == before[0] + run == len(split.loss_curve_)
+    assert split.n_epochs_ == before[1] + int(np.argmax(split.validation_scores_))
+    after = split.n_iter_, split.n_epochs_
+    split.partial_fit(X[:100])
+    assert (split.n_iter_, split.n_epochs_) == (after[0] + 1, after[1] + 1)
