@@ -548,7 +548,10 @@ class TrainingEngine(NeuralNet):
         if training:
             self.history.record("train_batches", len(sizes))  # optimizer steps
             if getattr(self, "start_loss_", None) is None:  # the first batch's, before a step
-                self.start_loss_ = self._mean_loss(values[:1], sizes[:1])  # on the CPU already
+                if self.parallel is None:
+                    self.start_loss_ = float(values.numpy()[0])  # on the CPU already: no sync
+                else:  # every rank's first batch
+                    self.start_loss_ = self.parallel.mean_loss(values[:1], sizes[:1])
         if not math.isfinite(loss):
             raise DivergenceError(
                 f"Training diverged: the {prefix} loss became {loss} at epoch "
