@@ -148,12 +148,16 @@ class DataParallel:
         self.rank = rank
         self.world_size = world_size
         self.row_counts = None
+        self._flat = None  # the gradients' buffer, reused from step to step
+        self._global_batches = None  # the rows of each step of an epoch, over every rank
+        self._steps = 0
 
     def __repr__(self):
         return f"DataParallel(rank={self.rank}, world_size={self.world_size})"
 
     def __getstate__(self):  # the counts describe one call's data, not the model
-        return {"rank": self.rank, "world_size": self.world_size, "row_counts": None}
+        return {"rank": self.rank, "world_size": self.world_size, "row_counts": None,
+                "_flat": None, "_global_batches": None, "_steps": 0}
 
     # -------------------------------------------------------------- plumbing
     def _device(self):
@@ -258,22 +262,44 @@ class DataParallel:
                 f"{name}: rank(s) {empty} have no training rows in this data-parallel "
                 "step (distributed=True). Give every rank more rows."
             )
-        return max(1, min(n_batches(int(counts.sum()), batch_size), int(counts.min())))
+        steps = max(1, min(n_batches(int(counts.sum()), batch_size), int(counts.min())))
+        # Each rank's batches are TensorBatches(n_batches=steps) boundaries: the global
+        # batch of every step is known on every rank without asking.
+        bounds = np.arange(steps + 1)[None, :] * counts[:, None] // steps  # (ranks, steps + 1)
+        self._global_batches = np.diff(bounds, axis=1).sum(axis=0)
+        self._steps = 0
+        return steps
 
     def average_gradients(self, parameters, n_rows):
         """Replace each gradient by the mean-loss gradient of the global batch.
 
-        Each rank's gradient is that of its batch's mean loss, weighted by the
-        batch's ``n_rows``; one ``all_reduce`` of all gradients and the row
-        count, flattened, gives the weighted mean. A parameter without a
-        gradient contributes zeros (and receives the average).
+        Each rank's gradient is that of its batch's mean loss, weighted by
+        the batch's share ``n_rows / global rows`` of the step (known from
+        ``steps_per_epoch``); one ``all_reduce`` of all gradients, flattened
+        into a buffer reused from step to step, sums them. The gradients
+        become views of that buffer until the next step. A parameter without
+        a gradient contributes zeros (and receives the average).
         """
         parameters = [p for p in parameters if p.requires_grad]
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in parameters]
-        count = torch.ones(1, dtype=grads[0].dtype, device=grads[0].device)
-        flat = torch.cat([g.reshape(-1) for g in grads] + [count]) * float(n_rows)
+        if self._global_batches is None:  # not from an iterator of steps_per_epoch
+            global_rows = self.total(n_rows)
+        else:
+            global_rows = int(self._global_batches[self._steps % len(self._global_batches)])
+            self._steps += 1
+        size = sum(g.numel() for g in grads)
+        flat = self._flat
+        if (
+            flat is None
+            or flat.numel() != size
+            or flat.dtype != grads[0].dtype
+            or flat.device != grads[0].device
+            or any(g._base is flat for g in grads)  # last step's views, accumulated into
+        ):
+            flat = self._flat = torch.empty(size, dtype=grads[0].dtype, device=grads[0].device)
+        torch.cat([g.reshape(-1) for g in grads], out=flat)
+        flat.mul_(n_rows / global_rows)
         _dist().all_reduce(flat)
-        flat = flat[:-1] / flat[-1]
         offset = 0
         for p in parameters:
             size = p.numel()
