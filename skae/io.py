@@ -9,8 +9,8 @@ history and the skae / torch / scikit-learn versions) as JSON in the file's
 metadata. Loading parses JSON and arrays only: nothing is unpickled, and only
 classes from skae, scikit-learn, torch, skorch and NumPy can be named.
 
-An autoencoder's network is rebuilt by its own ``_build_module`` (on dummy
-data, PCA skipped) and the saved weights loaded into it; any other torch module
+An autoencoder's network is rebuilt by its own ``_build_network`` (from the
+parameters alone, no data) and the saved weights loaded into it; any other torch module
 attribute (e.g. a supervised model's encoder and head) is rebuilt from its
 class, plain attributes, parameters, buffers and children, without calling its
 constructor.
@@ -322,27 +322,18 @@ def _restore(saved, decode):
 
 
 # What rebuilding a saved network asks of the estimator (a skae autoencoder).
-_ENGINE_HOOKS = ("_build_module", "_make_engine", "_set_fitted_attributes")
+_ENGINE_HOOKS = ("_build_network", "_make_engine", "_set_fitted_attributes")
 
 
 def _rebuild_engine(estimator, saved, decode):
     """Build the network and training engine, then load the saved state into them."""
     n_features = saved.get("input_width", estimator.n_features_in_)
     n_rows = min(n_features, getattr(estimator, "n_components", 1)) + 2
-    X = np.random.RandomState(0).uniform(size=(n_rows, n_features)).astype(np.float32)
-
-    def no_pca(X):  # the weights are overwritten: skip fitting a PCA on dummy data
-        n_components = estimator.n_components
-        return torch.zeros(n_components, X.shape[1]), torch.zeros(X.shape[1])
-
     with torch.random.fork_rng(devices=[]):
-        estimator.__dict__["_pca_solution"] = no_pca
-        try:
-            module = estimator._build_module(X)
-        finally:
-            del estimator.__dict__["_pca_solution"]
+        # The architecture alone (no data, no PCA): the saved weights overwrite it.
+        module = estimator._build_network(n_features)
         # Any budget will do: a later fit (warm_start, partial_fit) applies its own.
-        budget = estimator._training_budget(len(X), reset=False, early_stopping=False)
+        budget = estimator._training_budget(n_rows, reset=False, early_stopping=False)
         net = estimator._make_engine(module, torch.Generator().manual_seed(0), budget, None)
         net.initialize()
     net.module_.load_state_dict(decode(saved["module"]))
