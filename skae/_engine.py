@@ -23,7 +23,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer
 
 from ._backprop import hand_backprop
-from ._fused_step import fused_step
+from ._fused_step import fused_step, new_optimizer, zero_grad
 
 __all__ = ["DivergenceError", "EarlyStoppingFromStart", "TensorBatches", "TrainingEngine"]
 
@@ -287,7 +287,7 @@ class TrainingEngine(NeuralNet):
         if hand_step is not None:  # sets every gradient: no zero_grad needed
             loss, output = hand_step(X_input, batch)
         else:
-            self.optimizer_.zero_grad(set_to_none=True)
+            zero_grad(self.optimizer_)
             output = self.module_(X_input)
             loss = self.loss_fn(output, batch, X_input)
             loss.backward()
@@ -318,7 +318,9 @@ class TrainingEngine(NeuralNet):
         return hand_backprop(module, self.code_penalty)
 
     def initialize_optimizer(self, *args, **kwargs):
-        super().initialize_optimizer(*args, **kwargs)
+        # skorch's, through new_optimizer: no torch._dynamo import (skae._fused_step).
+        args, kwargs = self.get_params_for_optimizer("optimizer", self.get_all_learnable_params())
+        self.optimizer_ = new_optimizer(self.optimizer, *args, **kwargs)
         self.steps_taken_ = 0
         return self
 
