@@ -56,6 +56,10 @@ __all__ = [
 # fewer for wide data, so that a dense block holds at most SCAN_VALUES values.
 SCAN_ROWS = 16384
 SCAN_VALUES = 2**20
+# Scattered rows (a batch, a block of a subset) read at once, at most: each may sit on
+# its own pages of a memmap (the kernel maps up to 16 pages around a read), so this
+# bounds the pages mapped at a time: 16 MiB at most.
+GATHER_ROWS = 256
 
 # Widest data whose PCA start diagonalizes the covariance (a float64 matrix of
 # 8 * n_features**2 bytes, 8 MiB here, diagonalized in about 0.4 s; scikit-learn's
@@ -206,20 +210,34 @@ class LazyRows:
 
     # -------------------------------------------------------------- reading
     def _read(self, positions):
-        """Dense float32 rows of ``source`` at ``positions`` (a slice or sorted ints)."""
+        """Dense float32 rows of ``source`` at ``positions`` (a slice or sorted ints).
+
+        Scattered rows are read ``GATHER_ROWS`` at a time, and the pages of a
+        shared memmap released after each read, once its rows are copied: the
+        pages mapped into the process stay bounded by a block of rows, not by
+        how far apart the rows lie in the file.
+        """
+        if not isinstance(positions, slice) and len(positions) > GATHER_ROWS:
+            return np.concatenate(
+                [
+                    self._read(positions[start : start + GATHER_ROWS])
+                    for start in range(0, len(positions), GATHER_ROWS)
+                ]
+            )
         block = self.source[positions]
         if sp.issparse(block):
             block = block.toarray()
         block = np.asarray(block)
+        finite = bool(np.isfinite(block).all())
+        batch = np.ascontiguousarray(block, dtype=np.float32)
+        if batch is block and (block.base is not None or not batch.flags.writeable):
+            batch = batch.copy()  # not a view on the source's pages
         _release(self.source)
-        if not np.isfinite(block).all():
+        if not finite:
             raise ValueError(
                 f"Input X contains NaN or infinity. {self.name} does not accept missing "
                 "values: impute them first (e.g. sklearn.impute.SimpleImputer)."
             )
-        batch = np.ascontiguousarray(block, dtype=np.float32)
-        if batch is block and not batch.flags.writeable:
-            batch = batch.copy()
         if not np.isfinite(batch).all():
             raise ValueError(
                 f"X has values beyond float32's range (+/-{np.finfo(np.float32).max:.3g}), "
@@ -356,6 +374,9 @@ class CorruptedOnce:
 class _CorruptedBatches:
     def __init__(self, corrupted, batch_size):
         self.corrupted, self.batch_size = corrupted, batch_size
+
+    def __len__(self):
+        return len(self.corrupted.rows.batches(self.batch_size))
 
     def __iter__(self):
         owner = self.corrupted

@@ -105,6 +105,24 @@ def _mean_loss(losses, sizes):
     return float(values @ torch.tensor(sizes, dtype=torch.float64)) / sum(sizes)
 
 
+def _store_loss(buffer, index, loss, capacity):
+    """``buffer`` (allocated or grown as needed) with ``loss`` at ``index``.
+
+    One tensor for an epoch's losses, not one per batch: small tensors kept
+    until the epoch ends pin glibc's heap under each batch's temporaries, and
+    the resident memory grew with the epoch's batches (by 140 MB over 350
+    batches of ``ContractiveAE``).
+    """
+    loss = loss.detach().reshape(())
+    if buffer is None or index >= len(buffer):
+        grown = torch.empty(max(capacity, 2 * index, 1), dtype=loss.dtype, device=loss.device)
+        if buffer is not None:
+            grown[:index] = buffer[:index]
+        buffer = grown
+    buffer[index] = loss
+    return buffer
+
+
 def _implements(callback, method):
     return getattr(type(callback), method) is not getattr(Callback, method)
 
@@ -421,16 +439,17 @@ class TrainingEngine(NeuralNet):
         self._set_training(training)
         begin = self._batch_callbacks["on_batch_begin"]
         end = self._batch_callbacks["on_batch_end"]
-        losses, sizes = [], []
+        losses, sizes = None, []
         for batch in iterator:
             for cb in begin:
                 cb.on_batch_begin(self, batch=batch, training=training)
             step = step_fn(batch)
-            losses.append(step["loss"])  # kept on the device: no synchronization per batch
+            # Kept on the device (no synchronization per batch), in one buffer.
+            losses = _store_loss(losses, len(sizes), step["loss"], len(iterator))
             sizes.append(len(_inputs(batch)))
             for cb in end:
                 cb.on_batch_end(self, batch=batch, training=training, **step)
-        loss = _mean_loss(losses, sizes)
+        loss = _mean_loss(losses[: len(sizes)], sizes)
         self.history.record(prefix + "_loss", loss)
         if training:
             self.history.record("train_batches", len(sizes))  # optimizer steps

@@ -73,6 +73,11 @@ class TabularAE(BaseAutoencoder):
     hidden in the same way, so that it learns to predict a cell from the
     other columns.
 
+    Unlike the autoencoders of numeric columns, ``TabularAE`` does not train
+    out of core: its column encoding is learned from the whole table and
+    applied to it at once, so a ``numpy.memmap`` is read whole into one
+    encoded float32 array, and sparse input is refused (see the scale guide).
+
     Parameters
     ----------
     n_components : int, default=2
