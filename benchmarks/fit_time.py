@@ -95,7 +95,7 @@ def run_one(run):
         warnings.simplefilter("ignore")
         estimator.fit(X)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return {"rows": X.shape[0], "features": X.shape[1], "epochs": int(estimator.n_iter_),
+    return {"rows": X.shape[0], "features": X.shape[1], "epochs": len(estimator.loss_curve_),
             "max_iter": params.get("max_iter"),
             "s_per_epoch": float(np.median(estimator.history_[:, "dur"])),
             "fit_seconds": wall, "fit_cpu_seconds": cpu}

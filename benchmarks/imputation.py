@@ -146,7 +146,10 @@ def run_one(run):
         "features": X.shape[1],
         "rmse": rmse,
         "fit_seconds": fit_seconds,
-        "epochs": int(getattr(imputer, "n_iter_", 0)) if run["method"] == "AutoencoderImputer" else None,
+        # The returned network's own epochs (n_iter_ also counts the cross-validation folds).
+        "epochs": (
+            len(imputer.estimator_.loss_curve_) if run["method"] == "AutoencoderImputer" else None
+        ),
     }
 
 

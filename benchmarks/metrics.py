@@ -76,6 +76,6 @@ def evaluate(reducer, X_train, X_test, y_train, y_test, task="classification"):
         "fit_seconds": fit_seconds,
         "fit_cpu_seconds": fit_cpu_seconds,
         "transform_rows_per_s": _rows_per_second(reducer, X_test),
-        "n_iter": float(getattr(reducer, "n_iter_", np.nan)),
+        "n_iter": float(len(reducer.loss_curve_)) if hasattr(reducer, "loss_curve_") else np.nan,
         "codes": codes_test,
     }

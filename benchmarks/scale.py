@@ -1,7 +1,17 @@
-"""Bounded-memory inference and transform throughput: in memory, memmap, Dask.
+"""Bounded memory of fit and transform on a memmap, and transform throughput: in memory, memmap, Dask.
 
     python -m benchmarks.scale            # 2,000,000 x 100 float32 memmap (800 MB in /tmp)
     python -m benchmarks.scale --rows 200000   # smaller, quicker
+    python -m benchmarks.scale --rows 200000 --only-fit   # the fit section alone
+
+0. Peak memory of ``fit`` on the memmap, for each autoencoder that trains out
+   of core (``AutoencoderTransformer``, ``DenoisingAE``, ``SparseAE``,
+   ``ContractiveAE``, ``VariationalAE``): a fresh process fits a 64-32-8
+   network (``init="pca"``, the default early stopping, ``--fit-epochs``
+   epochs) on the whole memmap, after a warm-up fit on 1,000 rows in memory.
+   Reported as for transform below: its peak resident set size above its
+   resident size just before the call. ``TabularAE`` reads its table whole
+   (see docs/scale.md) and is left out.
 
 1. Peak memory: a fresh process loads a fitted model (64-32-8 network on 100
    features) and transforms the whole memmap. Reported: its peak resident
@@ -60,6 +70,59 @@ seconds = time.perf_counter() - start
 peak = status_mb("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(before, peak, seconds, codes.shape[0])
 """.format(n_features=N_FEATURES)
+
+
+FIT_SCRIPT = """
+import resource, sys, time
+import numpy as np
+import skae
+rows, path, name, epochs = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+X = np.memmap(path, dtype=np.float32, mode="r", shape=(rows, {n_features}))
+params = dict(n_components=8, hidden_layer_sizes=(64, 32), max_iter=epochs, random_state=0)
+estimator = getattr(skae, name)
+estimator(**params).fit(np.array(X[:1000]))  # warm-up: first torch calls allocate their pools
+def status_mb(field):
+    with open("/proc/self/status") as f:
+        line = next(line for line in f if line.startswith(field + ":"))
+    return int(line.split()[1]) / 1024
+try:  # reset the high-water mark, so that import-time peaks do not count
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    reset = True
+except OSError:
+    reset = False
+before = status_mb("VmRSS")
+start = time.perf_counter()
+model = estimator(**params).fit(X)
+seconds = time.perf_counter() - start
+peak = status_mb("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(before, peak, seconds, model.n_iter_)
+""".format(n_features=N_FEATURES)
+
+# The autoencoders that train on a memmap out of core (their ``_lazy_fit`` flag).
+OUT_OF_CORE = ["AutoencoderTransformer", "DenoisingAE", "SparseAE", "ContractiveAE", "VariationalAE"]
+
+
+def fit_peak_memory(path, rows, epochs):
+    """``{name: (before_mb, peak_mb, seconds, n_iter)}`` of fit on the memmap, each in a fresh process."""
+    found = {}
+    for name in OUT_OF_CORE:
+        out = subprocess.run(
+            [sys.executable, "-c", FIT_SCRIPT, str(rows), path, name, str(epochs)],
+            capture_output=True, text=True, check=True,
+        )
+        before, peak, seconds, n_iter = out.stdout.split()
+        found[name] = (float(before), float(peak), float(seconds), int(n_iter))
+    return found
+
+
+def print_fit_peaks(path, rows, epochs):
+    size = os.path.getsize(path) / 2**20
+    print(f"\nPeak memory of fit on the memmap ({rows:,} rows, {size:.0f} MiB; fresh process each;"
+          f" 64-32-8 network, at most {epochs} epochs)")
+    for name, (before, peak, seconds, n_iter) in fit_peak_memory(path, rows, epochs).items():
+        print(f"  {name:24s} resident before {before:6.0f} MB, peak above baseline "
+              f"{peak - before:5.0f} MB, {seconds:6.1f} s, {n_iter} epochs")
 
 
 def write_memmap(path, rows, seed=0):
@@ -125,6 +188,10 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--in-memory-rows", type=int, default=500_000)
     parser.add_argument("--dask-block-rows", type=int, default=100_000)
+    parser.add_argument("--fit-epochs", type=int, default=2,
+                        help="epochs of each fit in the fit section (default: 2)")
+    parser.add_argument("--only-fit", action="store_true",
+                        help="measure fit's peak memory only (no transform section)")
     args = parser.parse_args(argv)
     rows = args.rows
     print(f"cpu_count={os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at start")
@@ -134,6 +201,10 @@ def main(argv=None):
         write_memmap(path, rows)
         print(f"memmap {rows:,} x {N_FEATURES} float32 ({os.path.getsize(path) / 2**20:.0f} MB) "
               f"written in {time.perf_counter() - start:.1f} s")
+        print_fit_peaks(path, rows, args.fit_epochs)
+        if args.only_fit:
+            print(f"load average {os.getloadavg()[0]:.1f} at end")
+            return
         X = np.memmap(path, dtype=np.float32, mode="r", shape=(rows, N_FEATURES))
         ae = AutoencoderTransformer(
             n_components=8, hidden_layer_sizes=(64, 32), max_iter=3, random_state=0

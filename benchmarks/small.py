@@ -165,7 +165,7 @@ def run_one(run):
         "pca_mse": pca_mse,
         "mse": mse,
         "ratio": mse / pca_mse,
-        "epochs": int(estimator.n_iter_),
+        "epochs": len(estimator.loss_curve_),
         "steps": int(sum(row.get("train_batches", 0) for row in estimator.history_)),
         "fit_seconds": fit_seconds,
     }

@@ -75,7 +75,7 @@ def run_one(run):
     pca_mse = float(np.mean((pca.inverse_transform(pca.transform(X_valid)) - X_valid) ** 2))
     mse = float(np.mean((np.asarray(reconstruction, dtype=float) - X_valid) ** 2))
     return {"validation_mse": mse, "pca_validation_mse": pca_mse, "ratio": mse / pca_mse,
-            "epochs": estimator.n_iter_, "fit_cpu_seconds": seconds}
+            "epochs": len(estimator.loss_curve_), "fit_cpu_seconds": seconds}
 
 
 def report(rows, out_dir):

@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._data import (
+    CorruptedOnce,
     LazyRows,
     abs_max,
     is_dask_collection,
@@ -44,6 +45,7 @@ from .nn import (
     init_linear_pca,
     linearize_sigmoid_output,
     make_encoder_decoder,
+    pca_linears,
 )
 
 __all__ = ["BaseAutoencoder"]
@@ -279,12 +281,19 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     """Base class for skae autoencoders; not for direct use.
 
     Subclasses declare their hyperparameters in ``__init__`` and override
-    some of three hooks:
+    some of these hooks:
 
-    * ``_build_module(X)``: the torch module, whose ``forward`` returns
-      ``(reconstruction, code, ...)`` and which has ``encode`` and ``decode``;
+    * ``_build_network(n_features)``: the torch module, whose ``forward``
+      returns ``(reconstruction, code, ...)`` and which has ``encode`` and
+      ``decode``, built from the parameters alone (``skae.load`` rebuilds a
+      saved network with it);
+    * ``_adjust_start(module, X)``: the start, set from the training rows
+      (PCA's solution with ``init="pca"``). The one place a start reads the
+      data, through the streamed PCA (``_pca_solution``) or block by block,
+      so that overriding it keeps out-of-core fitting;
     * ``_corrupt(X, generator)``: the batch the network sees during training
-      (the clean batch by default);
+      (the clean batch by default), with ``_corrupts_validation()`` saying
+      whether early stopping scores corrupted validation rows too;
     * ``_penalty(output, X_input)``: a term added to the reconstruction loss
       (none by default).
 
@@ -302,9 +311,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
       ``_training_loss``, ``_reconstruction_errors``, ``_penalty`` and
       ``_code_penalty_and_grad``.
     * ``_lazy_fit``: ``fit`` can train on rows left where they are
-      (``numpy.memmap``, ``scipy.sparse``; see ``skae._data``). Vouches for
-      ``_build_module``, ``_training_tensors``, ``_validate_input``,
-      ``_fit`` and ``_check_fit_data``.
+      (``numpy.memmap``, ``scipy.sparse``; see ``skae._data``), reading them
+      one batch or block at a time. Vouches for ``_build_module``,
+      ``_training_tensors``, ``_validate_input``, ``_fit`` and
+      ``_check_fit_data``. ``_build_network`` reads no data and
+      ``_adjust_start`` reads it only through streamed helpers (its
+      contract), so overriding them keeps the flag.
     * ``_network_is_transform``: ``transform`` and ``inverse_transform`` are
       the network alone, so that ``skae.export_onnx`` reproduces them.
       Vouches for ``transform``, ``inverse_transform``, ``_validate_input``
@@ -431,27 +443,54 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     # ------------------------------------------------------------------ hooks
     def _build_module(self, X):
-        """Return the torch module for training data ``X`` (validated ndarray)."""
-        n_features = X.shape[1]
-        output_activation = self._output_activation()
-        encoder, decoder, linears = make_encoder_decoder(
+        """The torch module for training rows ``X``, at its start.
+
+        ``_build_network`` builds it (torch's random initialization), then
+        ``_adjust_start`` sets the start from ``X``. Subclasses override
+        those two, not this.
+        """
+        module = self._build_network(X.shape[1])
+        self._adjust_start(module, X)
+        return module
+
+    def _build_network(self, n_features):
+        """The untrained torch module for inputs of ``n_features`` columns, from the parameters.
+
+        Reads no data: ``skae.load`` rebuilds a fitted estimator's network
+        with it before loading the saved weights.
+        """
+        encoder, decoder, _ = make_encoder_decoder(
             n_features,
             self.hidden_layer_sizes,
             self.n_components,
             n_features,
             linear_path=self.init == "pca" and len(self.hidden_layer_sizes) > 0,
             code_activation=self._code_activation,
-            output_activation=output_activation,
+            output_activation=self._output_activation(),
             activation=self.activation,
             dropout=self.dropout,
             batch_norm=self.batch_norm,
         )
-        if self.init == "pca":
-            components, mean = self._pca_solution(X)
-            init_linear_pca(*linears, components, mean)
-            if output_activation == "sigmoid":
-                linearize_sigmoid_output(linears[1], mean)
         return Autoencoder(encoder, decoder)
+
+    def _adjust_start(self, module, X):
+        """Set ``module``'s start from the training rows ``X``, in place.
+
+        ``X`` is a float32 ndarray, or a ``LazyRows`` for rows left where
+        they are: read it with ``self._pca_solution`` (the streamed PCA every
+        start shares), ``skae._data.tensor_rows`` (for ``skae.nn``'s start
+        functions) or ``skae._data.row_blocks``, never whole, and the class
+        keeps ``_lazy_fit``. Here: with ``init="pca"``, PCA's projection and
+        reconstruction (``skae.nn.init_linear_pca``), linearized under a
+        sigmoid output.
+        """
+        if self.init != "pca":
+            return
+        encoder_linear, decoder_linear = pca_linears(module)
+        components, mean = self._pca_solution(X)
+        init_linear_pca(encoder_linear, decoder_linear, components, mean)
+        if self._output_activation() == "sigmoid":
+            linearize_sigmoid_output(decoder_linear, mean)
 
     def _corrupt(self, X, generator):
         """Return the training batch the network sees; the clean batch by default."""
@@ -898,19 +937,34 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             sink=print if self.verbose else _discard,
         )
 
+    def _corrupts_validation(self):
+        """Whether early stopping scores corrupted validation rows (see ``_training_tensors``)."""
+        return False
+
     def _training_tensors(self, X_train, X_valid, generator):
         """The training and validation rows as float32 tensors on the training device.
 
-        A subclass whose training corrupts its input overrides this to
-        corrupt the validation rows once, as ``(corrupted, clean)`` pairs, so
-        that early stopping scores what training optimizes.
+        When ``_corrupts_validation()``, the validation rows are corrupted
+        once per call, as ``(corrupted, clean)`` pairs, so that early
+        stopping scores what training optimizes on the same noise at every
+        epoch: all at once in memory, batch by batch (``CorruptedOnce``)
+        for rows left where they are.
         """
         device = self.net_.device
 
         def tensor(rows):
             return rows.to(device) if isinstance(rows, LazyRows) else _to_tensor(rows, device)
 
-        return tensor(X_train), None if X_valid is None else tensor(X_valid)
+        X_train = tensor(X_train)
+        if X_valid is None:
+            return X_train, None
+        X_valid = tensor(X_valid)
+        if not self._corrupts_validation():
+            return X_train, X_valid
+        if isinstance(X_valid, LazyRows):
+            seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+            return X_train, CorruptedOnce(X_valid, self._corrupt, seed)
+        return X_train, (self._corrupt(X_valid, generator), X_valid)  # (input, target)
 
     def _set_fitted_attributes(self):
         """The attributes derived from the engine's history."""

@@ -37,8 +37,11 @@ import torch
 from ._engine import TensorBatches
 
 __all__ = [
+    "CorruptedOnce",
     "LazyRows",
+    "TensorBlocks",
     "abs_max",
+    "column_variances",
     "is_dask_collection",
     "lazy_rows",
     "map_dask_blocks",
@@ -46,12 +49,19 @@ __all__ = [
     "row_blocks",
     "scan_rows",
     "streamed_pca",
+    "tensor_rows",
 ]
 
 # Rows per block when scanning the whole source (checks, statistics, PCA), at most:
 # fewer for wide data, so that a dense block holds at most SCAN_VALUES values.
 SCAN_ROWS = 16384
 SCAN_VALUES = 2**20
+# Scattered rows (a batch, a block of a subset) read at once, at most, the pages of a
+# shared memmap released after each read: each row may sit on its own pages, and the
+# kernel maps a whole cached folio (up to about 1 MiB measured here) around a read, so
+# this bounds the file pages mapped at a time (measured: 24 MB on a 152 MB file; 122 MB
+# when 256 rows were read at once).
+GATHER_ROWS = 32
 
 # Widest data whose PCA start diagonalizes the covariance (a float64 matrix of
 # 8 * n_features**2 bytes, 8 MiB here, diagonalized in about 0.4 s; scikit-learn's
@@ -202,20 +212,34 @@ class LazyRows:
 
     # -------------------------------------------------------------- reading
     def _read(self, positions):
-        """Dense float32 rows of ``source`` at ``positions`` (a slice or sorted ints)."""
+        """Dense float32 rows of ``source`` at ``positions`` (a slice or sorted ints).
+
+        Scattered rows are read ``GATHER_ROWS`` at a time, and the pages of a
+        shared memmap released after each read, once its rows are copied: the
+        pages mapped into the process stay bounded by a block of rows, not by
+        how far apart the rows lie in the file.
+        """
+        if not isinstance(positions, slice) and len(positions) > GATHER_ROWS:
+            return np.concatenate(
+                [
+                    self._read(positions[start : start + GATHER_ROWS])
+                    for start in range(0, len(positions), GATHER_ROWS)
+                ]
+            )
         block = self.source[positions]
         if sp.issparse(block):
             block = block.toarray()
         block = np.asarray(block)
+        finite = bool(np.isfinite(block).all())
+        batch = np.ascontiguousarray(block, dtype=np.float32)
+        if batch is block and (block.base is not None or not batch.flags.writeable):
+            batch = batch.copy()  # not a view on the source's pages
         _release(self.source)
-        if not np.isfinite(block).all():
+        if not finite:
             raise ValueError(
                 f"Input X contains NaN or infinity. {self.name} does not accept missing "
                 "values: impute them first (e.g. sklearn.impute.SimpleImputer)."
             )
-        batch = np.ascontiguousarray(block, dtype=np.float32)
-        if batch is block and not batch.flags.writeable:
-            batch = batch.copy()
         if not np.isfinite(batch).all():
             raise ValueError(
                 f"X has values beyond float32's range (+/-{np.finfo(np.float32).max:.3g}), "
@@ -288,6 +312,81 @@ class LazyBatches(TensorBatches):
             yield torch.from_numpy(batch).to(rows.device)
 
 
+class TensorBlocks:
+    """The rows of a ``LazyRows`` as consecutive float32 tensor blocks, at every iteration.
+
+    What the start functions of ``skae.nn`` (``activate_idle_units``,
+    ``scale_code_to_linear_range``) take instead of one tensor of every row:
+    they accumulate their statistics over the blocks in float64.
+    """
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __iter__(self):
+        for block in row_blocks(self.rows):
+            yield torch.from_numpy(block)  # (B, n_features), float32
+
+
+def tensor_rows(X):
+    """``X`` for the start functions of ``skae.nn``: a float32 tensor, or ``TensorBlocks``.
+
+    An ndarray becomes a tensor sharing its memory (as ``torch.as_tensor``);
+    a ``LazyRows`` is read block by block, never whole.
+    """
+    return TensorBlocks(X) if isinstance(X, LazyRows) else torch.as_tensor(X)
+
+
+class CorruptedOnce:
+    """Validation rows left where they are, each batch corrupted the same way at every pass.
+
+    The out-of-core counterpart of corrupting the validation rows once
+    (``BaseAutoencoder._training_tensors``): batch ``i`` of the unshuffled
+    pass is corrupted with a generator seeded by ``seed + i``, so that
+    early stopping compares epochs on the same noise, and yielded as an
+    ``(corrupted, clean)`` pair. The noise differs from the in-memory
+    draw, which corrupts every validation row at once.
+
+    Parameters
+    ----------
+    rows : LazyRows
+        The validation rows.
+    corrupt : callable
+        ``corrupt(batch, generator) -> batch``, the estimator's corruption.
+    seed : int
+        Seed of the first batch's corruption.
+    """
+
+    def __init__(self, rows, corrupt, seed):
+        self.rows = rows
+        self.corrupt = corrupt
+        self.seed = seed
+
+    def __len__(self):
+        return len(self.rows)
+
+    def batches(self, batch_size, shuffle=False, generator=None):
+        """``(corrupted, clean)`` batches in row order (validation is never shuffled)."""
+        return _CorruptedBatches(self, batch_size)
+
+
+class _CorruptedBatches:
+    def __init__(self, corrupted, batch_size):
+        self.corrupted, self.batch_size = corrupted, batch_size
+
+    def __len__(self):
+        return len(self.corrupted.rows.batches(self.batch_size))
+
+    def __iter__(self):
+        owner = self.corrupted
+        for i, batch in enumerate(owner.rows.batches(self.batch_size)):
+            generator = torch.Generator().manual_seed(owner.seed + i)
+            yield owner.corrupt(batch, generator), batch  # (input, target), (B, n_features) each
+
+
 def abs_max(X):
     """Largest absolute value of ``X`` (0 for empty input)."""
     if isinstance(X, LazyRows):
@@ -307,21 +406,23 @@ def row_blocks(X, block_rows=None):
         yield X[start : start + block_rows]
 
 
-def streamed_pca(X, n_components):
+def streamed_pca(X, n_components, *, return_variances=False):
     """PCA's components and mean, from passes over the row blocks of ``X``.
 
     One solver for every kind of input (an in-memory array, a memmap, a
     sparse matrix), so that the same rows give the same start whatever holds
-    them, and deterministic. Blocks are read in float32 and accumulated in
-    float64. Up to ``EXACT_PCA_MAX_FEATURES`` columns, one pass accumulates
-    the mean and the Gram matrix and the covariance is diagonalized, as
-    scikit-learn's ``PCA(svd_solver="covariance_eigh")`` does. Wider data
-    (a TF-IDF table) would need a covariance of ``8 * n_features**2`` bytes:
-    a randomized subspace iteration (Halko et al., 2011) on the covariance,
-    centered on the fly, finds the leading components instead, holding
+    them, and deterministic: every PCA start in skae (the probabilistic PCA
+    of ``VariationalAE`` included) comes from here. Blocks are read in
+    float32 and accumulated in float64. Up to ``EXACT_PCA_MAX_FEATURES``
+    columns, one pass accumulates the mean and the Gram matrix and the
+    covariance is diagonalized, as scikit-learn's
+    ``PCA(svd_solver="covariance_eigh")`` does. Wider data (a TF-IDF table)
+    would need a covariance of ``8 * n_features**2`` bytes: a randomized
+    subspace iteration (Halko et al., 2011) on the covariance, centered on
+    the fly, finds the leading components instead, holding
     ``n_features x (n_components + PCA_OVERSAMPLES)`` values, with one pass
-    for the mean and one per iteration. The sign convention is
-    scikit-learn's (``svd_flip``).
+    for the mean (and the total variance) and one per iteration. The sign
+    convention is scikit-learn's (``svd_flip``).
 
     Parameters
     ----------
@@ -329,11 +430,22 @@ def streamed_pca(X, n_components):
         The data.
     n_components : int
         Number of components, at most ``min(n_samples, n_features)``.
+    return_variances : bool, default=False
+        Whether to return the variances along the components and in total
+        too (what probabilistic PCA needs).
 
     Returns
     -------
     components : ndarray of shape (n_components, n_features), float64
     mean : ndarray of shape (n_features,), float64
+    explained_variance : ndarray of shape (n_components,), float64
+        Only with ``return_variances``: the covariance's leading eigenvalues
+        (``PCA.explained_variance_``, with ``n_samples - 1`` degrees of
+        freedom), at least 0.
+    total_variance : float
+        Only with ``return_variances``: the trace of the covariance, the sum
+        of all its eigenvalues (``PCA.noise_variance_`` is the mean of those
+        beyond ``n_components`` among ``min(n_samples, n_features)``).
 
     References
     ----------
@@ -349,8 +461,8 @@ def streamed_pca(X, n_components):
         rows = np.ascontiguousarray(X)
         key = (rows.shape, rows.dtype.str, hashlib.blake2b(rows.data, digest_size=16).digest())
         if key in shared:
-            components, mean = shared[key]
-            return components[:n_components].copy(), mean.copy()
+            return _leading(*shared[key], n_components, return_variances)
+    degrees = max(n_samples - 1, 1)
     if n_features <= EXACT_PCA_MAX_FEATURES:
         total = np.zeros(n_features)
         gram = np.zeros((n_features, n_features))
@@ -359,22 +471,59 @@ def streamed_pca(X, n_components):
             total += block.sum(axis=0)
             gram += block.T @ block
         mean = total / n_samples
-        covariance = (gram - n_samples * np.outer(mean, mean)) / max(n_samples - 1, 1)
-        _, vectors = np.linalg.eigh(covariance)
+        covariance = (gram - n_samples * np.outer(mean, mean)) / degrees
+        values, vectors = np.linalg.eigh(covariance)
         components = np.ascontiguousarray(vectors[:, ::-1].T)
+        variances = np.maximum(values[::-1], 0.0)
+        total_variance = float(np.trace(covariance))
         if key is None:
-            components = components[:n_components]
+            components, variances = components[:n_components], variances[:n_components]
     else:
-        mean = np.zeros(n_features)
+        mean, squares = np.zeros(n_features), np.zeros(n_features)
         for block in row_blocks(X):
-            mean += np.asarray(block, dtype=np.float32).sum(axis=0, dtype=np.float64)
+            block = np.asarray(block, dtype=np.float32).astype(np.float64)
+            mean += block.sum(axis=0)
+            squares += np.square(block).sum(axis=0)
         mean /= n_samples
-        components = _randomized_components(X, n_components, mean)
+        total_variance = float((squares - n_samples * mean**2).sum() / degrees)
+        components, variances = _randomized_components(X, n_components, mean)
     _, components = svd_flip(None, components, u_based_decision=False)
+    solution = (components, mean, variances, max(total_variance, 0.0))
     if key is not None:
-        shared[key] = (components, mean)
-        return components[:n_components].copy(), mean.copy()
-    return components, mean
+        shared[key] = solution
+    return _leading(*solution, n_components, return_variances)
+
+
+def _leading(components, mean, variances, total_variance, n_components, return_variances):
+    """``streamed_pca``'s result for the ``n_components`` leading components (copies)."""
+    found = (components[:n_components].copy(), mean.copy())
+    if return_variances:
+        found += (variances[:n_components].copy(), total_variance)
+    return found
+
+
+def column_variances(X):
+    """The variance of each column of ``X`` (``ddof=0``), from passes over its row blocks.
+
+    ``X`` is an ndarray or a ``LazyRows``; blocks are read in float32 and
+    the variance computed in float64: ``np.var(X, axis=0, dtype=np.float64)``
+    of one block, the blocks' variances combined (Chan et al., 1979).
+
+    Returns
+    -------
+    variances : ndarray of shape (n_features,), float64
+    """
+    count, mean, squares = 0, np.zeros(X.shape[1]), np.zeros(X.shape[1])
+    for block in row_blocks(X):
+        block = np.asarray(block, dtype=np.float32)
+        n = len(block)
+        block_mean = block.mean(axis=0, dtype=np.float64)
+        block_squares = np.var(block, axis=0, dtype=np.float64) * n
+        delta = block_mean - mean
+        squares += block_squares + delta**2 * count * n / (count + n)
+        mean += delta * n / (count + n)
+        count += n
+    return squares / max(count, 1)
 
 
 def _covariance_times(X, Q, mean):
@@ -387,7 +536,7 @@ def _covariance_times(X, Q, mean):
 
 
 def _randomized_components(X, n_components, mean):
-    """The leading eigenvectors of the covariance of ``X``, by randomized subspace iteration."""
+    """The leading eigenvectors and eigenvalues of the covariance of ``X``, by subspace iteration."""
     n_samples, n_features = X.shape
     width = min(n_components + PCA_OVERSAMPLES, n_features)
     # scikit-learn's randomized_svd: 7 power iterations for few components, else 4.
@@ -396,8 +545,9 @@ def _randomized_components(X, n_components, mean):
     for _ in range(n_iter):
         Q, _ = np.linalg.qr(_covariance_times(X, Q, mean))  # (n_features, width), orthonormal
     small = Q.T @ _covariance_times(X, Q, mean)  # (width, width): the Rayleigh quotient
-    _, vectors = np.linalg.eigh((small + small.T) / 2)
-    return np.ascontiguousarray((Q @ vectors[:, ::-1]).T[:n_components])
+    values, vectors = np.linalg.eigh((small + small.T) / 2)
+    components = np.ascontiguousarray((Q @ vectors[:, ::-1]).T[:n_components])
+    return components, np.maximum(values[::-1][:n_components], 0.0)
 
 
 def is_dask_collection(X):

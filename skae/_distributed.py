@@ -364,8 +364,8 @@ class DataParallel:
         _dist().broadcast(tensor, src=0)
         return tensor.cpu().numpy()
 
-    def pca(self, X, n_components):
-        """PCA's components and mean over every rank's rows (``skae._data.streamed_pca``).
+    def pca(self, X, n_components, *, return_variances=False):
+        """``skae._data.streamed_pca`` over every rank's rows.
 
         Up to ``EXACT_PCA_MAX_FEATURES`` columns, one ``all_reduce`` of the
         row count, sum and Gram matrix in float64, then the covariance's
@@ -377,6 +377,10 @@ class DataParallel:
         -------
         components : ndarray of shape (min(n_components, n_rows), n_features), float64
         mean : ndarray of shape (n_features,), float64
+        explained_variance : ndarray, float64
+            Only with ``return_variances``: the covariance's leading eigenvalues.
+        total_variance : float
+            Only with ``return_variances``: the trace of the covariance.
         """
         from sklearn.utils.extmath import svd_flip
 
@@ -385,20 +389,31 @@ class DataParallel:
             n_samples, total, gram = self._sums(X)
             mean = total / n_samples
             covariance = (gram - n_samples * np.outer(mean, mean)) / max(n_samples - 1, 1)
-            _, vectors = np.linalg.eigh(covariance)
-            components = np.ascontiguousarray(vectors[:, ::-1].T)
+            values, vectors = np.linalg.eigh(covariance)
+            values, components = values[::-1], np.ascontiguousarray(vectors[:, ::-1].T)
+            total_variance = float(np.trace(covariance))
         else:
-            sums = np.zeros(1 + n_features)
+            sums = np.zeros(1 + 2 * n_features)
             sums[0] = X.shape[0]
             for block in row_blocks(X):
-                sums[1:] += np.asarray(block, dtype=np.float32).sum(axis=0, dtype=np.float64)
+                block = np.asarray(block, dtype=np.float32).astype(np.float64)
+                sums[1 : 1 + n_features] += block.sum(axis=0)
+                sums[1 + n_features :] += (block * block).sum(axis=0)
             sums = self.all_sum(sums)
             n_samples = int(round(sums[0]))
-            mean = sums[1:] / n_samples
-            components = self._randomized_components(X, min(n_components, n_samples), mean, n_samples)
-        components = components[: min(n_components, n_samples)]
+            mean = sums[1 : 1 + n_features] / n_samples
+            squares = sums[1 + n_features :]
+            total_variance = float((squares - n_samples * mean**2).sum() / max(n_samples - 1, 1))
+            values, components = self._randomized_components(
+                X, min(n_components, n_samples), mean, n_samples
+            )
+        n_kept = min(n_components, n_samples)
+        components = components[:n_kept]
         _, components = svd_flip(None, components, u_based_decision=False)
-        return self._broadcast(components), mean
+        components = self._broadcast(components)
+        if return_variances:
+            return components, mean, np.maximum(values[:n_kept], 0.0), max(total_variance, 0.0)
+        return components, mean
 
     def _sums(self, X):
         """Row count, column sums and Gram matrix of every rank's rows (float64)."""
@@ -431,39 +446,6 @@ class DataParallel:
         mean = sums[1 : 1 + n_features] / n_samples
         return np.maximum(sums[1 + n_features :] / n_samples - mean * mean, 0.0), int(sums[0])
 
-    def probabilistic_pca(self, X, n_components):
-        """What ``sklearn.decomposition.PCA(n_components).fit`` learns, from every rank's rows.
-
-        Returns an object with ``components_``, ``explained_variance_``,
-        ``noise_variance_`` (the mean of the other eigenvalues of the
-        covariance, up to ``min(n_samples, n_features)``), ``mean_`` and
-        ``n_samples_``, the components broadcast from rank 0; ``None`` beyond
-        ``EXACT_PCA_MAX_FEATURES`` columns.
-        """
-        from types import SimpleNamespace
-
-        from sklearn.utils.extmath import svd_flip
-
-        n_features = X.shape[1]
-        if n_features > EXACT_PCA_MAX_FEATURES:
-            return None
-        n_samples, total, gram = self._sums(X)
-        mean = total / n_samples
-        covariance = (gram - n_samples * np.outer(mean, mean)) / max(n_samples - 1, 1)
-        values, vectors = np.linalg.eigh(covariance)
-        values = np.maximum(values[::-1], 0.0)[: min(n_samples, n_features)]
-        n_components = min(n_components, len(values))
-        components = np.ascontiguousarray(vectors[:, ::-1].T[:n_components])
-        _, components = svd_flip(None, components, u_based_decision=False)
-        rest = values[n_components:]
-        return SimpleNamespace(
-            components_=self._broadcast(components),
-            explained_variance_=values[:n_components],
-            noise_variance_=float(rest.mean()) if len(rest) else 0.0,
-            mean_=mean,
-            n_samples_=n_samples,
-        )
-
     def _covariance_times(self, X, Q, mean, n_samples):
         product = np.zeros_like(Q)
         for block in row_blocks(X):
@@ -472,7 +454,7 @@ class DataParallel:
         return self.all_sum(product) / max(n_samples - 1, 1)
 
     def _randomized_components(self, X, n_components, mean, n_samples):
-        """``skae._data._randomized_components`` with the products summed over ranks."""
+        """Eigenvalues and components of ``skae._data``'s randomized iteration, summed over ranks."""
         n_features = X.shape[1]
         width = min(n_components + PCA_OVERSAMPLES, n_features)
         n_iter = 7 if n_components < 0.1 * min(n_samples, n_features) else 4
@@ -481,5 +463,5 @@ class DataParallel:
             Q, _ = np.linalg.qr(self._covariance_times(X, Q, mean, n_samples))
             Q = self._broadcast(Q)  # the same basis on every rank
         small = Q.T @ self._covariance_times(X, Q, mean, n_samples)  # (width, width)
-        _, vectors = np.linalg.eigh((small + small.T) / 2)
-        return np.ascontiguousarray((Q @ vectors[:, ::-1]).T[:n_components])
+        values, vectors = np.linalg.eigh((small + small.T) / 2)
+        return values[::-1], np.ascontiguousarray((Q @ vectors[:, ::-1]).T[:n_components])

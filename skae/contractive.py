@@ -2,10 +2,10 @@
 
 from numbers import Real
 
-import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseAutoencoder
+from ._data import tensor_rows
 from ._docstrings import fill_parameter_docs
 from .nn import (
     activate_idle_units,
@@ -263,17 +263,16 @@ default="adam"
     def _code_activation(self):
         return self.code_activation
 
-    def _build_module(self, X):
-        module = super()._build_module(X)
+    def _adjust_start(self, module, X):
+        super()._adjust_start(module, X)
         if self.init == "pca":
             encoder_linear, decoder_linear = pca_linears(module)
-            X = torch.as_tensor(X)
-            activate_idle_units(encoder_linear, decoder_linear, X)
+            rows = tensor_rows(X)
+            activate_idle_units(encoder_linear, decoder_linear, rows)
             if self.code_activation != "identity":  # start tanh / sigmoid near their slope at 0
-                scale_code_to_linear_range(encoder_linear, decoder_linear, X)
+                scale_code_to_linear_range(encoder_linear, decoder_linear, rows)
             if self.code_activation == "sigmoid":
                 linearize_sigmoid_code(encoder_linear, decoder_linear)
-        return module
 
     def _penalty(self, output, X_input):
         if self.contractive_weight == 0:

@@ -2,10 +2,10 @@
 
 from numbers import Real
 
-import torch
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 
 from ._base import BaseAutoencoder
+from ._data import tensor_rows
 from ._docstrings import EXACT_PCA_START, fill_parameter_docs
 from .nn import activate_idle_units, pca_linears
 from .noise import NOISE_ALIASES, NOISES, PROBABILITY_NOISES, corrupt
@@ -247,11 +247,10 @@ default="adam"
         self.pretraining_max_iter = pretraining_max_iter
         self.distributed = distributed
 
-    def _build_module(self, X):
-        module = super()._build_module(X)
+    def _adjust_start(self, module, X):
+        super()._adjust_start(module, X)
         if self.init == "pca":  # let the units beyond PCA's rank learn
-            activate_idle_units(*pca_linears(module), torch.as_tensor(X))
-        return module
+            activate_idle_units(*pca_linears(module), tensor_rows(X))
 
     def _validate_params(self):
         super()._validate_params()
@@ -263,13 +262,10 @@ default="adam"
                 f"that an entry is corrupted. Got {self.noise_level!r} instead."
             )
 
-    def _training_tensors(self, X_train, X_valid, generator):
-        X_train, X_valid = super()._training_tensors(X_train, X_valid, generator)
-        if X_valid is not None:
-            # Early stopping scores what training optimizes, the denoising of the
-            # validation rows, corrupted once per fit so that epochs compare alike.
-            X_valid = (self._corrupt(X_valid, generator), X_valid)  # (input, target)
-        return X_train, X_valid
+    def _corrupts_validation(self):
+        # Early stopping scores what training optimizes, the denoising of the
+        # validation rows, corrupted once per fit so that epochs compare alike.
+        return True
 
     def _corrupt(self, X, generator):
         return corrupt(X, self.noise, self.noise_level, generator)  # (B, n_features)

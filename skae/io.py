@@ -15,11 +15,11 @@ A file stores what a pickle would keep: the current parameters (``set_params``
 after ``fit`` included) and the fitted state. An autoencoder's network is
 rebuilt from the architecture it was fitted with (its ``_architecture_``
 attribute), not from the current parameters: a throwaway copy of the
-estimator with those parameters runs its own ``_build_module`` on dummy data,
-its PCA start replaced by zeros (the weights are overwritten), and the saved
-weights are loaded into that module. Any other torch module attribute (e.g. a
-supervised model's encoder and head) is rebuilt from its class, plain
-attributes, parameters, buffers and children, without calling its
+estimator with those parameters builds it with its own ``_build_network``
+(from the parameters alone, no data), and the saved weights are loaded into
+that module. Any other torch module attribute (e.g. a supervised model's
+encoder and head) is rebuilt from its class, plain attributes, parameters,
+buffers and children, without calling its
 constructor.
 """
 
@@ -536,7 +536,7 @@ def _restore(saved, decode):
 
 
 # What rebuilding a saved network asks of the estimator (a skae autoencoder).
-_ENGINE_HOOKS = ("_build_module", "_make_engine", "_set_fitted_attributes")
+_ENGINE_HOOKS = ("_build_network", "_make_engine", "_set_fitted_attributes")
 
 
 def _network_builder(estimator):
@@ -546,8 +546,8 @@ def _network_builder(estimator):
     which ``set_params`` after ``fit`` does not change; a file without it
     (another kind of estimator) builds from the current parameters. The
     copy shares the fitted attributes the network's shape may depend on
-    (e.g. ``TabularAE``'s ``codec_``), and its PCA start is zeros: the
-    weights are overwritten, so no PCA is fitted on the dummy data.
+    (e.g. ``TabularAE``'s ``codec_``). It builds the network with
+    ``_build_network``, from the parameters alone: no data, no PCA.
     """
     cls = type(estimator)
     architecture = vars(estimator).get("_architecture_") or {}
@@ -561,12 +561,6 @@ def _network_builder(estimator):
     vars(builder).update(vars(estimator))
     vars(builder).update(architecture)
     _validate_loaded_params(builder, f"The parameters {cls.__name__} was fitted with")
-
-    def zero_pca_start(X):
-        n_components = builder.n_components
-        return torch.zeros(n_components, X.shape[1]), torch.zeros(X.shape[1])
-
-    builder._pca_solution = zero_pca_start
     return builder
 
 
@@ -577,7 +571,6 @@ def _rebuild_engine(estimator, saved, decode):
     if type(n_features) is not int or n_features < 1:
         raise _FileError(f"The network's input width {n_features!r} is not a positive integer.")
     n_rows = min(n_features, getattr(builder, "n_components", 1)) + 2
-    X = np.random.RandomState(0).uniform(size=(n_rows, n_features)).astype(np.float32)
     optimizer_class = decode(saved.get("optimizer_class"))
     if optimizer_class is not None and not (
         isinstance(optimizer_class, type) and issubclass(optimizer_class, torch.optim.Optimizer)
@@ -585,9 +578,10 @@ def _rebuild_engine(estimator, saved, decode):
         raise _FileError(f"The optimizer class {optimizer_class!r} is not a torch optimizer.")
     with torch.random.fork_rng(devices=[]):
         torch.default_generator.manual_seed(0)  # the CPU only, without touching CUDA
-        module = builder._build_module(X)
+        # The architecture alone (no data, no PCA): the saved weights overwrite it.
+        module = builder._build_network(n_features)
         # Any budget will do: a later fit (warm_start, partial_fit) applies its own.
-        budget = estimator._training_budget(len(X), reset=False, early_stopping=False)
+        budget = estimator._training_budget(n_rows, reset=False, early_stopping=False)
         net = estimator._make_engine(module, torch.Generator().manual_seed(0), budget, None)
         if optimizer_class is not None and net.optimizer is not optimizer_class:
             # The optimizer the network was trained with (set_params may have named

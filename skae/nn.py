@@ -234,6 +234,29 @@ def pca_linears(autoencoder):
     return encoder[0], last_linear(decoder)
 
 
+def _projection_moments(blocks, weight):
+    """The rows' mean and the standard deviation of their projections ``x @ weight.T``.
+
+    ``blocks`` is an iterable of row blocks ``(B, n_features)``, read twice
+    (the mean, then the centered projections); sums are kept in float64.
+    Returns float32 tensors of shapes ``(n_features,)`` and ``(n_out,)``, on
+    ``weight``'s device, as ``X.mean(0)`` and ``((X - mean) @ weight.T).std(0)``
+    of all the rows would give them.
+    """
+    weight64 = weight.detach().double().cpu()
+    total, count = 0.0, 0
+    for block in blocks:
+        total = total + block.double().sum(0)
+        count += len(block)
+    mean = total / count  # (n_features,)
+    squares = 0.0
+    for block in blocks:
+        projected = (block.double() - mean) @ weight64.T  # (B, n_out)
+        squares = squares + projected.pow(2).sum(0)
+    std = (squares / max(count - 1, 1)).sqrt()
+    return mean.to(weight), std.to(weight)
+
+
 @torch.no_grad()
 def scale_code_to_linear_range(encoder_linear, decoder_linear, X, spread=0.5):
     """Shrink a PCA-initialized code so that a saturating activation starts in its linear range.
@@ -254,8 +277,9 @@ def scale_code_to_linear_range(encoder_linear, decoder_linear, X, spread=0.5):
     ----------
     encoder_linear, decoder_linear : torch.nn.Linear
         The layers set by ``init_linear_pca``.
-    X : torch.Tensor of shape (n_samples, n_features)
-        The training data.
+    X : torch.Tensor of shape (n_samples, n_features), or iterable of such tensors
+        The training data, or its row blocks (rows left where they are), over
+        which the statistics are accumulated in float64.
     spread : float, default=0.5
         Standard deviation of each pre-activation on ``X`` after scaling.
 
@@ -272,8 +296,11 @@ def scale_code_to_linear_range(encoder_linear, decoder_linear, X, spread=0.5):
     >>> torch.allclose(decoder(encoder(X)), X)  # the linear path is unchanged
     True
     """
-    X = X.to(encoder_linear.weight)
-    std = (X @ encoder_linear.weight.T).std(0)  # (n_components,)
+    if isinstance(X, torch.Tensor):
+        X = X.to(encoder_linear.weight)
+        std = (X @ encoder_linear.weight.T).std(0)  # (n_components,)
+    else:
+        std = _projection_moments(X, encoder_linear.weight)[1]
     scale = torch.where(std > 1e-12 * std.max(), spread / std, torch.ones_like(std))
     encoder_linear.weight.mul_(scale[:, None])
     encoder_linear.bias.mul_(scale)
@@ -368,8 +395,9 @@ def activate_idle_units(encoder_linear, decoder_linear, X):
     ----------
     encoder_linear, decoder_linear : torch.nn.Linear
         The layers set by ``init_linear_pca``.
-    X : torch.Tensor of shape (n_samples, n_features)
-        The training data.
+    X : torch.Tensor of shape (n_samples, n_features), or iterable of such tensors
+        The training data, or its row blocks (rows left where they are), over
+        which the statistics are accumulated in float64.
 
     Examples
     --------
@@ -385,9 +413,12 @@ def activate_idle_units(encoder_linear, decoder_linear, X):
     >>> decoder.weight[:, 1:].abs().sum().item()  # and the new ones are not decoded yet
     0.0
     """
-    X = X.to(encoder_linear.weight)
-    mean = X.mean(0)  # (n_features,)
-    spread = ((X - mean) @ encoder_linear.weight.T).std(0)  # (n_components,)
+    if isinstance(X, torch.Tensor):
+        X = X.to(encoder_linear.weight)
+        mean = X.mean(0)  # (n_features,)
+        spread = ((X - mean) @ encoder_linear.weight.T).std(0)  # (n_components,)
+    else:
+        mean, spread = _projection_moments(X, encoder_linear.weight)
     idle = spread <= 1e-5 * spread.max()
     if not idle.any():
         return

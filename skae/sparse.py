@@ -3,10 +3,10 @@
 from numbers import Real
 
 import numpy as np
-import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseAutoencoder
+from ._base import INFERENCE_BATCH_ROWS, BaseAutoencoder
+from ._data import row_blocks, tensor_rows
 from ._docstrings import fill_parameter_docs
 from .nn import activate_idle_units, linearize_sigmoid_code, pca_linears
 from .penalties import kl_sparsity, kl_sparsity_and_grad, l1_activity, l1_activity_and_grad
@@ -207,6 +207,8 @@ default="adam"
     # The penalty depends on the code alone, and _code_penalty_and_grad gives its
     # gradient: the hand-written backward pass applies.
     _hand_backprop = True
+    # _fit adds mean_activation_, from the codes of one block of rows at a time.
+    _lazy_fit = True
     # The code's activation depends on the sparsity penalty.
     _architecture_params = (*BaseAutoencoder._architecture_params, "sparsity")
 
@@ -277,14 +279,13 @@ default="adam"
     def _code_activation(self):
         return CODE_ACTIVATIONS[self.sparsity]
 
-    def _build_module(self, X):
-        module = super()._build_module(X)
+    def _adjust_start(self, module, X):
+        super()._adjust_start(module, X)
         if self.init == "pca":
             encoder_linear, decoder_linear = pca_linears(module)
-            activate_idle_units(encoder_linear, decoder_linear, torch.as_tensor(X))
+            activate_idle_units(encoder_linear, decoder_linear, tensor_rows(X))
             if self.sparsity == "kl":
                 linearize_sigmoid_code(encoder_linear, decoder_linear, self.sparsity_target)
-        return module
 
     def _penalty(self, output, X_input):
         if self.sparsity_weight == 0:
@@ -303,6 +304,10 @@ default="adam"
 
     def _fit(self, X, **kwargs):
         super()._fit(X, **kwargs)
-        codes = self._map_batches(X, self.module_.encode, self._n_features_out)
-        self.mean_activation_ = codes.mean(0, dtype=np.float64)
+        self.module_.eval()
+        total = np.zeros(self._n_features_out)
+        for block in row_blocks(X, INFERENCE_BATCH_ROWS):  # the codes of a block at a time
+            codes = self._map_batches(block, self.module_.encode, self._n_features_out)
+            total += codes.sum(0, dtype=np.float64)
+        self.mean_activation_ = total / len(X)
         return self

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._base import BaseAutoencoder
 from ._columns import TableCodec
 from ._docstrings import fill_budget_docs
-from .nn import Autoencoder, init_linear_pca, make_encoder_decoder
+from .nn import Autoencoder, init_linear_pca, make_encoder_decoder, pca_linears
 from .noise import NOISE_ALIASES
 
 __all__ = ["TabularAE"]
@@ -72,6 +72,11 @@ class TabularAE(BaseAutoencoder):
     (``noise="auto"``): a fraction ``noise_level`` of the observed cells are
     hidden in the same way, so that it learns to predict a cell from the
     other columns.
+
+    Unlike the autoencoders of numeric columns, ``TabularAE`` does not train
+    out of core: its column encoding is learned from the whole table and
+    applied to it at once, so a ``numpy.memmap`` is read whole into one
+    encoded float32 array, and sparse input is refused (see the scale guide).
 
     Parameters
     ----------
@@ -393,34 +398,38 @@ default="adam"
             )
 
     # ---------------------------------------------------------- network
-    def _build_module(self, X):
+    def _build_network(self, n_features):
         codec = self.codec_
-        n_out = codec.n_encoded_
-        encoder, decoder, linears = make_encoder_decoder(
-            X.shape[1],  # the encoded cells, then the missing indicators if any
+        encoder, decoder, _ = make_encoder_decoder(
+            n_features,  # the encoded cells, then the missing indicators if any
             self.hidden_layer_sizes,
             self.n_components,
-            n_out,
+            codec.n_encoded_,
             linear_path=self.init == "pca" and len(self.hidden_layer_sizes) > 0,
             activation=self.activation,
             dropout=self.dropout,
             batch_norm=self.batch_norm,
         )
-        if self.init == "pca":  # PCA of the encoded cells; logits start at the priors
-            components, mean = self._pca_solution(X[:, :n_out])
-            init_linear_pca(*linears, components, mean)
-            n_numeric = len(codec.groups_["numeric"])
-            with torch.no_grad():
-                linears[1].bias[n_numeric:] = torch.as_tensor(codec.log_priors_)
         module = Autoencoder(encoder, decoder)
         # The tensors the loss and the noise need, as buffers of the network: they
         # follow it to its device, and into its state (save / load, pickling).
-        codec = self.codec_
         module.register_buffer("cell_of_input", torch.as_tensor(codec.cell_of_input()))
         module.register_buffer("masked_input", torch.as_tensor(codec.masked_input()))
         weights = codec.column_weights_[codec.order_]
         module.register_buffer("column_weights", torch.as_tensor(weights, dtype=torch.float32))
         return module
+
+    def _adjust_start(self, module, X):
+        if self.init != "pca":
+            return
+        # PCA of the encoded cells (not the missing indicators); logits start at the priors.
+        codec = self.codec_
+        encoder_linear, decoder_linear = pca_linears(module)
+        components, mean = self._pca_solution(X[:, : codec.n_encoded_])
+        init_linear_pca(encoder_linear, decoder_linear, components, mean)
+        n_numeric = len(codec.groups_["numeric"])
+        with torch.no_grad():
+            decoder_linear.bias[n_numeric:] = torch.as_tensor(codec.log_priors_)
 
     def _corrupt(self, X, generator):
         noise = self._noise()
@@ -433,17 +442,10 @@ default="adam"
             X, drop.to(X.device), module.cell_of_input, module.masked_input, generator
         )
 
-    def _training_tensors(self, X_train, X_valid, generator):
-        """As the base, but with noise the validation rows are corrupted once.
-
-        The validation batches are then ``(corrupted, clean)`` pairs, so early
-        stopping measures how well hidden cells are predicted, not how well
-        visible ones are copied.
-        """
-        X_train, X_valid = super()._training_tensors(X_train, X_valid, generator)
-        if X_valid is not None and self._noise() is not None:
-            X_valid = (self._corrupt(X_valid, generator), X_valid)
-        return X_train, X_valid
+    def _corrupts_validation(self):
+        # With noise, early stopping measures how well hidden cells are predicted,
+        # not how well visible ones are copied.
+        return self._noise() is not None
 
     def _reconstruction_errors(self, reconstruction, X, reduction="none"):
         """Weighted loss of each cell ``(B, n_columns)``, zero where missing, or their mean.

@@ -6,7 +6,6 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.decomposition import PCA
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
@@ -17,10 +16,18 @@ from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAutoencoder
+from ._data import column_variances, streamed_pca
 from ._distributed import active_parallel
 from ._docstrings import fill_budget_docs
 from ._engine import DivergenceError, EarlyStoppingFromStart
-from .nn import LinearSkip, VariationalAutoencoder, last_linear, linearize_sigmoid_output, make_mlp
+from .nn import (
+    LinearSkip,
+    VariationalAutoencoder,
+    last_linear,
+    linearize_sigmoid_output,
+    make_mlp,
+    pca_linears,
+)
 from .penalties import kl_standard_normal
 
 __all__ = ["VariationalAE"]
@@ -417,8 +424,7 @@ default="adam"
     Examples
     --------
     >>> from sklearn.datasets import load_digits
-    >>> from sklearn.decomposition import PCA
-    >>> from sklearn.preprocessing import MinMaxScaler
+    >>>     >>> from sklearn.preprocessing import MinMaxScaler
     >>> from skae import VariationalAE
     >>> X = MinMaxScaler().fit_transform(load_digits().data)
     >>> vae = VariationalAE(n_components=2, max_iter=5, random_state=0)
@@ -509,8 +515,8 @@ default="adam"
         self.distributed = distributed
 
     # ------------------------------------------------------------------ hooks
-    def _build_module(self, X):
-        n_features, k = X.shape[1], self.n_components
+    def _build_network(self, n_features):
+        k = self.n_components
         hidden = [int(width) for width in self.hidden_layer_sizes]
         mlp = dict(activation=self.activation, dropout=self.dropout, batch_norm=self.batch_norm)
         output_activation = self._output_activation()
@@ -518,28 +524,34 @@ default="adam"
         decoder = make_mlp(
             [k, *hidden[::-1], n_features], output_activation=output_activation, **mlp
         )
-        floor = self._noise_variance_floor(X)
-        noise = self.noise_variance if isinstance(self.noise_variance, Real) else 1.0
-        if self.init == "pca":
-            if hidden:
-                encoder = LinearSkip(torch.nn.Linear(n_features, 2 * k), encoder)
-                decoder = LinearSkip(
-                    torch.nn.Linear(k, n_features), decoder, activation=output_activation
-                )
-                for branch in (encoder.mlp, decoder.mlp):
-                    torch.nn.init.zeros_(last_linear(branch).weight)
-                    torch.nn.init.zeros_(last_linear(branch).bias)
-                linears = encoder.linear, decoder.linear
-            else:
-                linears = encoder[0], decoder[0]
-            noise = self._init_probabilistic_pca(*linears, X, floor)
+        if self.init == "pca" and hidden:  # linear paths beside the MLPs, which start at zero
+            encoder = LinearSkip(torch.nn.Linear(n_features, 2 * k), encoder)
+            decoder = LinearSkip(
+                torch.nn.Linear(k, n_features), decoder, activation=output_activation
+            )
+            for branch in (encoder.mlp, decoder.mlp):
+                torch.nn.init.zeros_(last_linear(branch).weight)
+                torch.nn.init.zeros_(last_linear(branch).bias)
         if self.loss != "mse":
             return VariationalAutoencoder(encoder, decoder)
         width = n_features if self.noise_variance == "learned_per_feature" else 1
+        # The noise variance and its floor are set by _adjust_start (or loaded).
+        return VariationalAutoencoder(encoder, decoder, torch.ones(width))
+
+    @torch.no_grad()
+    def _adjust_start(self, module, X):
+        """The noise variance's floor and start; with ``init="pca"``, probabilistic PCA."""
+        floor = self._noise_variance_floor(X)
+        noise = self.noise_variance if isinstance(self.noise_variance, Real) else 1.0
+        if self.init == "pca":
+            noise = self._init_probabilistic_pca(*pca_linears(module), X, floor)
+        if self.loss != "mse":
+            return
+        module.noise_variance_floor.copy_(torch.tensor(float(floor), dtype=torch.float64))
         # Through float64: a variance beyond float32's range becomes inf (and training then
         # stops with DivergenceError's advice to scale the data), not a RuntimeError here.
-        noise = torch.full((width,), float(noise), dtype=torch.float64).float()
-        return VariationalAutoencoder(encoder, decoder, noise, noise_variance_floor=floor)
+        shape = module.noise_variance.shape
+        module.noise_variance.copy_(torch.full(shape, float(noise), dtype=torch.float64))
 
     def _noise_variance_floor(self, X):
         """The smallest learned noise variance: a fraction of X's mean feature variance."""
@@ -547,50 +559,55 @@ default="adam"
         if parallel is not None:  # every rank's rows (distributed=True)
             scale = float(np.mean(parallel.feature_variances(X)[0]))
         else:
-            scale = float(np.mean(np.var(X, axis=0, dtype=np.float64))) if X.size else 0.0
+            scale = float(np.mean(column_variances(X))) if X.size else 0.0
         return NOISE_VARIANCE_FLOOR * (scale if scale > 0 else 1.0)
 
     @torch.no_grad()
     def _init_probabilistic_pca(self, encoder_linear, decoder_linear, X, floor):
         """Set the linear paths to probabilistic PCA's posterior and decoder; return its noise.
 
-        With a sigmoid output the decoder is then linearized in logit space
-        (``linearize_sigmoid_output``).
+        PCA is the streamed solver every start shares
+        (``skae._data.streamed_pca``), with its eigenvalues and total
+        variance: probabilistic PCA's noise variance (scikit-learn's
+        ``PCA.noise_variance_``) is the mean of the eigenvalues beyond the
+        code among ``min(n_samples, n_features)``. With a sigmoid output the
+        decoder is then linearized in logit space (``linearize_sigmoid_output``).
         """
         k = self.n_components
-        parallel = active_parallel()
-        # distributed=True: PCA of every rank's rows (None beyond 1024 columns: rank 0's
-        # start, which fit broadcasts, is used).
-        pca = None if parallel is None else parallel.probabilistic_pca(X, k)
-        if pca is None:
-            n_rows, total_variance = X.shape[0], float(np.sum(np.var(X, axis=0)))
-        else:
-            n_rows = pca.n_samples_
-            total_variance = float(np.sum(parallel.feature_variances(X)[0]))
-        n_pca = min(k, n_rows, X.shape[1])
+        n_samples, n_features = X.shape
+        parallel = active_parallel()  # distributed=True: PCA of every rank's rows
+        if parallel is not None:
+            n_samples = parallel.total(n_samples)
+        n_pca = min(k, n_samples, n_features)
         try:
-            with np.errstate(divide="ignore", invalid="ignore"):  # constant data: 0 / 0 ratios
-                pca = pca or PCA(n_components=n_pca, random_state=0).fit(X)
-        except np.linalg.LinAlgError as error:  # fit's DivergenceError handler adds the advice
+            with np.errstate(over="ignore", invalid="ignore"):  # reported just below
+                pca_components, mean, explained, total = (
+                    streamed_pca if parallel is None else parallel.pca
+                )(X, n_pca, return_variances=True)
+            finite = np.all(np.isfinite(pca_components)) and np.isfinite(total)
+        except np.linalg.LinAlgError:
+            finite = False
+        if not finite:  # fit's DivergenceError handler adds the advice
             raise DivergenceError(
-                f"The probabilistic PCA start failed ({error}): X's covariance is not "
-                "finite in float32."
-            ) from None
-        components = np.zeros((k, X.shape[1]))
-        components[:n_pca] = pca.components_
+                "The probabilistic PCA start failed: X's covariance is not finite in float32."
+            )
+        components = np.zeros((k, n_features))
+        components[:n_pca] = pca_components
         eigenvalues = np.zeros(k)
-        eigenvalues[:n_pca] = pca.explained_variance_
+        eigenvalues[:n_pca] = explained
+        n_dims = min(n_samples, n_features)  # PCA's noise_variance_ averages over these
+        discarded = max(total - explained.sum(), 0.0)
+        pca_noise = discarded / (n_dims - n_pca) if n_pca < n_dims else 0.0
         if self.loss != "mse":
-            noise_variance = pca.noise_variance_  # a heuristic: no closed form
+            noise_variance = pca_noise  # a heuristic: no closed form
         elif isinstance(self.noise_variance, Real):
             noise_variance = float(self.noise_variance)
         else:  # the optimum of the linear beta-VAE with a learned variance
-            n_dims = min(n_rows, X.shape[1])  # PCA's noise_variance_ averages over these
-            discarded = pca.noise_variance_ * (n_dims - n_pca)
             noise_variance = _probabilistic_pca_noise(eigenvalues, discarded, n_dims, self.beta)
             noise_variance = max(noise_variance, floor)
-        # The posterior's scale: beta times the noise variance, kept away from zero.
-        noise = max(self.beta * noise_variance, 1e-6 * total_variance, 1e-12)
+        # The posterior's scale: beta times the noise variance, kept away from zero
+        # (1e-6 times the total variance, ddof=0).
+        noise = max(self.beta * noise_variance, 1e-6 * total * (n_samples - 1) / n_samples, 1e-12)
         active = eigenvalues > noise
         safe = np.where(active, eigenvalues, 1.0)
         scale = np.where(active, np.sqrt(np.maximum(eigenvalues - noise, 0.0)), 0.0)
@@ -601,11 +618,11 @@ default="adam"
             return torch.as_tensor(a, dtype=torch.float32)
 
         encoder_linear.weight.copy_(tensor(np.vstack([encoder_weight, np.zeros_like(components)])))
-        encoder_linear.bias.copy_(tensor(np.concatenate([-encoder_weight @ pca.mean_, log_var])))
+        encoder_linear.bias.copy_(tensor(np.concatenate([-encoder_weight @ mean, log_var])))
         decoder_linear.weight.copy_(tensor(components.T * scale[None, :]))
-        decoder_linear.bias.copy_(tensor(pca.mean_))
+        decoder_linear.bias.copy_(tensor(mean))
         if self._output_activation() == "sigmoid":
-            linearize_sigmoid_output(decoder_linear, tensor(pca.mean_))
+            linearize_sigmoid_output(decoder_linear, tensor(mean))
         return noise_variance
 
     def _log_likelihood(self, reconstruction, X, noise_variance):
@@ -679,8 +696,11 @@ default="adam"
         module.eval()
         total, rows = 0.0, 0
         batch_size = self.net_.batch_size
-        for start in range(0, len(X), batch_size):
-            batch = X[start : start + batch_size]
+        if isinstance(X, torch.Tensor):
+            batches = (X[start : start + batch_size] for start in range(0, len(X), batch_size))
+        else:  # rows left where they are (skae._data.LazyRows)
+            batches = X.batches(batch_size)
+        for batch in batches:
             mean, log_var = module.posterior(batch)
             residuals = posterior_expectation(
                 lambda z: (module.decode(z) - batch).double().pow(2), mean, log_var

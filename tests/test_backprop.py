@@ -228,7 +228,7 @@ def test_capability_flags_follow_the_hooks_a_class_defines():
     assert Redeclared._hand_backprop
     assert not OwnTransform._network_is_transform and OwnTransform._hand_backprop
     assert not ContractiveAE._hand_backprop  # its penalty needs the Jacobian
-    assert DenoisingAE._hand_backprop and not DenoisingAE._lazy_fit
+    assert DenoisingAE._hand_backprop and DenoisingAE._lazy_fit  # its start is _adjust_start
     assert not Mixed._hand_backprop and Mixed._network_is_transform
     X = np.random.RandomState(0).normal(size=(40, 8))
     assert OwnLoss(n_components=3, hidden_layer_sizes=(6,), max_iter=2).fit(X).net_._hand_step() is None

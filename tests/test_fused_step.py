@@ -52,7 +52,7 @@ def test_same_trajectory_as_the_optimizer(name):
         if not fast:
             optimizer.step()
         taken.append(fast)
-    assert taken == [False] + [True] * 5  # the first step creates the state
+    assert taken == [True] * 6  # the first step creates the state as torch does
     for p, q in zip(reference.parameters(), layer.parameters()):
         assert torch.equal(p, q)
     for p, q in zip(reference.parameters(), layer.parameters()):
@@ -133,4 +133,17 @@ def test_estimator_training_takes_the_direct_step(monkeypatch):
     monkeypatch.setattr(torch.optim.Adam, "step", counting_step)
     X = np.random.RandomState(0).normal(size=(64, 5))
     AutoencoderTransformer(n_components=2, max_iter=4, batch_size=16, early_stopping=False).fit(X)
-    assert taken == [1]  # only the first of 16 steps goes through torch.optim
+    assert taken == []  # none of the 16 steps goes through torch.optim, the first included
+
+
+def test_new_optimizer_and_zero_grad_are_torch_s_own():
+    from skae._fused_step import new_optimizer, zero_grad
+
+    layer = torch.nn.Linear(5, 3)
+    built = new_optimizer(torch.optim.AdamW, layer.parameters(), lr=0.01, fused=True)
+    plain = torch.optim.AdamW(layer.parameters(), lr=0.01, fused=True)
+    assert type(built) is torch.optim.AdamW and "add_param_group" not in vars(built)
+    assert built.state_dict() == plain.state_dict()
+    layer(torch.ones(2, 5)).sum().backward()
+    zero_grad(built)
+    assert all(p.grad is None for p in layer.parameters())

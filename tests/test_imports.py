@@ -142,3 +142,26 @@ def test_no_import_cycle():
 def test_lower_modules_reach_neither_the_base_nor_an_estimator():
     reaching_up = {name: sorted(_reach(name) & set(UPPER)) for name in LOWER if name in MODULES}
     assert not any(reaching_up.values()), {k: v for k, v in reaching_up.items() if v}
+
+
+def test_import_and_a_default_fit_leave_torch_dynamo_unloaded():
+    # torch.optim imports torch._dynamo (2-5 s in a fresh process) on first use; skae's
+    # default path builds, zeroes and steps Adam without it (skae._fused_step). The
+    # supervised estimators, and scikit-learn's neighbors with them, load on first use.
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np, skae\n"
+        "loaded = ['torch._dynamo' in sys.modules, 'sklearn.neighbors' in sys.modules]\n"
+        "X = np.random.RandomState(0).normal(size=(60, 4))\n"
+        "for cls in (skae.AutoencoderTransformer, skae.ContractiveAE, skae.VariationalAE):\n"
+        "    cls(n_components=2, hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X)\n"
+        "loaded.append('torch._dynamo' in sys.modules)\n"
+        "print(loaded, skae.AutoencoderClassifier.__module__)\n"
+    )
+    env = {**__import__("os").environ, "PYTHONPATH": str(PACKAGE.parent), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.split() == ["[False,", "False,", "False]", "skae.supervised"]

@@ -6,8 +6,15 @@ import scipy.sparse as sp
 import torch
 from sklearn.decomposition import PCA
 
-from skae import AutoencoderTransformer, DenoisingAE
-from skae._data import SCAN_ROWS, LazyRows, reused_pca, streamed_pca
+from skae import (
+    AutoencoderTransformer,
+    ContractiveAE,
+    DenoisingAE,
+    SparseAE,
+    TabularAE,
+    VariationalAE,
+)
+from skae._data import SCAN_ROWS, CorruptedOnce, LazyRows, reused_pca, streamed_pca
 
 SMALL = dict(n_components=2, hidden_layer_sizes=(16,), max_iter=4, batch_size=64, random_state=0)
 
@@ -141,17 +148,108 @@ def test_sparse_input_matches_dense(fmt):
     assert np.isfinite(sparse.transform(X_sparse)).all()
 
 
-def test_estimator_overriding_training_hooks_takes_the_in_memory_path(memmap_of):
-    # DenoisingAE overrides _build_module and _training_tensors: a memmap is validated
-    # in memory (numpy does not copy it) and sparse input is refused with a clear error.
+# Every autoencoder over numeric columns trains out of core; settings where its
+# start has work beyond PCA's (idle units, a scaled sigmoid code, probabilistic PCA).
+OUT_OF_CORE = {
+    "AutoencoderTransformer": (AutoencoderTransformer, {}),
+    "DenoisingAE": (DenoisingAE, dict(n_components=16, noise_level=0.1)),
+    "SparseAE": (SparseAE, dict(n_components=16)),
+    "ContractiveAE": (ContractiveAE, dict(code_activation="sigmoid")),
+    "VariationalAE": (VariationalAE, {}),
+}
+
+
+@pytest.mark.parametrize("name", list(OUT_OF_CORE))
+def test_every_autoencoder_fits_a_memmap_as_it_fits_the_array(memmap_of, name):
+    cls, params = OUT_OF_CORE[name]
+    params = dict(SMALL, **params, early_stopping=False)
+    X = low_rank(500)
+    assert cls._lazy_fit
+    assert isinstance(cls(**params)._validate_input(memmap_of(X), reset=True), LazyRows)
+    in_memory = cls(**params).fit(X)
+    out_of_core = cls(**params).fit(memmap_of(X))
+    # The same batches; the start's statistics are accumulated in float64 over
+    # blocks instead of float32 over the array, hence the tolerance.
+    np.testing.assert_allclose(out_of_core.loss_curve_, in_memory.loss_curve_, rtol=1e-4)
+    np.testing.assert_allclose(out_of_core.transform(X), in_memory.transform(X), atol=1e-4)
+
+
+@pytest.mark.parametrize("name", list(OUT_OF_CORE))
+def test_no_autoencoder_reads_the_whole_dataset_in_fit(name):
+    cls, params = OUT_OF_CORE[name]
+    X = low_rank(2 * SCAN_ROWS + 100, n_features=6)
+    source = RecordingArray(X)
+    params = dict(SMALL, **params, max_iter=1, batch_size=512, early_stopping=True)
+    params["n_components"] = min(params["n_components"], 8)
+    ae = cls(**params).fit(source)
+    assert max(source.reads) <= SCAN_ROWS < len(X)
+    assert np.isfinite(ae.transform(X[:100])).all()
+
+
+def test_denoising_validation_rows_out_of_core_are_corrupted_once():
     X = low_rank(300)
-    params = dict(SMALL, noise_level=0.1)
+    rows = LazyRows(X)
+    ae = DenoisingAE(**SMALL, noise_level=0.3).fit(X)
+    corrupted = CorruptedOnce(rows, ae._corrupt, seed=7)
+    first, second = list(corrupted.batches(64)), list(corrupted.batches(64))
+    assert len(first) == 5 and all(len(clean) <= 64 for _, clean in first)
+    for (noisy, clean), (noisy_again, clean_again) in zip(first, second):
+        assert torch.equal(noisy, noisy_again) and torch.equal(clean, clean_again)
+        assert not torch.equal(noisy, clean)
+    np.testing.assert_array_equal(torch.cat([clean for _, clean in first]).numpy(), X)
+
+
+@pytest.mark.parametrize("cls", [DenoisingAE, SparseAE, ContractiveAE, VariationalAE])
+def test_sparse_input_is_accepted_by_every_lazy_autoencoder(cls):
+    X = low_rank(300)
+    X[np.abs(X) < 1.0] = 0
+    params = dict(SMALL, early_stopping=False)
+    dense = cls(**params).fit(X)
+    sparse = cls(**params).fit(sp.csr_matrix(X))
+    assert cls().__sklearn_tags__().input_tags.sparse
+    np.testing.assert_allclose(sparse.transform(X), dense.transform(X), atol=1e-4)
+
+
+def test_tabular_ae_validates_a_memmap_in_memory(memmap_of):
+    # A documented limitation: the column codec encodes the whole table at once.
+    X = low_rank(300)
+    assert not TabularAE._lazy_fit
+    params = dict(SMALL, early_stopping=False)
     np.testing.assert_array_equal(
-        DenoisingAE(**params).fit(memmap_of(X)).transform(X),
-        DenoisingAE(**params).fit(X).transform(X),
+        TabularAE(**params).fit(memmap_of(X)).transform(X), TabularAE(**params).fit(X).transform(X)
+    )
+
+
+def test_a_training_hook_overridden_below_withdraws_lazy_fit_and_the_start_hook_does_not(memmap_of):
+    class OwnTensors(AutoencoderTransformer):
+        def _training_tensors(self, X_train, X_valid, generator):
+            return super()._training_tensors(X_train, X_valid, generator)
+
+    class OwnStart(AutoencoderTransformer):
+        def _adjust_start(self, module, X):
+            super()._adjust_start(module, X)
+
+    X = low_rank(300)
+    assert not OwnTensors._lazy_fit and OwnStart._lazy_fit
+    assert isinstance(OwnTensors(**SMALL)._validate_input(memmap_of(X), reset=True), np.ndarray)
+    assert isinstance(OwnStart(**SMALL)._validate_input(memmap_of(X), reset=True), LazyRows)
+    np.testing.assert_array_equal(
+        OwnTensors(**SMALL).fit(memmap_of(X)).transform(X), OwnTensors(**SMALL).fit(X).transform(X)
     )
     with pytest.raises(TypeError, match="[Ss]parse"):
-        DenoisingAE(**params).fit(sp.csr_matrix(X))
+        OwnTensors(**SMALL).fit(sp.csr_matrix(X))
+
+
+@pytest.mark.parametrize("n_features", [20, 1100])  # the exact and the randomized solver
+def test_streamed_pca_variances_are_scikit_learn_s(n_features):
+    X = low_rank(300 if n_features > 1000 else 3000, n_features=n_features)
+    components, mean, explained, total = streamed_pca(LazyRows(X), 3, return_variances=True)
+    pca = PCA(3).fit(X.astype(np.float64))
+    np.testing.assert_allclose(explained, pca.explained_variance_, rtol=1e-4)
+    n_dims = min(X.shape)
+    noise = (total - explained.sum()) / (n_dims - 3)
+    np.testing.assert_allclose(noise, pca.noise_variance_, rtol=1e-3)
+    np.testing.assert_allclose(np.abs(components @ pca.components_.T), np.eye(3), atol=1e-3)
 
 
 def test_partial_fit_over_ten_chunks_approaches_fit():
