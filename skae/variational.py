@@ -420,7 +420,8 @@ default="adam"
     Examples
     --------
     >>> from sklearn.datasets import load_digits
-    >>>     >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from sklearn.decomposition import PCA
+    >>> from sklearn.preprocessing import MinMaxScaler
     >>> from skae import VariationalAE
     >>> X = MinMaxScaler().fit_transform(load_digits().data)
     >>> vae = VariationalAE(n_components=2, max_iter=5, random_state=0)

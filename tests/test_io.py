@@ -419,6 +419,7 @@ NON_DEFAULT = {
     "head_hidden_layer_sizes": (5,),
     "hidden_layer_sizes": (6, 3),
     "init": "random",
+    "keep_empty_features": False,
     "kl_warmup": 4,
     "learning_rate_init": 0.02,
     "loss": "bce",
