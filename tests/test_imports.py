@@ -142,11 +142,6 @@ def test_no_import_cycle():
     )
 
 
-def test_lower_modules_reach_neither_the_base_nor_an_estimator():
-    reaching_up = {name: sorted(_reach(name) & set(UPPER)) for name in LOWER if name in MODULES}
-    assert not any(reaching_up.values()), {k: v for k, v in reaching_up.items() if v}
-
-
 def _private_imports(path):
     """``"module.name"`` of each private name (one leading underscore) the file imports from skae."""
     found = []
@@ -166,3 +161,8 @@ def test_no_module_imports_another_modules_private_name(tmp_path):
     assert _private_imports(module) == ["_base._take"]
     private = {name: _private_imports(path) for name, path in MODULES.items()}
     assert not any(private.values()), {k: v for k, v in private.items() if v}
+
+
+def test_lower_modules_reach_neither_the_base_nor_an_estimator():
+    reaching_up = {name: sorted(_reach(name) & set(UPPER)) for name in LOWER if name in MODULES}
+    assert not any(reaching_up.values()), {k: v for k, v in reaching_up.items() if v}
