@@ -188,4 +188,4 @@ def test_import_and_a_default_fit_leave_torch_dynamo_unloaded():
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
     )
-    assert out.stdout.split() == ["[False,", "False,", "False]", "skae.supervised"]
+    assert out.stdout.split() == ["[False,", "False,", "False]", "skae.classifier"]
