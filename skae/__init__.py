@@ -29,8 +29,8 @@ __all__ += ["ContractiveAE", "DenoisingAE", "SparseAE"]
 # supervised estimators bring scikit-learn's neighbors, decomposition and linear
 # models (0.1-0.3 s), which nothing else in skae imports.
 _LAZY = {
-    "AutoencoderClassifier": ".supervised",
-    "AutoencoderRegressor": ".supervised",
+    "AutoencoderClassifier": ".classifier",
+    "AutoencoderRegressor": ".regressor",
 }
 __all__ += list(_LAZY)
 
@@ -48,4 +48,5 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # for readers and static tools: where the lazy names come from
-    from .supervised import AutoencoderClassifier, AutoencoderRegressor  # noqa: F401
+    from .classifier import AutoencoderClassifier  # noqa: F401
+    from .regressor import AutoencoderRegressor  # noqa: F401

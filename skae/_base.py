@@ -78,8 +78,20 @@ def _take(X, rows):
     return X[rows] if isinstance(X, LazyRows) else X[np.asarray(rows)]
 
 
-def _discard(*args, **kwargs):
+def discard(*args, **kwargs):
     """A sink that prints nothing (module level, so that it pickles)."""
+
+
+def validated_input(autoencoder, X):
+    """``X`` validated against the fitted ``autoencoder``, as its network reads it.
+
+    That is what the autoencoder's ``transform`` encodes: a ``TabularAE``'s
+    one-hot columns, standardized numbers and missing indicators, a float
+    array (or ``LazyRows``) for the others. The supervised heads read their
+    input through this function; ``_validate_input`` stays the hook a
+    subclass overrides.
+    """
+    return autoencoder._validate_input(X, reset=False)
 
 
 def _comparable(value):
@@ -934,7 +946,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return EarlyStoppingFromStart(
             threshold=self.tol,
             threshold_mode="abs",
-            sink=print if self.verbose else _discard,
+            sink=print if self.verbose else discard,
         )
 
     def _corrupts_validation(self):

@@ -60,6 +60,20 @@ RESERVED_ATTRIBUTES = ("net_",)
 
 _ABSENT = object()  # no class-level attribute of that name
 
+# Names that moved since a file could be saved with them (old -> new): the
+# classes a file names ("module:qualname") and the fitted attributes it sets
+# (None: state no longer kept, dropped).
+MOVED_CLASSES = {"skae.supervised:_EncoderHead": "skae._head:EncoderHead"}
+RENAMED_ATTRIBUTES = {
+    "_reference_rows": "reference_rows_",
+    "_reference_codes": "reference_codes_",
+    "_induction_neighbors": "induction_neighbors_",
+    "_unit_norm_rows": "unit_norm_rows_",
+    "_y_mean": "y_mean_",
+    "_y_scale": "y_scale_",
+    "_labeled_share": None,
+}
+
 # The deepest nesting of JSON containers a file may have: far beyond what a saved
 # pipeline needs (about 20), well within what decoding it recursively can take.
 MAX_NESTING = 200
@@ -131,6 +145,7 @@ def _import_class(path, base=None, trusted=None):
     trusted = trusted or {}
     if not isinstance(path, str):
         raise _FileError(f"A class is named by {path!r}, not by a 'module:qualname' string.")
+    path = MOVED_CLASSES.get(path, path)
     module_name, _, qualname = path.partition(":")
     parts = qualname.split(".")
     if path in trusted and trusted[path] is not None:
@@ -512,6 +527,11 @@ def _restore(saved, decode):
     estimator = cls(**params)
     _validate_loaded_params(estimator, f"The parameters of {cls.__name__}")
     attributes = _entries(saved["attributes"], f"the fitted attributes of {cls.__name__}")
+    attributes = {
+        new: value
+        for name, value in attributes.items()
+        if (new := RENAMED_ATTRIBUTES.get(name, name)) is not None
+    }
     for name in attributes:
         _check_attribute_name(cls, name, forbidden=(*params, *RESERVED_ATTRIBUTES))
     deferred = {}

@@ -585,7 +585,13 @@ def test_available_devices_are_accepted(device):
 def test_classifier_refit_without_neighbors_drops_the_graph_of_the_previous_fit():
     X, y = _data(), np.arange(N) % 2
     classifier = make_fast(skae.AutoencoderClassifier, n_neighbors=3).fit(X, y)
-    stale = ["label_distributions_", "_reference_rows", "_reference_codes", "_induction_neighbors"]
+    stale = [
+        "label_distributions_",
+        "reference_rows_",
+        "reference_codes_",
+        "induction_neighbors_",
+        "unit_norm_rows_",
+    ]
     assert all(hasattr(classifier, name) for name in stale)
     classifier.set_params(n_neighbors=None).fit(X, y)
     assert [name for name in stale if hasattr(classifier, name)] == []

@@ -23,7 +23,7 @@ from skae import (
     SparseAE,
     VariationalAE,
 )
-from skae._base import _discard
+from skae._base import discard
 from skae._engine import StopTraining, TrainingEngine, divergence_threshold
 
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=3, batch_size=16, early_stopping=False, random_state=0)
@@ -428,7 +428,7 @@ def test_stop_training_ends_training_cleanly(X):
 
 def test_skorch_early_stopping_passed_as_a_callback_still_stops_cleanly(X):
     """skorch's ``EarlyStopping`` raises KeyboardInterrupt: taken as its stop, not Ctrl-C."""
-    stopping = EarlyStopping(monitor="train_loss", patience=2, threshold=10.0, sink=_discard)
+    stopping = EarlyStopping(monitor="train_loss", patience=2, threshold=10.0, sink=discard)
     ae = AutoencoderTransformer(**{**SMALL, "max_iter": 10}, callbacks=[stopping]).fit(X)
     assert ae.n_iter_ == 3  # the first epoch sets the best loss; two more miss it
 

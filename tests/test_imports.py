@@ -35,11 +35,14 @@ LOWER = [
 ]
 UPPER = [
     "skae._base",
+    "skae._head",
     "skae.autoencoder",
+    "skae.classifier",
     "skae.contractive",
     "skae.denoising",
     "skae.impute",
     "skae.outlier",
+    "skae.regressor",
     "skae.sparse",
     "skae.supervised",
     "skae.tabular",
@@ -139,6 +142,27 @@ def test_no_import_cycle():
     )
 
 
+def _private_imports(path):
+    """``"module.name"`` of each private name (one leading underscore) the file imports from skae."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("skae")):
+            found += [
+                f"{node.module}.{alias.name}"
+                for alias in node.names
+                if alias.name.startswith("_") and not alias.name.startswith("__")
+            ]
+    return found
+
+
+def test_no_module_imports_another_modules_private_name(tmp_path):
+    module = tmp_path / "sample.py"
+    module.write_text("from ._base import _take, discard\nfrom ._version import __version__\n")
+    assert _private_imports(module) == ["_base._take"]
+    private = {name: _private_imports(path) for name, path in MODULES.items()}
+    assert not any(private.values()), {k: v for k, v in private.items() if v}
+
+
 def test_lower_modules_reach_neither_the_base_nor_an_estimator():
     reaching_up = {name: sorted(_reach(name) & set(UPPER)) for name in LOWER if name in MODULES}
     assert not any(reaching_up.values()), {k: v for k, v in reaching_up.items() if v}
@@ -164,4 +188,4 @@ def test_import_and_a_default_fit_leave_torch_dynamo_unloaded():
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
     )
-    assert out.stdout.split() == ["[False,", "False,", "False]", "skae.supervised"]
+    assert out.stdout.split() == ["[False,", "False,", "False]", "skae.classifier"]
