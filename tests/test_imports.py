@@ -19,6 +19,7 @@ LOWER = [
     "skae._budget",
     "skae._columns",
     "skae._data",
+    "skae._distributed",
     "skae._docstrings",
     "skae._engine",
     "skae._fused_step",
