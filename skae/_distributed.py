@@ -325,8 +325,9 @@ class DataParallel:
 
     @torch.no_grad()
     def average_buffers(self, module):
-        """Average batch normalization's running statistics over ranks (each saw its own batches)."""
-        norms = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        """Average batch normalization's running statistics over ranks (each saw its batches)."""
+        batch_norm = torch.nn.modules.batchnorm._BatchNorm
+        norms = [m for m in module.modules() if isinstance(m, batch_norm)]
         buffers = [
             b for m in norms for b in (m.running_mean, m.running_var) if b is not None
         ]
@@ -360,7 +361,8 @@ class DataParallel:
     # ------------------------------------------------------------------- PCA
     def _broadcast(self, array):
         """Rank 0's float64 ``array``, on every rank (the same bits everywhere)."""
-        tensor = torch.as_tensor(np.ascontiguousarray(array, dtype=np.float64), device=self._device())
+        array = np.ascontiguousarray(array, dtype=np.float64)
+        tensor = torch.as_tensor(array, device=self._device())
         _dist().broadcast(tensor, src=0)
         return tensor.cpu().numpy()
 
@@ -454,7 +456,7 @@ class DataParallel:
         return self.all_sum(product) / max(n_samples - 1, 1)
 
     def _randomized_components(self, X, n_components, mean, n_samples):
-        """Eigenvalues and components of ``skae._data``'s randomized iteration, summed over ranks."""
+        """Eigenvalues and components of ``skae._data``'s randomized iteration, over ranks."""
         n_features = X.shape[1]
         width = min(n_components + PCA_OVERSAMPLES, n_features)
         n_iter = 7 if n_components < 0.1 * min(n_samples, n_features) else 4

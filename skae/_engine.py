@@ -610,7 +610,8 @@ class TrainingEngine(NeuralNet):
         self._set_training(False)
         loss = self.validation_step(batch)["loss"]
         if self.parallel is not None:  # every rank's rows: the same decision everywhere
-            return self.parallel.mean_loss(loss.detach().double().cpu().reshape(1), [len(_inputs(batch))])
+            value = loss.detach().double().cpu().reshape(1)
+            return self.parallel.mean_loss(value, [len(_inputs(batch))])
         return float(loss)
 
     def _check_final_weights(self, rows, start):

@@ -649,9 +649,8 @@ default="adam"
             squared_residuals = (reconstruction.detach() - X_clean).pow(2)  # (B, n_features)
             epoch = len(self.net_.history)
             parallel = self.net_.parallel  # distributed=True: every rank's residuals
-            noise_variance = module.update_noise_variance(
-                squared_residuals, epoch, reduce=None if parallel is None else parallel.sum_with_count
-            )
+            reduce = None if parallel is None else parallel.sum_with_count
+            noise_variance = module.update_noise_variance(squared_residuals, epoch, reduce=reduce)
             self.net_.history.record("noise_variance", float(noise_variance.mean()))
         log_likelihood = self._log_likelihood(reconstruction, X_clean, noise_variance)
         return -log_likelihood.mean() + self._kl_weight() * kl
