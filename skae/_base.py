@@ -520,13 +520,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _selection_rule(self):
         return SELECTION_RULES[self._cv_rule]
 
-    def __sklearn_clone__(self):
-        """An unfitted copy with the same parameters and the same ``_cv_rule``."""
-        cloned = super().__sklearn_clone__()
-        if "_cv_rule" in vars(self):  # set on this instance (AutoencoderImputer's network)
-            cloned._cv_rule = self._cv_rule
-        return cloned
-
     # ``code -> (penalty, gradient with respect to the code)``: ``_penalty`` and its
     # gradient for the hand-written backward pass, when the penalty depends on
     # the code alone; ``None`` when there is no penalty. A subclass that defines it

@@ -40,6 +40,19 @@ _SHARED = (
 )
 
 
+
+class ImputationNetwork(TabularAE):
+    """The ``TabularAE`` that ``AutoencoderImputer`` trains (its ``estimator_``).
+
+    A ``TabularAE`` whose cross-validated training length (below 1,000 rows)
+    is the one of the lowest mean fold loss, refit for as many epochs
+    (``skae._budget.LOWEST_MEAN``), not the shortest one near the PCA start:
+    imputing promises nothing about PCA. Declared on the class, so that a
+    clone or a saved and loaded copy keeps it.
+    """
+
+    _cv_rule = "lowest_mean"
+
 @fill_budget_docs
 class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Impute missing values with a denoising autoencoder trained on the observed cells.
@@ -128,8 +141,10 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    estimator_ : TabularAE
-        The fitted autoencoder.
+    estimator_ : ImputationNetwork
+        The fitted autoencoder: a ``TabularAE`` (subclass) trained on the
+        observed cells, whose cross-validated training length is the one of
+        the lowest mean fold loss.
     n_iter_ : int
         Number of epochs the autoencoder's solver ran, cross-validation folds
         included (``estimator_.n_iter_``); the training length of the
@@ -269,10 +284,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         with rollback_on_error(self):  # a failed fit leaves the imputer as it was
             X = self._with_nan(X, reset=True)
             params = {key: getattr(self, key) for key in _SHARED}
-            estimator = TabularAE(**params, missing="learn", noise="masking")
-            # Below 1,000 rows: the lowest cross-validated loss, not the shortest run near
-            # the PCA start (skae._budget.LOWEST_MEAN); imputing promises nothing about PCA.
-            estimator._cv_rule = "lowest_mean"
+            estimator = ImputationNetwork(**params, missing="learn", noise="masking")
             with warnings.catch_warnings():  # said below, with what this imputer does
                 warnings.filterwarnings("ignore", message=r"Column\(s\) .* no observed value")
                 self.estimator_ = estimator.fit(X)
@@ -303,7 +315,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         for _ in range(self.n_refinements):
             # The completed table goes back in, imputed cells shown as observed,
             # and the missing cells of X are predicted again.
-            filled = self.estimator_._impute(X, source=filled)
+            filled = self.estimator_.impute(X, source=filled)
         empty = self.estimator_.codec_.empty_
         if self.keep_empty_features or not empty:
             return filled

@@ -204,7 +204,7 @@ def _check_attribute_name(cls, name, forbidden=(), fitted=True):
 
 
 # Class-level values a loaded attribute may override, with one of the same type
-# (e.g. ``AutoencoderImputer`` sets its network's ``_cv_rule``).
+# (e.g. the ``_cv_rule`` that files of an earlier skae set on the imputer's network).
 _OVERRIDABLE_TYPES = (str, int, float, bool)
 
 

@@ -507,13 +507,18 @@ default="adam"
         index = X.index if isinstance(X, pd.DataFrame) else None
         return self._as_output(codec.decode(raw, index), like_input=codec.dtypes_ is not None)
 
-    def impute(self, X):
+    def impute(self, X, source=None):
         """Fill the missing cells of ``X`` from the reconstruction.
 
         Parameters
         ----------
         X : DataFrame or array-like of shape (n_samples, n_features_in_)
             A table with missing values (NaN, None or ``pd.NA``). Not modified.
+        source : DataFrame or array-like of shape (n_samples, n_features_in_), default=None
+            The table whose reconstruction fills ``X``'s missing cells, row
+            for row: ``X`` itself when None, or e.g. ``X`` imputed once, its
+            imputed cells shown as observed (``AutoencoderImputer``'s
+            ``n_refinements``).
 
         Returns
         -------
@@ -529,16 +534,6 @@ default="adam"
                 f"impute needs a {type(self).__name__} fitted with missing='learn'; this one "
                 f"has missing={self.missing!r}."
             )
-        return self._impute(X)
-
-    def _impute(self, X, source=None):
-        """``impute``, with the reconstruction of ``source`` (``X`` when None).
-
-        ``source`` is a table like ``X`` (e.g. ``X`` imputed once): the
-        missing cells of ``X`` are filled from the reconstruction of the
-        corresponding rows of ``source``, as ``AutoencoderImputer``'s
-        refinements do.
-        """
         codec = self.codec_
         table = self._as_table(X, reset=False, min_samples=1)
         shown = table if source is None else self._as_table(source, reset=False, min_samples=1)
