@@ -395,16 +395,8 @@ class DataParallel:
             values, components = values[::-1], np.ascontiguousarray(vectors[:, ::-1].T)
             total_variance = float(np.trace(covariance))
         else:
-            sums = np.zeros(1 + 2 * n_features)
-            sums[0] = X.shape[0]
-            for block in row_blocks(X):
-                block = np.asarray(block, dtype=np.float32).astype(np.float64)
-                sums[1 : 1 + n_features] += block.sum(axis=0)
-                sums[1 + n_features :] += (block * block).sum(axis=0)
-            sums = self.all_sum(sums)
-            n_samples = int(round(sums[0]))
-            mean = sums[1 : 1 + n_features] / n_samples
-            squares = sums[1 + n_features :]
+            n_samples, column_sums, squares = self._column_moments(X)
+            mean = column_sums / n_samples
             total_variance = float((squares - n_samples * mean**2).sum() / max(n_samples - 1, 1))
             values, components = self._randomized_components(
                 X, min(n_components, n_samples), mean, n_samples
@@ -434,8 +426,8 @@ class DataParallel:
             sums[1 + n_features :].reshape(n_features, n_features),
         )
 
-    def feature_variances(self, X):
-        """Each column's variance (``ddof=0``) over every rank's rows, and the row count."""
+    def _column_moments(self, X):
+        """Row count, column sums and column sums of squares of every rank's rows (float64)."""
         n_features = X.shape[1]
         sums = np.zeros(1 + 2 * n_features)
         sums[0] = X.shape[0]
@@ -444,9 +436,13 @@ class DataParallel:
             sums[1 : 1 + n_features] += block.sum(axis=0)
             sums[1 + n_features :] += (block * block).sum(axis=0)
         sums = self.all_sum(sums)
-        n_samples = max(sums[0], 1.0)
-        mean = sums[1 : 1 + n_features] / n_samples
-        return np.maximum(sums[1 + n_features :] / n_samples - mean * mean, 0.0), int(sums[0])
+        return int(round(sums[0])), sums[1 : 1 + n_features], sums[1 + n_features :]
+
+    def feature_variances(self, X):
+        """Each column's variance (``ddof=0``) over every rank's rows, and the row count."""
+        n_samples, column_sums, squares = self._column_moments(X)
+        mean = column_sums / max(n_samples, 1)
+        return np.maximum(squares / max(n_samples, 1) - mean * mean, 0.0), n_samples
 
     def _covariance_times(self, X, Q, mean, n_samples):
         product = np.zeros_like(Q)
