@@ -93,7 +93,7 @@ class TimeBudget(Callback):
         now = time.process_time()
         epoch, self.last_ = now - self.last_, now
         if now - self.start_ + epoch > self.seconds:  # the next epoch would overrun
-            from skae._engine import StopTraining
+            from skae import StopTraining
 
             raise StopTraining
 

@@ -4,14 +4,15 @@ import importlib
 from typing import TYPE_CHECKING
 
 from ._base import BaseAutoencoder
-from ._engine import DivergenceError
+from ._engine import DivergenceError, StopTraining
 from .autoencoder import AutoencoderTransformer
 from .io import export_onnx, load, save
 from .outlier import AutoencoderOutlierDetector
 from ._version import __version__
 from .variational import VariationalAE
 
-__all__ = ["AutoencoderTransformer", "BaseAutoencoder", "DivergenceError", "export_onnx", "load", "save"]
+__all__ = ["AutoencoderTransformer", "BaseAutoencoder", "DivergenceError", "StopTraining"]
+__all__ += ["export_onnx", "load", "save"]
 __all__ += ["AutoencoderOutlierDetector", "VariationalAE"]
 
 from .impute import AutoencoderImputer  # noqa: E402

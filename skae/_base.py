@@ -552,7 +552,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         call: fitted as before, or unfitted. So does Ctrl-C: the
         ``KeyboardInterrupt`` reaches the caller at once, with no further
         epoch or cross-validation fold (skae's early stopping ends training
-        with its own signal, ``skae._engine.StopTraining``). A loss that
+        with its own signal, ``skae.StopTraining``). A loss that
         becomes NaN or infinite, or rises far above its value at the
         start (by more than 1,000 times its magnitude, at least 1), raises
         ``DivergenceError``.

@@ -88,7 +88,7 @@ class StopTraining(Exception):
     >>> import numpy as np
     >>> from skorch.callbacks import Callback
     >>> from skae import AutoencoderTransformer
-    >>> from skae._engine import StopTraining
+    >>> from skae import StopTraining
     >>> class TwoEpochs(Callback):
     ...     def on_epoch_end(self, net, **kwargs):
     ...         if len(net.history) == 2:
