@@ -45,6 +45,22 @@ from skae import AutoencoderTransformer
 N_FEATURES = 100
 WRITE_ROWS = 100_000
 
+# In a measuring subprocess, after its warm-up: the resident set size now, and a
+# reset high-water mark, so that import-time and warm-up peaks do not count.
+MEASURE_START = '''
+def status_mb(field):
+    with open("/proc/self/status") as f:
+        line = next(line for line in f if line.startswith(field + ":"))
+    return int(line.split()[1]) / 1024
+try:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    reset = True
+except OSError:
+    reset = False
+before = status_mb("VmRSS")
+'''
+
 PEAK_SCRIPT = """
 import pickle, resource, sys, time
 import numpy as np
@@ -53,23 +69,12 @@ with open(model, "rb") as f:
     ae = pickle.load(f)
 X = np.memmap(path, dtype=np.float32, mode="r", shape=(rows, {n_features}))
 ae.transform(X[:10])  # warm-up: first torch call allocates its pools
-def status_mb(field):
-    with open("/proc/self/status") as f:
-        line = next(line for line in f if line.startswith(field + ":"))
-    return int(line.split()[1]) / 1024
-try:  # reset the high-water mark, so that import-time peaks do not count
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-    reset = True
-except OSError:
-    reset = False
-before = status_mb("VmRSS")
-start = time.perf_counter()
+{measure_start}start = time.perf_counter()
 codes = ae.transform(X)
 seconds = time.perf_counter() - start
 peak = status_mb("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(before, peak, seconds, codes.shape[0])
-""".format(n_features=N_FEATURES)
+""".format(n_features=N_FEATURES, measure_start=MEASURE_START)
 
 
 FIT_SCRIPT = """
@@ -81,23 +86,12 @@ X = np.memmap(path, dtype=np.float32, mode="r", shape=(rows, {n_features}))
 params = dict(n_components=8, hidden_layer_sizes=(64, 32), max_iter=epochs, random_state=0)
 estimator = getattr(skae, name)
 estimator(**params).fit(np.array(X[:1000]))  # warm-up: first torch calls allocate their pools
-def status_mb(field):
-    with open("/proc/self/status") as f:
-        line = next(line for line in f if line.startswith(field + ":"))
-    return int(line.split()[1]) / 1024
-try:  # reset the high-water mark, so that import-time peaks do not count
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-    reset = True
-except OSError:
-    reset = False
-before = status_mb("VmRSS")
-start = time.perf_counter()
+{measure_start}start = time.perf_counter()
 model = estimator(**params).fit(X)
 seconds = time.perf_counter() - start
 peak = status_mb("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(before, peak, seconds, model.n_iter_)
-""".format(n_features=N_FEATURES)
+print(before, peak, seconds, len(model.loss_curve_))  # the returned network's epochs
+""".format(n_features=N_FEATURES, measure_start=MEASURE_START)
 
 # The autoencoders that train on a memmap out of core (their ``_lazy_fit`` flag).
 OUT_OF_CORE = ["AutoencoderTransformer", "DenoisingAE", "SparseAE", "ContractiveAE", "VariationalAE"]
