@@ -34,7 +34,27 @@ import pandas as pd
 from .cache import RUNS_FOLDER, RunCache, code_fingerprint, run_key, skae_fingerprint
 from .record import REPO, write_report, write_slice
 
-__all__ = ["SliceRun", "code_fingerprint", "default_data_dir", "main_for", "run_slice"]
+__all__ = ["SliceRun", "code_fingerprint", "default_data_dir", "main_for", "run_slice", "seeds_for"]
+
+# Design rows and report rows (docs/benchmarks/README.md). Seeds from 0 up are
+# the design rows: what one may look at while choosing a default, a rule or a
+# method (seeds 0-4 were looked at by every earlier design). Seeds from
+# REPORT_FIRST_SEED up are the report rows: only ever run to produce the report.
+REPORT_FIRST_SEED = 100
+
+
+def seeds_for(config):
+    """The seeds a slice runs: ``config["seeds"]`` of the report rows, or of the design rows.
+
+    Examples
+    --------
+    >>> list(seeds_for({"seeds": 3}))
+    [100, 101, 102]
+    >>> list(seeds_for({"seeds": 2, "rows": "design"}))
+    [0, 1]
+    """
+    first = 0 if config.get("rows") == "design" else REPORT_FIRST_SEED
+    return range(first, first + config["seeds"])
 
 
 def default_data_dir():
@@ -129,6 +149,9 @@ def parser_for(module):
                         help="runs in parallel, one process and one torch thread each")
     parser.add_argument("--no-cache", action="store_true", help="run everything again")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--design", action="store_true",
+                        help=f"run the design rows (seeds 0, 1, ...) instead of the report rows "
+                        f"(seeds {REPORT_FIRST_SEED}, {REPORT_FIRST_SEED + 1}, ...)")
     return parser
 
 
@@ -139,6 +162,7 @@ def config_from(module, args):
             getattr(module, "QUICK_SEEDS", None) if args.quick else None
         ) or getattr(module, "DEFAULT_SEEDS", 3),
         "data_dir": args.data_dir if args.data_dir is not None else default_data_dir(),
+        "rows": "design" if getattr(args, "design", False) else "report",
     }
 
 
