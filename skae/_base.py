@@ -618,11 +618,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"{type(self).__name__} does not support distributed=True yet: "
                 f"{self._no_distributed_reason} Set distributed=False."
             )
-        if parallel is not None and getattr(self, "pretraining", None):
-            raise ValueError(
-                f"{type(self).__name__} with distributed=True does not support "
-                f"pretraining={self.pretraining!r} yet: set pretraining=None."
-            )
         return parallel
 
     def _validate_fit_input(self, X, *, reset, min_samples):

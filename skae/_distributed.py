@@ -128,6 +128,14 @@ def _apportion(total, weights):
     return shares
 
 
+def _failed_on(name, ranks):
+    return (
+        f"{name}.fit failed on rank(s) {', '.join(map(str, ranks))} of the process "
+        "group (distributed=True): see the error raised there. Every rank stops so "
+        "that none waits for the others."
+    )
+
+
 class DataParallel:
     """Collective operations of data-parallel training over the default process group.
 
@@ -191,7 +199,55 @@ class DataParallel:
         _dist().broadcast(tensor, src=0)
         return int(tensor.item())
 
+    def all_gather_objects(self, value):
+        """Every rank's picklable ``value``, in rank order (for small values only)."""
+        gathered = [None] * self.world_size
+        _dist().all_gather_object(gathered, value)
+        return gathered
+
+    def gather_values(self, values):
+        """Every rank's 1-D ``values`` (lengths may differ), concatenated in rank order, float64.
+
+        For one number per row (scores, residuals) whose quantiles need every
+        rank's rows: the quantiles of the result are those of one process
+        holding all the rows.
+        """
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        lengths = self._all_gather([len(values)])[:, 0].astype(np.int64)
+        if lengths.max() == 0:
+            return np.zeros(0)
+        padded = np.zeros(int(lengths.max()))
+        padded[: len(values)] = values
+        gathered = self._all_gather(padded)
+        return np.concatenate([row[:n] for row, n in zip(gathered, lengths)])
+
+    def column_means(self, values):
+        """Mean of each column of ``values`` (2-D) over every rank's rows, and the row count."""
+        values = np.asarray(values, dtype=np.float64)
+        sums = self.all_sum(np.concatenate([[len(values)], values.sum(axis=0)]))
+        return sums[1:] / max(sums[0], 1.0), int(round(sums[0]))
+
     # ---------------------------------------------------------------- checks
+    def agree(self, function, name):
+        """``function()`` on this rank; if it raised on any rank, an error on every rank.
+
+        For the local steps of a ``fit`` (validation, targets) that come
+        before a collective call: one ``all_gather`` of each rank's outcome,
+        then the failing rank re-raises its own error and the others a
+        ``ValueError`` naming it, so that none is left waiting.
+        """
+        result, error = None, None
+        try:
+            result = function()
+        except Exception as caught:  # shared below, then re-raised
+            error = caught
+        failed = np.flatnonzero(self._all_gather([float(error is not None)])[:, 0])
+        if error is not None:
+            raise error
+        if len(failed):
+            raise ValueError(_failed_on(name, failed))
+        return result
+
     def check_rows(self, validate, name):
         """Validate this rank's rows with ``validate()``, agreeing with every rank.
 
@@ -217,11 +273,7 @@ class DataParallel:
         if error is not None:
             raise error
         if len(failed):
-            raise ValueError(
-                f"{name}.fit failed on rank(s) {', '.join(map(str, failed))} of the process "
-                "group (distributed=True): see the error raised there. Every rank stops so "
-                "that none waits for the others."
-            )
+            raise ValueError(_failed_on(name, failed))
         n_rows, n_features = outcomes[:, 1].astype(np.int64), outcomes[:, 2].astype(np.int64)
         if len(set(n_features.tolist())) > 1:
             per_rank = ", ".join(f"rank {r}: {n}" for r, n in enumerate(n_features))
@@ -463,3 +515,123 @@ class DataParallel:
         small = Q.T @ self._covariance_times(X, Q, mean, n_samples)  # (width, width)
         values, vectors = np.linalg.eigh((small + small.T) / 2)
         return values[::-1], np.ascontiguousarray((Q @ vectors[:, ::-1]).T[:n_components])
+
+
+# ----------------------------------------------------------------- tables
+def _table_statistics(codec, table):
+    """What ``TableCodec.fit`` learned from ``table``, as parts that add up over ranks.
+
+    Numeric columns: observed count, mean and sum of squared deviations;
+    boolean columns: observed count and positives; categorical columns:
+    the levels seen and their counts.
+    """
+    from ._columns import _as_float, _category_codes
+
+    names = [str(c) for c in table.columns]
+    numeric, binary, categorical = [], [], []
+    for j in codec.groups_["numeric"]:
+        values = _as_float(table.iloc[:, j], names[j])
+        observed = values[~np.isnan(values)]
+        mean = float(observed.mean()) if observed.size else 0.0
+        numeric.append((observed.size, mean, float(((observed - mean) ** 2).sum())))
+    for j in codec.groups_["binary"]:
+        values = _as_float(table.iloc[:, j], names[j])
+        binary.append((int(np.sum(~np.isnan(values))), float(np.nansum(values))))
+    for levels, j in zip(codec.categories_, codec.groups_["categorical"]):
+        codes = _category_codes(table.iloc[:, j], levels)
+        categorical.append((list(levels), np.bincount(codes[codes >= 0], minlength=len(levels))))
+    return {
+        "columns": [str(c) for c in codec.columns_],
+        "types": list(codec.feature_types_),
+        "dtypes": codec.dtypes_,
+        "numeric": numeric,
+        "binary": binary,
+        "categorical": categorical,
+    }
+
+
+def _merged_levels(per_rank):
+    """The categories of one column over ranks: as they are if every rank saw the same."""
+    if all(levels == per_rank[0] for levels in per_rank):
+        return per_rank[0]
+    seen = list(dict.fromkeys(level for levels in per_rank for level in levels))
+    try:
+        return sorted(seen)
+    except TypeError:
+        return seen
+
+
+def merge_table_codec(codec, table, parallel, name):
+    """``codec`` (fitted on this rank's ``table``) made the codec of every rank's rows.
+
+    Means and scales of numeric columns, frequencies of boolean and
+    categorical columns, the union of the categories and the columns'
+    loss weights are those ``TableCodec.fit`` learns from all the rows
+    together (up to rounding), the same on every rank. Every rank must give
+    the same columns, of the same types.
+    """
+    from pandas import CategoricalDtype
+
+    from ._columns import MIN_BASELINE, _entropy
+
+    ranks = parallel.all_gather_objects(_table_statistics(codec, table))
+    first = ranks[0]
+    for rank, stats in enumerate(ranks):
+        if stats["columns"] != first["columns"] or stats["types"] != first["types"]:
+            raise ValueError(
+                f"{name}.fit with distributed=True needs the same columns, of the same types, "
+                f"on every rank; rank 0 has {list(zip(first['columns'], first['types']))} and "
+                f"rank {rank} {list(zip(stats['columns'], stats['types']))}. Give every rank "
+                "the same columns with the same dtypes (e.g. the same category dtype)."
+            )
+    groups = codec.groups_
+    baselines = np.ones(len(first["types"]))
+    means, scales, empty = [], [], []
+    for g, j in enumerate(groups["numeric"]):
+        counts = np.array([r["numeric"][g][0] for r in ranks], dtype=np.float64)
+        rank_means = np.array([r["numeric"][g][1] for r in ranks])
+        squares = np.array([r["numeric"][g][2] for r in ranks])
+        n = counts.sum()
+        if n == 0:
+            empty.append(j)
+        mean = float(counts @ rank_means / n) if n else 0.0
+        std = float(np.sqrt((squares.sum() + counts @ (rank_means - mean) ** 2) / n)) if n else 0.0
+        means.append(mean)
+        scales.append(std if std > 0 and np.isfinite(std) else 1.0)
+    log_priors = []
+    for g, j in enumerate(groups["binary"]):
+        n_observed = sum(r["binary"][g][0] for r in ranks)
+        positive = sum(r["binary"][g][1] for r in ranks)
+        if n_observed == 0:
+            empty.append(j)
+        counts = [n_observed - positive, positive]
+        baselines[j] = _entropy(counts)
+        p = np.clip((positive + 0.5) / (n_observed + 1.0), 1e-6, 1 - 1e-6)
+        log_priors.append([np.log(p / (1 - p))])
+    categories, dtypes = [], None if first["dtypes"] is None else list(first["dtypes"])
+    for g, j in enumerate(groups["categorical"]):
+        levels = _merged_levels([r["categorical"][g][0] for r in ranks])
+        position = {level: i for i, level in enumerate(levels)}
+        counts = np.zeros(len(levels), dtype=np.int64)
+        for r in ranks:
+            rank_levels, rank_counts = r["categorical"][g]
+            counts[[position[level] for level in rank_levels]] += rank_counts
+        baselines[j] = _entropy(counts)
+        log_priors.append(np.log((counts + 0.5) / (counts.sum() + 0.5 * len(levels))))
+        categories.append(np.array(levels, dtype=object))
+        if dtypes is not None and isinstance(dtypes[j], CategoricalDtype):
+            if list(dtypes[j].categories) != levels:
+                dtypes[j] = CategoricalDtype(levels, ordered=dtypes[j].ordered)
+    widths = [1] * (len(groups["numeric"]) + len(groups["binary"]))
+    widths += [len(levels) for levels in categories]
+    codec.mean_ = np.array(means, dtype=np.float64)
+    codec.scale_ = np.array(scales, dtype=np.float64)
+    codec.categories_ = categories
+    codec.column_weights_ = 1.0 / np.maximum(baselines, MIN_BASELINE)
+    codec.column_weights_[groups["numeric"]] = 1.0
+    codec.dtypes_ = dtypes
+    codec.starts_ = np.concatenate([[0], np.cumsum(widths)]).astype(int)
+    codec.n_encoded_ = int(sum(widths))
+    codec.log_priors_ = np.concatenate(log_priors) if log_priors else np.zeros(0)
+    codec.empty_ = sorted(empty)
+    return codec

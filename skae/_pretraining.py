@@ -149,6 +149,7 @@ def pretrain(estimator, X):
             lr=estimator.learning_rate_init,
             max_epochs=estimator.pretraining_max_iter,
             batch_size=net.batch_size,
+            parallel=net.parallel,  # distributed=True: gradients averaged over ranks
             device=net.device,
             verbose=estimator.verbose,
         )

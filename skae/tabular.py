@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import BaseAutoencoder
 from ._columns import TableCodec
+from ._distributed import active_parallel, merge_table_codec
 from ._docstrings import fill_budget_docs
 from .nn import Autoencoder, init_linear_pca, make_encoder_decoder, pca_linears
 from .noise import NOISE_ALIASES
@@ -320,13 +321,6 @@ default="adam"
         self.warm_start = warm_start
         self.distributed = distributed
 
-    # The column encoding is learned from the rows fit is given: on each rank its own.
-    _supports_distributed = False
-    _no_distributed_reason = (
-        "its column encoding (categories, scales) is learned from the rows fit is given, "
-        "which would differ from rank to rank."
-    )
-
     # The column codec's fitted attributes, read from ``codec_`` (see the class docstring).
     feature_types_ = property(lambda self: self.codec_.feature_types_)
     mean_ = property(lambda self: self.codec_.mean_)
@@ -387,6 +381,27 @@ default="adam"
             )
             self.codec_ = codec.fit(table, from_frame=from_frame)
         return self.codec_.encode(table)
+
+    def _validate_fit_input(self, X, *, reset, min_samples):
+        """With ``distributed=True``, the column encoding is learned from every rank's table."""
+        parallel = active_parallel()
+        if parallel is None or not reset:
+            return super()._validate_fit_input(X, reset=reset, min_samples=min_samples)
+        name = type(self).__name__
+        from_frame = isinstance(X, pd.DataFrame) or hasattr(X, "to_pandas")
+        table = parallel.check_rows(
+            lambda: self._as_table(X, reset=True, min_samples=min_samples), name
+        )
+        codec = TableCodec(self.categorical_features, missing=self.missing, name=name)
+        codec = parallel.agree(lambda: codec.fit(table, from_frame=from_frame), name)
+        self.codec_ = merge_table_codec(codec, table, parallel, name)
+
+        def encode():
+            rows = self.codec_.encode(table)
+            self._check_fit_data(rows)
+            return rows
+
+        return parallel.agree(encode, name)
 
     def _check_fit_data(self, X):
         n_encoded = self.codec_.n_encoded_

@@ -123,6 +123,52 @@ def scenario_bad_rows(rank, X):
     skae.AutoencoderTransformer(distributed=True, **settings()).fit(rows)
 
 
+def make_table(rank, n_rows=None):
+    """This rank's rows of a mixed table with holes; rank 1 alone sees the level "d"."""
+    import pandas as pd
+
+    rng = np.random.RandomState(10 + rank)
+    n_rows = n_rows or (120 if rank == 0 else 90)
+    levels = ["a", "b", "c"] + (["d"] if rank == 1 else [])
+    size = rng.normal(loc=rank, size=n_rows)
+    table = pd.DataFrame({
+        "size": size,
+        "weight": 2 * size + rng.normal(size=n_rows),
+        "color": rng.choice(levels, size=n_rows).astype(object),
+        "ok": size > 0.5,
+    })
+    table.loc[rng.rand(n_rows) < 0.1, "weight"] = np.nan
+    return table
+
+
+def table_settings(**params):
+    defaults = dict(n_components=2, hidden_layer_sizes=(8,), max_iter=3, random_state=0,
+                    missing="learn", n_jobs=1)
+    return {**defaults, **params}
+
+
+def codec_summary(codec):
+    return {
+        "mean": codec.mean_, "scale": codec.scale_,
+        "categories": [levels.tolist() for levels in codec.categories_],
+        "column_weights": codec.column_weights_, "log_priors": codec.log_priors_,
+    }
+
+
+def scenario_tabular(rank, X):
+    model = skae.TabularAE(distributed=True, **table_settings()).fit(make_table(rank))
+    return {"weights": weights(model), "loss_curve": list(model.loss_curve_),
+            "codec": codec_summary(model.codec_)}
+
+
+def scenario_layerwise(rank, X):
+    model = skae.AutoencoderTransformer(
+        distributed=True, pretraining="layerwise", pretraining_max_iter=2,
+        **settings(hidden_layer_sizes=(16, 8), max_iter=3, init="random"),
+    ).fit(rows_of(rank, X))
+    return {**summary(model, X[N_TRAIN:]), "pretraining": model.pretraining_loss_curves_}
+
+
 def start_of(cls, X, parallel=None):
     """The network ``cls`` builds from ``X`` (its PCA start), every weight flattened."""
     from skae._distributed import data_parallel
