@@ -40,6 +40,7 @@ from ._base import (
     validated_input,
 )
 from ._data import LazyRows
+from ._distributed import active_parallel, check_process_group, data_parallel
 from ._engine import EarlyStoppingFromStart, TrainingEngine
 from ._random import seeded_torch
 from ._rollback import rollback_on_error
@@ -149,6 +150,7 @@ class BaseAutoencoderSupervised(BaseEstimator):
         "n_jobs": BaseAutoencoder._parameter_constraints["n_jobs"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "distributed": ["boolean"],
     }
 
     def _network_input(self, X, *, reset):
@@ -170,8 +172,19 @@ class BaseAutoencoderSupervised(BaseEstimator):
 
     # ------------------------------------------------------- subclass hooks
     def _encode_targets(self, y):
-        """Return ``(labeled, targets)``: a row mask and the labeled rows' targets."""
+        """Return ``(labeled, targets)``: a row mask and the labeled rows' targets.
+
+        Local to this process: ``_finish_targets`` then sees every rank's targets.
+        """
         raise NotImplementedError
+
+    def _finish_targets(self, targets):
+        """The targets the head learns, from ``_encode_targets``'s (every rank's, if distributed)."""
+        return targets
+
+    def _check_distributed(self):
+        """The ``DataParallel`` of the process group when ``distributed=True``, else None."""
+        return check_process_group(getattr(self, "distributed", False))
 
     def _loss(self, output, batch, X_input):
         raise NotImplementedError
@@ -210,18 +223,27 @@ class BaseAutoencoderSupervised(BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        with rollback_on_error(self):
-            _check_2d_dense(X)
-            validate_data(self, X, reset=True, skip_check_array=True)
-            n_samples = _num_samples(X)  # the autoencoder checks the rest
-            if n_samples < 2:
-                raise ValueError(
-                    f"Found array with {n_samples} sample(s) while a minimum of 2 is "
-                    f"required by {type(self).__name__}."
-                )
-            y = column_or_1d(y, warn=True)
-            check_consistent_length(X, y)
-            labeled, targets = self._encode_targets(y)
+        parallel = self._check_distributed()
+        with rollback_on_error(self), data_parallel(parallel):
+
+            def check_and_encode_targets():  # this process's rows
+                _check_2d_dense(X)
+                validate_data(self, X, reset=True, skip_check_array=True)
+                n_samples = _num_samples(X)  # the autoencoder checks the rest
+                if n_samples < 2:
+                    raise ValueError(
+                        f"Found array with {n_samples} sample(s) while a minimum of 2 is "
+                        f"required by {type(self).__name__}."
+                    )
+                y_1d = column_or_1d(y, warn=True)
+                check_consistent_length(X, y_1d)
+                return self._encode_targets(y_1d)
+
+            if parallel is None:
+                labeled, targets = check_and_encode_targets()
+            else:  # a rank whose rows fail stops every rank
+                labeled, targets = parallel.agree(check_and_encode_targets, type(self).__name__)
+            targets = self._finish_targets(targets)
             rng = check_random_state(self.random_state)
             self.autoencoder_ = self._fitted_autoencoder(X, rng)
             X_encoded = self._network_input(X, reset=False)
@@ -275,6 +297,8 @@ class BaseAutoencoderSupervised(BaseEstimator):
             autoencoder = clone(autoencoder)
             if autoencoder.random_state is None:
                 autoencoder.set_params(random_state=seed)
+        if active_parallel() is not None:  # trained over the ranks too
+            autoencoder.set_params(distributed=True)
         return autoencoder.fit(X)
 
     def __sklearn_clone__(self):
@@ -301,7 +325,11 @@ class BaseAutoencoderSupervised(BaseEstimator):
             [n_code, *[int(w) for w in self.head_hidden_layer_sizes], self._n_outputs],
             activation=self.head_activation,
         )
-        return EncoderHead(module, head).to(device)
+        network = EncoderHead(module, head).to(device)
+        parallel = active_parallel()
+        if parallel is not None:  # every rank starts from rank 0's head
+            parallel.broadcast_module(network)
+        return network
 
     def _train(self, module, data, seed, labeled_share=1.0):
         """Train ``module`` on ``data`` (row-aligned arrays, the inputs first), both phases.
@@ -317,6 +345,7 @@ class BaseAutoencoderSupervised(BaseEstimator):
         tensors = [torch.tensor(np.asarray(data[0], dtype=np.float32), device=device)]
         tensors += [torch.as_tensor(array, device=device) for array in data[1:]]
         phase = PhaseRecorder()
+        parallel = active_parallel()
         engine = TrainingEngine(
             module,
             loss_fn=self._loss,
@@ -340,13 +369,15 @@ class BaseAutoencoderSupervised(BaseEstimator):
             ],
             device=device,
             verbose=self.verbose,
+            parallel=parallel,  # distributed=True: gradients averaged over ranks
         )
         engine.initialize()
         data = tuple(tensors)
         fine_tuning_rate = self.fine_tuning_learning_rate
         if fine_tuning_rate is None:
             fine_tuning_rate = self.learning_rate_init / 10
-        frozen_epochs, fine_tuning_epochs = self._phase_epochs(len(tensors[0]), labeled_share)
+        n_rows = len(tensors[0]) if parallel is None else parallel.total(len(tensors[0]))
+        frozen_epochs, fine_tuning_epochs = self._phase_epochs(n_rows, labeled_share)
         for phase.phase, epochs, rate in (
             ("frozen", frozen_epochs, self.learning_rate_init),
             ("fine-tuning", fine_tuning_epochs, fine_tuning_rate),
@@ -500,6 +531,16 @@ default="adam"
         initialization and shuffling.
     verbose : int, default=0
         Show progress bars over epochs when positive.
+    distributed : bool, default=False
+        Whether ``fit`` trains one model with the other ranks of the
+        initialized ``torch.distributed`` process group (launched by
+        ``torchrun`` or ``accelerate launch``), each rank passing its own rows
+        and targets: the autoencoder is trained with ``distributed=True``
+        (unless used as it is), the head's gradients are averaged over ranks
+        at every step, and its epochs and early stopping count every rank's
+        rows. Every rank needs labeled rows, and ends with the same fitted
+        model. ``True`` without a process group is an error. See the user
+        guide's *Distributed training*.{distributed_targets}
 """
 
 SHARED_ATTRIBUTES = """\

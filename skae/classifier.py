@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import map_batches
 from ._data import LazyRows
+from ._distributed import active_parallel
 from ._graph import induce, neighbor_affinity, spread_labels, unit_rows
 from ._head import SHARED_ATTRIBUTES, BaseAutoencoderSupervised, parameters_doc
 from .denoising import DenoisingAE
@@ -107,6 +108,11 @@ _CLASSIFIER_PARAMETERS = parameters_doc(
     batch_size=128,
     batch_rows="Training rows (labeled or pseudo-labeled)",
     alpha="1e-4",
+    distributed_targets=(
+        "\n        ``classes_`` holds the labels seen on any rank. Label spreading needs the"
+        "\n        graph of every row in one process: ``distributed=True`` requires"
+        "\n        ``n_neighbors=None`` (the head then learns from the labeled rows)."
+    ),
 ) + """\
     n_neighbors : int or None, default=10
         Neighbours of each row in the k-nearest-neighbour graphs the labels
@@ -251,6 +257,7 @@ class AutoencoderClassifier(ClassifierMixin, BaseAutoencoderSupervised):
         n_jobs=None,
         random_state=None,
         verbose=0,
+        distributed=False,
     ):
         self.autoencoder = autoencoder
         self.refit_autoencoder = refit_autoencoder
@@ -272,6 +279,7 @@ class AutoencoderClassifier(ClassifierMixin, BaseAutoencoderSupervised):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.distributed = distributed
 
     @property
     def _n_outputs(self):
@@ -311,7 +319,14 @@ class AutoencoderClassifier(ClassifierMixin, BaseAutoencoderSupervised):
         if y_labeled.dtype == object:  # e.g. strings and a -1 marker: only the labels remain
             y_labeled = np.asarray(y_labeled.tolist())
         check_classification_targets(y_labeled)
+        return labeled, y_labeled
+
+    def _finish_targets(self, y_labeled):
+        """Class indices of the labels; ``classes_`` from every rank's labels."""
         self.classes_ = np.unique(y_labeled)
+        parallel = active_parallel()
+        if parallel is not None:  # the labels seen on any rank
+            self.classes_ = np.unique(np.concatenate(parallel.all_gather_objects(self.classes_)))
         if len(self.classes_) < 2:
             raise ValueError(
                 f"AutoencoderClassifier needs labeled rows of at least 2 classes; got 1 "
@@ -319,7 +334,18 @@ class AutoencoderClassifier(ClassifierMixin, BaseAutoencoderSupervised):
                 f"rows (unlabeled_label={self.unlabeled_label!r}). Label some rows of "
                 "another class, or fit an autoencoder (e.g. DenoisingAE) on X alone."
             )
-        return labeled, np.searchsorted(self.classes_, y_labeled)
+        return np.searchsorted(self.classes_, y_labeled)
+
+    def _check_distributed(self):
+        parallel = super()._check_distributed()
+        if parallel is not None and self.n_neighbors is not None:
+            raise ValueError(
+                f"AutoencoderClassifier with distributed=True needs n_neighbors=None; got "
+                f"n_neighbors={self.n_neighbors}. Label spreading needs the graph of every "
+                "row in one process: set n_neighbors=None to train the head on the labeled "
+                "rows of every rank, or distributed=False."
+            )
+        return parallel
 
     def _loss(self, output, batch, X_input):
         if len(batch) == 2:

@@ -11,6 +11,7 @@ from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import Interval, MissingValues
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._distributed import check_process_group
 from ._docstrings import fill_budget_docs
 from ._rollback import rollback_on_error
 from .tabular import TabularAE
@@ -37,6 +38,7 @@ _SHARED = (
     "n_jobs",
     "random_state",
     "verbose",
+    "distributed",
 )
 
 
@@ -138,6 +140,14 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ``SimpleImputer(keep_empty_features=True)`` does, or, when False,
         leave them out of ``transform``'s output and of
         ``get_feature_names_out``, as ``SimpleImputer``'s default does.
+    distributed : bool, default=False
+        Whether ``fit`` trains one model with the other ranks of the
+        initialized ``torch.distributed`` process group, each rank passing
+        its own rows: the :class:`TabularAE` is trained with
+        ``distributed=True`` (its column encoding, gradients, budget and
+        early stopping from every rank's rows), and every rank ends with the
+        same imputer. ``True`` without a process group is an error. See the
+        user guide's *Distributed training*.
 
     Attributes
     ----------
@@ -209,6 +219,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         keep_empty_features=True,
+        distributed=False,
     ):
         self.missing_values = missing_values
         self.n_components = n_components
@@ -231,6 +242,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.keep_empty_features = keep_empty_features
+        self.distributed = distributed
 
     def _with_nan(self, X, *, reset):
         """Validate ``X``; return it with ``missing_values`` replaced by NaN (a copy if needed)."""
@@ -282,7 +294,11 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             The fitted imputer.
         """
         with rollback_on_error(self):  # a failed fit leaves the imputer as it was
-            X = self._with_nan(X, reset=True)
+            parallel = check_process_group(self.distributed)
+            if parallel is None:
+                X = self._with_nan(X, reset=True)
+            else:  # a rank whose rows fail stops every rank
+                X = parallel.agree(lambda: self._with_nan(X, reset=True), type(self).__name__)
             params = {key: getattr(self, key) for key in _SHARED}
             estimator = ImputationNetwork(**params, missing="learn", noise="masking")
             with warnings.catch_warnings():  # said below, with what this imputer does

@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import check_float32_range
 from ._data import reused_pca
+from ._distributed import active_parallel, check_process_group, data_parallel
 from ._rollback import rollback_on_error
 from .autoencoder import AutoencoderTransformer
 
@@ -132,27 +133,65 @@ def member_outlyingness(stats, codes, errors):
     return score
 
 
-def fit_member_statistics(view, codes, errors):
+class _RowStatistics:
+    """Means, covariances and quantiles over this process's rows, or every rank's.
+
+    ``parallel``: the ``DataParallel`` of a distributed fit, whose
+    statistics are those of one process holding every rank's rows.
+    """
+
+    def __init__(self, parallel=None):
+        self.parallel = parallel
+
+    def mean(self, values):
+        if self.parallel is None:
+            return values.mean(axis=0)
+        return self.parallel.column_means(values)[0]
+
+    def quantile(self, values, q):
+        if self.parallel is not None:
+            values = self.parallel.gather_values(values)
+        return np.quantile(values, q)
+
+    def median(self, values):
+        if self.parallel is not None:
+            values = self.parallel.gather_values(values)
+        return np.median(values)
+
+    def count(self, mask):
+        n = int(mask.sum())
+        return n if self.parallel is None else self.parallel.total(n)
+
+    def covariance(self, values):
+        if self.parallel is None:
+            return np.atleast_2d(np.cov(values, rowvar=False))
+        centered = values - self.mean(values)
+        n_rows = self.parallel.total(len(values))
+        return self.parallel.all_sum(centered.T @ centered) / max(n_rows - 1, 1)
+
+
+def fit_member_statistics(view, codes, errors, parallel=None):
     """The statistics of ``member_outlyingness`` from one member's training codes and errors.
 
     Estimated twice: on every training row, then on the ``KEEP_FRACTION``
     lowest-scoring ones. A dict of arrays and floats (so that ``skae.save``
-    stores it).
+    stores it). With ``parallel`` (a distributed fit), from every rank's rows.
     """
+    over = _RowStatistics(parallel)
     stats = {"view": view}
-    rows = slice(None)
+    rows = np.ones(len(errors), dtype=bool)
     for _ in range(2):
-        stats["scale"] = _scale_floor(errors[rows].mean(axis=0))
-        stats["residual_median"] = max(float(np.median(_residual(stats, errors)[rows])), TINY)
+        stats["scale"] = _scale_floor(over.mean(errors[rows]))
+        stats["residual_median"] = max(float(over.median(_residual(stats, errors)[rows])), TINY)
         if view == "latent":
-            stats["code_mean"] = codes[rows].mean(axis=0)
-            covariance = np.atleast_2d(np.cov(codes[rows], rowvar=False))
+            stats["code_mean"] = over.mean(codes[rows])
+            covariance = over.covariance(codes[rows])
             ridge = 1e-6 * max(float(np.trace(covariance)) / len(covariance), TINY)
             stats["code_precision"] = np.linalg.pinv(covariance + ridge * np.eye(len(covariance)))
-            stats["distance_median"] = max(float(np.median(_distance(stats, codes)[rows])), TINY)
+            stats["distance_median"] = max(float(over.median(_distance(stats, codes)[rows])), TINY)
         outlyingness = member_outlyingness(stats, codes, errors)
-        rows = outlyingness <= np.quantile(outlyingness, KEEP_FRACTION)
-        if rows.sum() < 2:  # a covariance needs 2 rows: keep the estimates from every row
+        rows = outlyingness <= over.quantile(outlyingness, KEEP_FRACTION)
+        if over.count(rows) < 2:  # a covariance needs 2 rows: keep the estimates from every row
             break
     return stats
 
@@ -266,6 +305,17 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         Seeds the ensemble's autoencoders or, when not None, is given to the
         clone of ``estimator`` (overriding its own), so that the detector is
         reproducible whatever it wraps. Pass an int for reproducible results.
+    distributed : bool, default=False
+        Whether ``fit`` trains one detector with the other ranks of the
+        initialized ``torch.distributed`` process group, each rank passing
+        its own rows: the autoencoders are trained with ``distributed=True``
+        (an ``estimator`` must take that parameter), and the statistics of
+        the scores (``mean_``, ``scale_``, the members' error scales, code
+        covariances and medians, ``offset_``) are those of every rank's rows:
+        the medians and percentiles gather one number per row and member
+        from every rank. Every rank ends with the same detector. ``True``
+        without a process group is an error. See the user guide's
+        *Distributed training*.
 
     Attributes
     ----------
@@ -346,12 +396,16 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         "estimator": [HasMethods(["fit", "score_samples"]), None],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "random_state": ["random_state"],
+        "distributed": ["boolean"],
     }
 
-    def __init__(self, estimator=None, *, contamination="auto", random_state=None):
+    def __init__(
+        self, estimator=None, *, contamination="auto", random_state=None, distributed=False
+    ):
         self.estimator = estimator
         self.contamination = contamination
         self.random_state = random_state
+        self.distributed = distributed
 
     # The wrapped autoencoders validate their own parameters when they are fitted.
     @_fit_context(prefer_skip_nested_validation=False)
@@ -373,14 +427,20 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             autoencoder, an interruption) leaves the detector as it was
             before it: fitted as before, or unfitted.
         """
-        with rollback_on_error(self):
-            self._reject_non_finite(X)
+        parallel = check_process_group(self.distributed)
+        with rollback_on_error(self), data_parallel(parallel):
+            if parallel is None:
+                self._reject_non_finite(X)
+            else:  # a rank whose rows fail stops every rank
+                parallel.agree(lambda: self._reject_non_finite(X), type(self).__name__)
             for name in FITTED_BY_MODE:
                 self.__dict__.pop(name, None)
             if self.estimator is None:
                 scores = self._fit_ensemble(X)
             else:
                 scores = self._fit_estimator(X)
+            if parallel is not None:  # the percentiles of every rank's rows
+                scores = parallel.gather_values(scores)
             if self.contamination == "auto":
                 q1, q3 = np.percentile(scores, [25.0, 75.0])
                 self.offset_ = float(q1 - TUKEY_K * (q3 - q1))
@@ -392,6 +452,14 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         self.estimator_ = clone(self.estimator)
         if self.random_state is not None and "random_state" in self.estimator_.get_params():
             self.estimator_.set_params(random_state=self.random_state)
+        if active_parallel() is not None:
+            if "distributed" not in self.estimator_.get_params():
+                raise ValueError(
+                    f"{type(self).__name__}(distributed=True) trains its estimator over the "
+                    f"ranks, but {type(self.estimator).__name__} has no distributed "
+                    "parameter. Pass a skae autoencoder, or set distributed=False."
+                )
+            self.estimator_.set_params(distributed=True)
         self.estimator_.fit(X)
         self.n_features_in_ = self.estimator_.n_features_in_
         if hasattr(self.estimator_, "feature_names_in_"):
@@ -401,24 +469,37 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         return self.estimator_.score_samples(X)
 
     def _fit_ensemble(self, X):
-        X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
-        check_float32_range(X, type(self).__name__)
-        self.mean_ = X.mean(axis=0)
-        scale = X.std(axis=0)
+        def validate():
+            rows = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+            check_float32_range(rows, type(self).__name__)
+            return rows
+
+        parallel = active_parallel()
+        over = _RowStatistics(parallel)
+        # Distributed: every rank raises when one fails, or when their features differ.
+        X = validate() if parallel is None else parallel.check_rows(validate, type(self).__name__)
+        self.mean_ = over.mean(X)
+        scale = X.std(axis=0) if parallel is None else np.sqrt(over.mean((X - self.mean_) ** 2))
         self.scale_ = np.where(scale > 0, scale, 1.0)
         Z = self._standardize(X)
         rng = check_random_state(self.random_state)
+        distributed = {} if parallel is None else {"distributed": True}
         self.estimators_, self.member_statistics_, parts = [], [], []
         with reused_pca():  # the PCA-started members diagonalize the same rows once
             for view, params in default_members(X.shape[1]):
                 seed = rng.randint(np.iinfo(np.int32).max)
-                autoencoder = AutoencoderTransformer(**params, random_state=seed).fit(Z)
+                autoencoder = AutoencoderTransformer(**params, **distributed, random_state=seed)
+                autoencoder.fit(Z)
                 codes_and_errors = _codes_and_errors(autoencoder, Z)
                 self.estimators_.append(autoencoder)
-                self.member_statistics_.append(fit_member_statistics(view, *codes_and_errors))
+                self.member_statistics_.append(
+                    fit_member_statistics(view, *codes_and_errors, parallel)
+                )
                 parts.append(codes_and_errors)
         outlyingness = self._view_outlyingness(parts)
-        self.view_medians_ = {v: max(float(np.median(o)), TINY) for v, o in outlyingness.items()}
+        self.view_medians_ = {
+            view: max(float(over.median(values)), TINY) for view, values in outlyingness.items()
+        }
         return self._combine(outlyingness)
 
     def _standardize(self, X):

@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from sklearn.base import RegressorMixin
 
 from ._base import check_float32_range
+from ._distributed import active_parallel
 from ._head import SHARED_ATTRIBUTES, BaseAutoencoderSupervised, parameters_doc
 from .autoencoder import AutoencoderTransformer
 
@@ -22,6 +23,9 @@ _REGRESSOR_PARAMETERS = parameters_doc(
     batch_size=32,
     batch_rows="Labeled rows",
     alpha="1e-2",
+    distributed_targets=(
+        "\n        ``y_mean_`` and ``y_scale_`` are those of every rank's labeled targets."
+    ),
 )
 
 
@@ -93,6 +97,7 @@ class AutoencoderRegressor(RegressorMixin, BaseAutoencoderSupervised):
         n_jobs=None,
         random_state=None,
         verbose=0,
+        distributed=False,
     ):
         self.autoencoder = autoencoder
         self.refit_autoencoder = refit_autoencoder
@@ -111,6 +116,7 @@ class AutoencoderRegressor(RegressorMixin, BaseAutoencoderSupervised):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.distributed = distributed
 
     def _encode_targets(self, y):
         try:
@@ -129,9 +135,18 @@ class AutoencoderRegressor(RegressorMixin, BaseAutoencoderSupervised):
             )
         y = y[labeled]
         check_float32_range(y, type(self).__name__, what="y")
-        self.y_mean_ = float(y.mean())
-        self.y_scale_ = float(y.std()) or 1.0
-        return labeled, ((y - self.y_mean_) / self.y_scale_).astype(np.float32)
+        return labeled, y
+
+    def _finish_targets(self, y):
+        """The standardized targets: ``y_mean_`` and ``y_scale_`` from every rank's."""
+        parallel = active_parallel()
+        if parallel is None:
+            mean, std = float(y.mean()), float(y.std())
+        else:
+            mean = float(parallel.column_means(y[:, None])[0][0])
+            std = float(np.sqrt(parallel.column_means(((y - mean) ** 2)[:, None])[0][0]))
+        self.y_mean_, self.y_scale_ = mean, std or 1.0
+        return ((y - self.y_mean_) / self.y_scale_).astype(np.float32)
 
     def _loss(self, output, batch, X_input):
         return F.mse_loss(output[0][:, 0], batch[1])

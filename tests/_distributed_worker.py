@@ -169,6 +169,100 @@ def scenario_layerwise(rank, X):
     return {**summary(model, X[N_TRAIN:]), "pretraining": model.pretraining_loss_curves_}
 
 
+def module_weights(module):
+    return torch.cat([t.detach().reshape(-1).double() for t in module.state_dict().values()]).numpy()
+
+
+def targets_of(rank, X):
+    """A target of the rows, half of them labeled (NaN marks the others)."""
+    rows = rows_of(rank, X)
+    y = rows[:, 0] - 0.5 * rows[:, 1]
+    y[1::2] = np.nan
+    return y
+
+
+def small_autoencoder(**params):
+    return skae.AutoencoderTransformer(**settings(max_iter=3, random_state=None, **params))
+
+
+def scenario_regressor(rank, X):
+    # random_state=None: each rank draws other seeds; rank 0's must win everywhere.
+    model = skae.AutoencoderRegressor(
+        small_autoencoder(), freeze_epochs=2, max_iter=2, distributed=True, n_jobs=1
+    ).fit(rows_of(rank, X), targets_of(rank, X))
+    return {"weights": module_weights(model.module_), "loss_curve": list(model.loss_curve_),
+            "y": (model.y_mean_, model.y_scale_), "predictions": model.predict(X[N_TRAIN:])}
+
+
+def class_labels(rank, X):
+    """Rank 0 sees classes 0 and 1, rank 1 also 2; every third row unlabeled (-1)."""
+    rows = rows_of(rank, X)
+    labels = (rows[:, 0] > 0).astype(int)
+    if rank == 1:
+        labels[rows[:, 1] > 1.0] = 2
+    labels[::3] = -1
+    return labels
+
+
+def scenario_classifier(rank, X):
+    model = skae.AutoencoderClassifier(
+        small_autoencoder(), freeze_epochs=2, max_iter=2, n_neighbors=None, distributed=True,
+        random_state=0, n_jobs=1,
+    ).fit(rows_of(rank, X), class_labels(rank, X))
+    return {"weights": module_weights(model.module_), "loss_curve": list(model.loss_curve_),
+            "classes": model.classes_.tolist(), "proba": model.predict_proba(X[N_TRAIN:])}
+
+
+def scenario_classifier_graph(rank, X):
+    skae.AutoencoderClassifier(small_autoencoder(), distributed=True).fit(
+        rows_of(rank, X), class_labels(rank, X)
+    )
+
+
+def scenario_imputer(rank, X):
+    table = make_table(rank).drop(columns="color")
+    imputer = skae.AutoencoderImputer(
+        n_components=2, hidden_layer_sizes=(8,), max_iter=3, random_state=0, n_jobs=1,
+        distributed=True,
+    ).fit(table)
+    return {"weights": weights(imputer.estimator_),
+            "filled": imputer.transform(make_table(0, 20).drop(columns="color")).to_numpy()}
+
+
+def scenario_outlier(rank, X):
+    detector = skae.AutoencoderOutlierDetector(random_state=0, distributed=True)
+    detector.fit(rows_of(rank, X))
+    wrapped = skae.AutoencoderOutlierDetector(
+        small_autoencoder(), contamination=0.05, distributed=True
+    ).fit(rows_of(rank, X))
+    return {
+        "weights": np.concatenate([weights(member) for member in detector.estimators_]),
+        "mean": detector.mean_, "scale": detector.scale_,
+        "statistics": detector.member_statistics_, "medians": detector.view_medians_,
+        "offset": detector.offset_, "scores": detector.score_samples(X[N_TRAIN:]),
+        "wrapped": (weights(wrapped.estimator_), wrapped.offset_),
+    }
+
+
+def member_arrays(rank):
+    """One rank's share of made-up codes and errors of an outlier detector's member."""
+    rng = np.random.RandomState(rank)
+    n_rows = 300 if rank == 0 else 200
+    return rng.normal(size=(n_rows, 3)), rng.exponential(size=(n_rows, 5))
+
+
+def scenario_member_statistics(rank, X):
+    from skae._distributed import check_process_group
+    from skae.outlier import fit_member_statistics
+
+    return fit_member_statistics("latent", *member_arrays(rank), check_process_group(True))
+
+
+def scenario_empty(rank, X):
+    rows = rows_of(rank, X)
+    skae.AutoencoderTransformer(distributed=True, **settings()).fit(rows if rank == 0 else rows[:0])
+
+
 def start_of(cls, X, parallel=None):
     """The network ``cls`` builds from ``X`` (its PCA start), every weight flattened."""
     from skae._distributed import data_parallel

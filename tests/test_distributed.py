@@ -38,6 +38,15 @@ SCENARIOS = (
     "mismatch",
     "bad_rows",
     "start",
+    "tabular",
+    "layerwise",
+    "regressor",
+    "classifier",
+    "classifier_graph",
+    "imputer",
+    "outlier",
+    "member_statistics",
+    "empty",
 )
 WORLD_SIZE = 2
 
@@ -113,17 +122,32 @@ def test_distributed_without_process_group_raises():
         skae.DenoisingAE(distributed=True, max_iter=1).partial_fit(X)
 
 
-def test_every_estimator_takes_distributed():
-    for cls in (
-        skae.AutoencoderTransformer,
-        skae.DenoisingAE,
-        skae.SparseAE,
-        skae.ContractiveAE,
-        skae.VariationalAE,
-        skae.TabularAE,
-    ):
-        assert cls().get_params()["distributed"] is False
-        assert "distributed : bool, default=False" in cls.__doc__
+ESTIMATORS = (
+    skae.AutoencoderTransformer,
+    skae.DenoisingAE,
+    skae.SparseAE,
+    skae.ContractiveAE,
+    skae.VariationalAE,
+    skae.TabularAE,
+    skae.AutoencoderOutlierDetector,
+    skae.AutoencoderImputer,
+    skae.AutoencoderClassifier,
+    skae.AutoencoderRegressor,
+)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_every_estimator_takes_distributed(cls):
+    assert cls().get_params()["distributed"] is False
+    assert "distributed : bool, default=False" in cls.__doc__
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS[6:], ids=lambda cls: cls.__name__)
+def test_wrappers_distributed_without_process_group_raise(cls):
+    X = worker.make_data(50)
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match="distributed=True needs an initialized torch.distributed"):
+        cls(distributed=True).fit(X, y)
 
 
 @pytest.mark.slow
@@ -207,3 +231,86 @@ def test_a_rank_that_dies_stops_the_others_with_an_error(tmp_path):
     # not a deadlock.
     survivor, _ = launch(tmp_path, ["rank_dies"], group_timeout=20, timeout=200, expected=[0, 3])
     assert survivor["rank_dies"]["error"] in ("RuntimeError", "DistBackendError")
+
+
+def _assert_same(first, second):
+    """Equal to the last bit: arrays, floats, and lists, tuples and dicts of them."""
+    if isinstance(first, dict):
+        assert first.keys() == second.keys()
+        for key in first:
+            _assert_same(first[key], second[key])
+    elif isinstance(first, (list, tuple)):
+        assert len(first) == len(second)
+        for a, b in zip(first, second):
+            _assert_same(a, b)
+    else:
+        np.testing.assert_array_equal(first, second)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "scenario", ["tabular", "layerwise", "regressor", "classifier", "imputer", "outlier"]
+)
+def test_every_estimator_identical_on_ranks(ranks, scenario):
+    first, second = ranks[0][scenario], ranks[1][scenario]
+    assert "error" not in first, first
+    _assert_same(first, second)
+
+
+@pytest.mark.slow
+def test_tabular_column_encoding_is_that_of_every_ranks_rows(ranks):
+    import pandas as pd
+    from skae._columns import TableCodec
+
+    table = pd.concat([worker.make_table(0), worker.make_table(1)], ignore_index=True)
+    alone = worker.codec_summary(TableCodec(missing="learn").fit(table))
+    merged = ranks[0]["tabular"]["codec"]
+    assert merged["categories"] == alone["categories"] == [["a", "b", "c", "d"]]  # "d": rank 1's
+    for key in ("mean", "scale", "column_weights", "log_priors"):
+        np.testing.assert_allclose(merged[key], alone[key], rtol=1e-10)
+
+
+@pytest.mark.slow
+def test_layerwise_pretraining_runs_on_every_ranks_rows(ranks):
+    first, second = ranks[0]["layerwise"], ranks[1]["layerwise"]
+    assert len(first["pretraining"]) == 3  # two hidden layers and the code (init="random")
+    assert first["pretraining"] == second["pretraining"]
+    assert np.isfinite(first["test_mse"])
+
+
+@pytest.mark.slow
+def test_supervised_targets_come_from_every_rank(ranks):
+    X = worker.make_data()
+    y = np.concatenate([worker.targets_of(0, X), worker.targets_of(1, X)])
+    y = y[~np.isnan(y)].astype(np.float64)
+    np.testing.assert_allclose(ranks[0]["regressor"]["y"], (y.mean(), y.std()), rtol=1e-6)
+    assert ranks[0]["classifier"]["classes"] == [0, 1, 2]  # class 2 is on rank 1 only
+
+
+@pytest.mark.slow
+def test_classifier_graph_cannot_be_distributed(ranks):
+    for rank in ranks:
+        assert rank["classifier_graph"]["error"] == "ValueError"
+        assert "needs n_neighbors=None" in rank["classifier_graph"]["message"]
+
+
+@pytest.mark.slow
+def test_outlier_statistics_are_those_of_every_ranks_rows(ranks):
+    from skae.outlier import fit_member_statistics
+
+    X = worker.make_data()[: worker.N_TRAIN].astype(np.float64)
+    np.testing.assert_allclose(ranks[0]["outlier"]["mean"], X.mean(axis=0), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ranks[0]["outlier"]["scale"], X.std(axis=0), rtol=1e-10)
+    codes, errors = (np.concatenate(part) for part in zip(*map(worker.member_arrays, (0, 1))))
+    alone = fit_member_statistics("latent", codes, errors)
+    _assert_same(ranks[0]["member_statistics"], ranks[1]["member_statistics"])
+    for key, value in alone.items():
+        if key != "view":
+            np.testing.assert_allclose(ranks[0]["member_statistics"][key], value, rtol=1e-9)
+
+
+@pytest.mark.slow
+def test_a_rank_without_rows_stops_every_rank(ranks):
+    empty, other = ranks[1]["empty"], ranks[0]["empty"]
+    assert empty["error"] == "ValueError" and "0 sample(s)" in empty["message"]
+    assert other["error"] == "ValueError" and "failed on rank(s) 1" in other["message"]
