@@ -1,25 +1,27 @@
 """Data-parallel training (``distributed=True``): seconds per epoch with 1 and 2 ranks.
 
-    python -m benchmarks.distributed                    # 20,000 x 200, hidden (512, 256)
-    python -m benchmarks.distributed --rows 4000 --features 50 --hidden 64 32   # quicker
+Each repeat draws its rows (near a curved 8-dimensional surface, with noise;
+20,000 x 200, 90% to train, 10% held out) and trains
+``AutoencoderTransformer(hidden_layer_sizes=(512, 256), n_components=16)``
+for a fixed number of epochs (``early_stopping=False``, a global batch of
+256) twice, each in fresh processes of one thread: once in one process on
+all training rows (``distributed=False``), once on 2 ranks of a gloo process
+group on this machine, each with half of the rows (``distributed=True``).
+The network is large enough for a step's arithmetic to outweigh its
+``all_reduce``. Reported: the median seconds per epoch (skorch's per-epoch
+``dur``: the process start and the PCA start are left out), the speed-up of
+the ranks over one process (the median over repeats of the paired ratio)
+and its efficiency against the ideal 2x, and the held-out mean squared
+error of each. The load average at each run's start says how busy the
+machine was: on a machine with fewer idle cores than ranks the speed-up
+says nothing.
 
-One process trains ``AutoencoderTransformer`` on 90% of the rows
-(``distributed=False``, one thread); then ``--ranks`` processes (one thread
-each, a gloo process group on this machine) train the same model with
-``distributed=True``, each on its share of the same rows. The network is
-large enough for a step's arithmetic to outweigh its ``all_reduce``. Reported
-for each: the median seconds per epoch (skorch's per-epoch ``dur``, so the
-PCA start and process start-up are left out), the speed-up of the ranks
-against one process and its efficiency against the ideal (``speed-up /
-ranks``), and the mean squared error on the 10% of rows held out. The
-epochs are fixed (``early_stopping=False``), so both train equally long.
+    python -m benchmarks.distributed            # 5 repeats (a few minutes on 2 cores)
+    python -m benchmarks.distributed --quick    # 1 repeat, 2,000 x 50 rows, hidden (64, 32)
 
-Timings on a shared machine are noisy: the load average is printed at the
-start and the end; on a machine with fewer idle cores than ranks the
-speed-up says nothing.
+Runs one at a time, whatever ``--jobs`` says: the runs are the timings.
 """
 
-import argparse
 import json
 import os
 import socket
@@ -28,16 +30,35 @@ import sys
 import time
 
 import numpy as np
+import pandas as pd
+
+NAME = "distributed"
+DEFAULT_SEEDS = 5  # repeats
+QUICK_SEEDS = 1
+SEQUENTIAL = True
+
+FULL = {"rows": 20_000, "features": 200, "hidden": [512, 256], "components": 16, "epochs": 3,
+        "batch_size": 256}
+QUICK = {"rows": 2_000, "features": 50, "hidden": [64, 32], "components": 8, "epochs": 2,
+         "batch_size": 256}
+RANKS = (1, 2)
+TIMEOUT_SECONDS = 900  # a rank that hangs fails its run instead of blocking the slice
 
 RANK_SCRIPT = """
-import datetime, json, sys
-import torch.distributed as dist
+import datetime, json, os, sys
+import torch
+torch.set_num_threads(1)
 from benchmarks.distributed import train
-dist.init_process_group("gloo", timeout=datetime.timedelta(minutes=10))
-result = train(json.loads(sys.argv[1]), dist.get_rank(), dist.get_world_size(), distributed=True)
-if dist.get_rank() == 0:
-    print(json.dumps(result))
-dist.destroy_process_group()
+settings = json.loads(sys.argv[1])
+if int(os.environ["WORLD_SIZE"]) == 1:
+    print(json.dumps(train(settings)))
+else:
+    import torch.distributed as dist
+    dist.init_process_group("gloo", timeout=datetime.timedelta(minutes=10))
+    result = train(settings, dist.get_rank(), dist.get_world_size(), distributed=True)
+    if dist.get_rank() == 0:
+        print(json.dumps(result))
+    dist.destroy_process_group()
 """
 
 
@@ -54,7 +75,7 @@ def train(settings, rank=0, world_size=1, *, distributed=False):
     """Fit on this rank's share of the training rows; the epoch time and held-out error."""
     from skae import AutoencoderTransformer
 
-    X = make_rows(settings["rows"], settings["features"])
+    X = make_rows(settings["rows"], settings["features"], settings["seed"])
     n_train = int(round(0.9 * len(X)))
     bounds = np.linspace(0, n_train, world_size + 1).astype(int)
     model = AutoencoderTransformer(
@@ -63,7 +84,7 @@ def train(settings, rank=0, world_size=1, *, distributed=False):
         batch_size=settings["batch_size"],
         max_iter=settings["epochs"],
         early_stopping=False,
-        random_state=0,
+        random_state=settings["seed"],
         n_jobs=1,
         device="cpu",
         distributed=distributed,
@@ -76,7 +97,7 @@ def train(settings, rank=0, world_size=1, *, distributed=False):
     return {
         "epoch_seconds": float(np.median(model.history_[:, "dur"])),
         "fit_seconds": fit_seconds,
-        "epochs": model.n_iter_,
+        "epochs": int(model.n_iter_),
         "test_mse": error,
     }
 
@@ -87,8 +108,8 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def run_ranks(settings, world_size):
-    """Train with ``world_size`` ranks (one process each); rank 0's result."""
+def run_ranks(settings, world_size, timeout=TIMEOUT_SECONDS):
+    """Train in ``world_size`` fresh processes of one thread (one: no process group); rank 0's result."""
     port = str(_free_port())
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     processes = []
@@ -103,61 +124,83 @@ def run_ranks(settings, world_size):
             "MKL_NUM_THREADS": "1",
             "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")]),
         }
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-c", RANK_SCRIPT, json.dumps(settings)],
-                env=env,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-        )
-    outputs = [process.communicate()[0] for process in processes]
-    if any(process.returncode for process in processes):
-        raise RuntimeError(f"a rank failed: return codes {[p.returncode for p in processes]}")
-    return json.loads(outputs[0].strip().splitlines()[-1])
+        processes.append(subprocess.Popen(
+            [sys.executable, "-c", RANK_SCRIPT, json.dumps(settings)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ))
+    outputs = []
+    try:
+        for process in processes:
+            outputs.append(process.communicate(timeout=timeout))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+    failed = [rank for rank, process in enumerate(processes) if process.returncode]
+    if failed:
+        raise RuntimeError(f"rank(s) {failed} failed:\n{outputs[failed[0]][1][-2000:]}")
+    return json.loads(outputs[0][0].strip().splitlines()[-1])
+
+
+def plan(config):
+    """Per repeat (a seed: its rows and its weights), one process then 2 ranks, side by side."""
+    from .slices import seeds_for
+
+    size = QUICK if config.get("quick") else FULL
+    return [{**size, "seed": int(seed), "ranks": ranks}
+            for seed in seeds_for(config) for ranks in RANKS]
+
+
+def run_one(run):
+    load = os.getloadavg()[0]
+    settings = {key: value for key, value in run.items() if key != "ranks"}
+    result = run_ranks(settings, run["ranks"])
+    return {**result, "load_average": load, "cpu_count": os.cpu_count()}
+
+
+def summary(rows):
+    """One row per number of ranks: median seconds per epoch, held-out error, speed-up."""
+    by_seed = rows.pivot_table(index="seed", columns="ranks", values="epoch_seconds")
+    errors = rows.pivot_table(index="seed", columns="ranks", values="test_mse")
+    one = RANKS[0]
+    out = []
+    for ranks in sorted(rows["ranks"].unique()):
+        speed_up = float(np.median(by_seed[one] / by_seed[ranks]))
+        out.append({
+            "processes": "1 process" if ranks == 1 else f"{ranks} ranks (gloo)",
+            "repeats": int(by_seed[ranks].notna().sum()),
+            "s/epoch (median)": float(by_seed[ranks].median()),
+            "speed-up": speed_up,
+            "efficiency": speed_up / ranks,
+            "held-out MSE (mean)": float(errors[ranks].mean()),
+            "MSE / 1 process": float(np.median(errors[ranks] / errors[one])),
+        })
+    return pd.DataFrame(out)
+
+
+def report(rows, out_dir):
+    first = rows.iloc[0]
+    load = rows["load_average"]
+    conditions = (
+        f"{first['rows']:,} x {first['features']} rows (90% train), hidden "
+        f"{tuple(first['hidden'])}, code {first['components']}, global batch "
+        f"{first['batch_size']}, {first['epochs']} epochs, one thread per process; load "
+        f"average {load.min():.1f} to {load.max():.1f} at the runs' start on "
+        f"{int(rows['cpu_count'].max())} logical cores."
+    )
+    return "\n".join([
+        "## Distributed: data-parallel training on 1 and 2 ranks", "",
+        (__doc__ or "").split("\n\n")[1].replace("\n", " "), "",
+        conditions, "",
+        summary(rows).to_markdown(index=False, floatfmt=".3g"), "",
+    ])
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=20_000)
-    parser.add_argument("--features", type=int, default=200)
-    parser.add_argument("--hidden", type=int, nargs="*", default=[512, 256])
-    parser.add_argument("--components", type=int, default=16)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--ranks", type=int, default=2)
-    args = parser.parse_args(argv)
-    settings = {
-        "rows": args.rows,
-        "features": args.features,
-        "hidden": args.hidden,
-        "components": args.components,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-    }
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import torch
+    from .slices import main_for
 
-    torch.set_num_threads(1)
-    print(f"cpu_count={os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at start")
-    print(
-        f"{args.rows:,} x {args.features} rows (90% train), hidden {tuple(args.hidden)}, "
-        f"code {args.components}, global batch {args.batch_size}, {args.epochs} epochs, "
-        "one thread per process"
-    )
-    one = train(settings)
-    ranks = run_ranks(settings, args.ranks)
-    speedup = one["epoch_seconds"] / ranks["epoch_seconds"]
-    print(f"\n{'':<28}{'s/epoch':>10}{'held-out MSE':>15}")
-    print(f"{'1 process':<28}{one['epoch_seconds']:>10.2f}{one['test_mse']:>15.4f}")
-    label = f"{args.ranks} ranks (gloo)"
-    print(f"{label:<28}{ranks['epoch_seconds']:>10.2f}{ranks['test_mse']:>15.4f}")
-    print(
-        f"\nspeed-up {speedup:.2f}x, efficiency {speedup / args.ranks:.0%} of the ideal "
-        f"{args.ranks}x; held-out MSE ratio {ranks['test_mse'] / one['test_mse']:.3f}"
-    )
-    print(f"load average {os.getloadavg()[0]:.1f} at end")
+    return main_for(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -30,7 +30,7 @@ __all__ = ["figure_text", "provenance", "write_report", "write_slice"]
 
 # The report's slices, in its order. Each is a module of this package (benchmarks/slices.py).
 SLICES = ("reduction", "tune_deep", "small", "density", "outliers", "few_labels", "imputation",
-          "speed", "fit_time", "threads")
+          "speed", "fit_time", "threads", "distributed")
 VERSIONED = ("skae", "torch", "sklearn", "skorch", "numpy", "pandas", "scipy", "pyod")
 
 
