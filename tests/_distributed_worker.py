@@ -161,6 +161,14 @@ def scenario_tabular(rank, X):
             "codec": codec_summary(model.codec_)}
 
 
+def scenario_tabular_types(rank, X):
+    # Rank 1's "ok" column holds 0/1 integers: numeric there, boolean on rank 0.
+    table = make_table(rank)
+    if rank == 1:
+        table["ok"] = table["ok"].astype(int)
+    skae.TabularAE(distributed=True, **table_settings()).fit(table)
+
+
 def scenario_layerwise(rank, X):
     model = skae.AutoencoderTransformer(
         distributed=True, pretraining="layerwise", pretraining_max_iter=2,
@@ -296,6 +304,23 @@ def scenario_rank_dies(rank, X):
         distributed=True, callbacks=[DieAtSecondEpoch()], **settings(max_iter=20)
     )
     model.fit(rows_of(rank, X))
+
+
+def dask_task(rank, world_size, port, group_timeout=60):
+    """One dask worker's share: join a gloo group at ``127.0.0.1:port`` and fit its rows."""
+    import datetime
+
+    dist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size,
+        timeout=datetime.timedelta(seconds=group_timeout),
+    )
+    try:
+        model = skae.AutoencoderTransformer(distributed=True, **settings(max_iter=3))
+        model.fit(rows_of(rank, make_data()))
+        return {"weights": weights(model), "loss_curve": list(model.loss_curve_),
+                "rank": dist.get_rank()}
+    finally:
+        dist.destroy_process_group()
 
 
 def main(out_dir, scenarios):

@@ -39,6 +39,7 @@ SCENARIOS = (
     "bad_rows",
     "start",
     "tabular",
+    "tabular_types",
     "layerwise",
     "regressor",
     "classifier",
@@ -271,6 +272,14 @@ def test_tabular_column_encoding_is_that_of_every_ranks_rows(ranks):
 
 
 @pytest.mark.slow
+def test_tabular_columns_of_other_types_raise_on_every_rank(ranks):
+    for result in (rank["tabular_types"] for rank in ranks):
+        assert result["error"] == "ValueError"
+        assert "same columns, of the same types, on every rank" in result["message"]
+        assert "('ok', 'binary')" in result["message"] and "('ok', 'numeric')" in result["message"]
+
+
+@pytest.mark.slow
 def test_layerwise_pretraining_runs_on_every_ranks_rows(ranks):
     first, second = ranks[0]["layerwise"], ranks[1]["layerwise"]
     assert len(first["pretraining"]) == 3  # two hidden layers and the code (init="random")
@@ -314,3 +323,29 @@ def test_a_rank_without_rows_stops_every_rank(ranks):
     empty, other = ranks[1]["empty"], ranks[0]["empty"]
     assert empty["error"] == "ValueError" and "0 sample(s)" in empty["message"]
     assert other["error"] == "ValueError" and "failed on rank(s) 1" in other["message"]
+
+
+@pytest.mark.slow
+def test_one_model_over_the_workers_of_a_dask_cluster():
+    # Two worker processes of one thread; each runs one task that joins a gloo
+    # group (rank = its place in the sorted worker list) and fits its rows.
+    dask_distributed = pytest.importorskip("dask.distributed")
+    env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(
+        [str(Path(skae.__file__).parents[1]), str(Path(__file__).parent),
+         os.environ.get("PYTHONPATH", "")])}
+    with dask_distributed.LocalCluster(
+        n_workers=WORLD_SIZE, threads_per_worker=1, processes=True, dashboard_address=None,
+        env=env,
+    ) as cluster, dask_distributed.Client(cluster) as client:
+        workers = sorted(client.scheduler_info()["workers"])
+        port = _free_port()
+        futures = [
+            client.submit(worker.dask_task, rank, len(workers), port, workers=[address],
+                          allow_other_workers=False, pure=False)
+            for rank, address in enumerate(workers)
+        ]
+        dask_distributed.wait(futures, timeout=240)
+        first, second = client.gather(futures)
+    assert (first["rank"], second["rank"]) == (0, 1)
+    np.testing.assert_array_equal(first["weights"], second["weights"])
+    assert first["loss_curve"] == second["loss_curve"]
