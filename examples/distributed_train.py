@@ -3,7 +3,7 @@
 Launch it with one process per CPU core group or GPU::
 
     torchrun --standalone --nproc_per_node 2 examples/distributed_train.py
-    accelerate launch --num_processes 2 examples/distributed_train.py   # the same, via accelerate
+    accelerate launch --multi_gpu --num_processes 2 examples/distributed_train.py --backend nccl
 
 ``torchrun`` (and ``accelerate launch``) start the processes and set ``RANK``,
 ``WORLD_SIZE``, ``MASTER_ADDR`` and ``MASTER_PORT``; the script joins the process
@@ -98,8 +98,9 @@ def main():
 
     # Every rank holds the same weights: compare a checksum with rank 0's.
     weights = torch.cat([p.detach().reshape(-1).double().cpu() for p in model.module_.parameters()])
-    checksums = [torch.zeros(2, dtype=torch.float64) for _ in range(world_size)]
-    dist.all_gather(checksums, torch.stack([weights.sum(), weights.abs().sum()]))
+    device = "cuda" if backend == "nccl" else "cpu"  # NCCL gathers GPU tensors only
+    checksums = [torch.zeros(2, dtype=torch.float64, device=device) for _ in range(world_size)]
+    dist.all_gather(checksums, torch.stack([weights.sum(), weights.abs().sum()]).to(device))
     if rank == 0:
         identical = all(torch.equal(checksums[0], other) for other in checksums)
         X_test = np.asarray(rows[n_train:])
