@@ -23,7 +23,15 @@ point of the same code path:
 * ``mean_loss``: the epoch's loss over every rank's rows, so that early
   stopping and cross-validation decide on the same number everywhere;
 * ``pca``: PCA's start from every rank's rows (an all-reduced sum and Gram
-  matrix in float64, diagonalized, components broadcast from rank 0).
+  matrix in float64, diagonalized, components broadcast from rank 0);
+* ``agree``: a local step of ``fit`` (validating targets, say) whose failure
+  on one rank makes every rank raise, before the next collective call;
+* ``column_means`` / ``gather_values``: the statistics the wrappers learn
+  from every rank's rows (an outlier detector's means, medians and
+  percentiles, a regressor's target scale);
+* ``merge_table_codec``: ``TabularAE``'s column encoding learned from every
+  rank's table (pooled means and scales, summed frequencies, the union of
+  the categories).
 
 Every rank starts from the same weights (the seed is broadcast from rank 0)
 and applies the same averaged gradients with the same optimizer, so the
