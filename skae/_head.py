@@ -179,7 +179,7 @@ class BaseAutoencoderSupervised(BaseEstimator):
         raise NotImplementedError
 
     def _finish_targets(self, targets):
-        """The targets the head learns, from ``_encode_targets``'s (every rank's, if distributed)."""
+        """The targets the head learns, from ``_encode_targets``'s (every rank's if distributed)."""
         return targets
 
     def _check_distributed(self):

@@ -178,7 +178,8 @@ def scenario_layerwise(rank, X):
 
 
 def module_weights(module):
-    return torch.cat([t.detach().reshape(-1).double() for t in module.state_dict().values()]).numpy()
+    state = module.state_dict().values()
+    return torch.cat([t.detach().reshape(-1).double() for t in state]).numpy()
 
 
 def targets_of(rank, X):
@@ -278,7 +279,8 @@ def start_of(cls, X, parallel=None):
 
     with data_parallel(parallel), seeded_torch(0):
         module = cls(**settings())._build_module(X)
-    return torch.cat([t.detach().reshape(-1).double() for t in module.state_dict().values()]).numpy()
+    state = module.state_dict().values()
+    return torch.cat([t.detach().reshape(-1).double() for t in state]).numpy()
 
 
 def scenario_start(rank, X):
