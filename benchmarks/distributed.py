@@ -109,7 +109,7 @@ def _free_port():
 
 
 def run_ranks(settings, world_size, timeout=TIMEOUT_SECONDS):
-    """Train in ``world_size`` fresh one-thread processes (one: no process group); rank 0's result."""
+    """Train in ``world_size`` fresh one-thread processes (1: no process group); rank 0's result."""
     port = str(_free_port())
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     processes = []
