@@ -41,7 +41,7 @@ from ._base import (
 )
 from ._data import LazyRows
 from ._engine import EarlyStoppingFromStart, TrainingEngine
-from ._random import seeded_torch
+from ._random import draw_seed, seeded_torch, torch_generator
 from ._rollback import rollback_on_error
 from ._threads import torch_threads
 from .nn import ACTIVATIONS, make_mlp
@@ -227,7 +227,7 @@ class BaseAutoencoderSupervised(BaseEstimator):
             X_encoded = self._network_input(X, reset=False)
             if isinstance(X_encoded, LazyRows):  # the labeled rows go to the device whole
                 X_encoded = X_encoded[0 : len(X_encoded)]
-            seed = rng.randint(np.iinfo(np.int32).max)
+            seed = draw_seed(rng)
             with torch_threads(self.n_jobs), seeded_torch(seed, self._device()):
                 self._fit_network(X_encoded, labeled, targets, seed)
         return self
@@ -266,7 +266,7 @@ class BaseAutoencoderSupervised(BaseEstimator):
                     "refit_autoencoder=True to train it on X."
                 )
             return copy.deepcopy(frozen)
-        seed = rng.randint(np.iinfo(np.int32).max)
+        seed = draw_seed(rng)
         if autoencoder is None:  # (no width for a malformed X: its validation will say so)
             n_features = max(1, getattr(self, "n_features_in_", 1))
             autoencoder = self._default_autoencoder(min(DEFAULT_N_COMPONENTS, n_features))
@@ -320,7 +320,7 @@ class BaseAutoencoderSupervised(BaseEstimator):
         engine = TrainingEngine(
             module,
             loss_fn=self._loss,
-            generator=torch.Generator().manual_seed(int(seed)),
+            generator=torch_generator(seed),
             optimizer=OPTIMIZERS.get(self.optimizer, self.optimizer),
             optimizer__weight_decay=self.alpha,
             lr=self.learning_rate_init,
