@@ -14,7 +14,6 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._data import (
     CorruptedOnce,
@@ -34,6 +33,7 @@ from ._budget import (
 )
 from ._distributed import active_parallel, check_process_group, data_parallel
 from ._engine import DivergenceError, EarlyStoppingFromStart, TrainingEngine
+from ._output import output_container
 from ._random import draw_seed, seeded_torch, torch_generator
 from ._rollback import rollback_on_error
 from ._threads import torch_threads
@@ -1154,14 +1154,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"codes of {self._n_features_out} features (n_components)."
             )
         reconstruction = self._map_batches(codes, self.module_.decode, self.n_features_in_)
-        dense = _get_output_config("transform", self)["dense"]
-        if dense == "default":
-            return reconstruction
-        columns = getattr(self, "feature_names_in_", None)
-        if columns is None:
-            columns = [f"x{i}" for i in range(self.n_features_in_)]
-        adapter = ADAPTERS_MANAGER.adapters[dense]
-        return adapter.create_container(reconstruction, X, columns=columns, inplace=False)
+        return output_container(self, reconstruction, like=X)
 
     def score_samples(self, X):
         """Negative reconstruction error of each row (higher is better).

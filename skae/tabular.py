@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import BaseAutoencoder
 from ._columns import TableCodec
 from ._docstrings import fill_budget_docs
+from ._output import output_kind
 from .nn import Autoencoder, init_linear_pca, make_encoder_decoder, pca_linears
 from .noise import NOISE_ALIASES
 
@@ -467,7 +467,7 @@ default="adam"
     # --------------------------------------------------------- decoding
     def _as_output(self, table, like_input):
         """A decoded table, converted to the output container."""
-        dense = _get_output_config("transform", self)["dense"]
+        dense = output_kind(self)
         if dense == "polars":
             import polars as pl
 

@@ -12,7 +12,6 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
-from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAutoencoder
@@ -20,6 +19,7 @@ from ._data import column_variances, streamed_pca
 from ._distributed import active_parallel
 from ._docstrings import fill_budget_docs
 from ._engine import DivergenceError, EarlyStoppingFromStart
+from ._output import output_container
 from .nn import (
     LinearSkip,
     VariationalAutoencoder,
@@ -873,11 +873,4 @@ default="adam"
         elif add_noise:
             scale = np.sqrt(np.asarray(self.noise_variance_, dtype=np.float64))
             X_new = (X_new + scale * rng.standard_normal(X_new.shape)).astype(np.float32)
-        dense = _get_output_config("transform", self)["dense"]
-        if dense == "default":
-            return X_new
-        columns = getattr(self, "feature_names_in_", None)
-        if columns is None:
-            columns = [f"x{i}" for i in range(self.n_features_in_)]
-        adapter = ADAPTERS_MANAGER.adapters[dense]
-        return adapter.create_container(X_new, None, columns=columns, inplace=False)
+        return output_container(self, X_new)

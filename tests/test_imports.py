@@ -24,6 +24,7 @@ LOWER = [
     "skae._engine",
     "skae._fused_step",
     "skae._graph",
+    "skae._output",
     "skae._pretraining",
     "skae._random",
     "skae._rollback",
