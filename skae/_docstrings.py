@@ -1,4 +1,10 @@
-"""Parameter descriptions that several autoencoders share, written once.
+"""Docstrings filled from templates, and the parameter descriptions autoencoders share.
+
+Every templated docstring in skae is filled one way: the text holds
+placeholders ``%(name)s`` and ``fill_docstring`` (a class decorator) or
+``render`` (a string) replaces each with its value; any other ``%`` (as in
+"5% labeled") and every brace (numpydoc's ``{"pca", "random"}``) stays as
+written.
 
 Where ``init="pca"`` puts the network differs between estimators: exactly at
 PCA's solution for a linear code (``AutoencoderTransformer``,
@@ -15,28 +21,103 @@ shares; each estimator's docstring holds a placeholder such as
 sentence true of one estimator is not copied into another's.
 """
 
+import re
 import textwrap
 
-__all__ = ["fill_budget_docs", "fill_parameter_docs"]
+__all__ = ["fill_budget_docs", "fill_docstring", "fill_parameter_docs", "render"]
+
+# A placeholder: %(name)s.
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def render(template, values):
+    """``template`` with each placeholder ``%(name)s`` replaced by ``str(values[name])``.
+
+    Parameters
+    ----------
+    template : str
+        The text; a ``%`` that starts no placeholder, and braces, stay as written.
+    values : dict
+        The value of each placeholder's name (more names than the text uses are fine).
+
+    Returns
+    -------
+    text : str
+
+    Raises
+    ------
+    KeyError
+        If the text names a placeholder ``values`` lacks.
+
+    Examples
+    --------
+    >>> from skae._docstrings import render
+    >>> render('loss : {"mse", "bce"}, default=%(loss)s (5% of rows)', {"loss": '"mse"'})
+    'loss : {"mse", "bce"}, default="mse" (5% of rows)'
+    """
+
+    def value(match):
+        name = match.group(1)
+        if name not in values:
+            raise KeyError(f"The docstring names the placeholder %({name})s, which has no value.")
+        return str(values[name])
+
+    return _PLACEHOLDER.sub(value, template)
+
+
+def fill_docstring(**values):
+    """Class decorator: fill the class docstring's placeholders ``%(name)s`` with ``values``.
+
+    Parameters
+    ----------
+    **values
+        The value of each placeholder (see ``render``).
+
+    Returns
+    -------
+    decorate : callable
+        Sets ``cls.__doc__`` and returns the class.
+
+    Examples
+    --------
+    >>> from skae._docstrings import fill_docstring
+    >>> @fill_docstring(default=10)
+    ... class Example:
+    ...     '''n_neighbors : int, default=%(default)s'''
+    >>> Example.__doc__
+    'n_neighbors : int, default=10'
+    """
+
+    def decorate(cls):
+        cls.__doc__ = render(cls.__doc__, values)
+        return cls
+
+    return decorate
 
 # The training budget's "auto" settings (skae._budget), the same for every autoencoder.
-# {rule}: how cross-validation picks the length (skae._budget.SelectionRule).
+# %(rule)s: how cross-validation picks the length (skae._budget.SelectionRule).
 _VALIDATION = (
     "How the number of epochs is chosen, on rows not trained on. ``True``: hold out "
     "``validation_fraction`` of the rows and stop when their loss stops improving, "
     "restoring the weights of the lowest validation loss, the starting ones included. "
     '``"auto"``: the same when that split holds at least 100 rows; on fewer rows, the '
     "training length is chosen by 5-fold cross-validation (every row validates once, "
-    "and 0 epochs, the start, is a candidate; {rule}. The start is fitted on the "
+    "and 0 epochs, the start, is a candidate; %(rule)s. The start is fitted on the "
     "training rows only, so that its validation loss is honest."
 )
-VALIDATION = _VALIDATION.format(
-    rule="the shortest length within two standard errors of the lowest mean loss wins), "
-    "then the model trains on all rows for as many optimizer steps"
+VALIDATION = render(
+    _VALIDATION,
+    {
+        "rule": "the shortest length within two standard errors of the lowest mean loss "
+        "wins), then the model trains on all rows for as many optimizer steps"
+    },
 )
-VALIDATION_LOWEST = _VALIDATION.format(
-    rule="the length with the lowest mean loss wins), then the model trains on all rows "
-    "for that many epochs"
+VALIDATION_LOWEST = render(
+    _VALIDATION,
+    {
+        "rule": "the length with the lowest mean loss wins), then the model trains on all "
+        "rows for that many epochs"
+    },
 )
 BUDGET = {
     "batch_size": (
@@ -100,15 +181,15 @@ SHARED = {
     ),
 }
 
-# Parameter descriptions, one paragraph each. {how}: where init="pca" starts the
-# network, as an adverbial phrase; {start}: the same start, as a noun.
+# Parameter descriptions, one paragraph each. %(how)s: where init="pca" starts the
+# network, as an adverbial phrase; %(start)s: the same start, as a noun.
 TEMPLATES = {
     **BUDGET,
     **SHARED,
     "init": (
         '``"pca"`` adds a linear path from input to code and from code to output, set '
         "to PCA's projection and reconstruction, beside the hidden layers, whose last "
-        "layer starts at zero: the network starts {how}, and training moves away from it "
+        "layer starts at zero: the network starts %(how)s, and training moves away from it "
         "only as far as that lowers the loss on rows not trained on (``early_stopping``). "
         "On new rows it usually, not always, ends below that start's error: the user "
         "guide's *Never worse than PCA?* gives the conditions measured. "
@@ -118,7 +199,7 @@ TEMPLATES = {
     ),
     "early_stopping": (
         VALIDATION
-        + ' With ``init="pca"`` the model thus ends at {start} unless training lowers the '
+        + ' With ``init="pca"`` the model thus ends at %(start)s unless training lowers the '
         "validation loss (what that promises on new rows: the user guide's *Never worse "
         'than PCA?*). ``False``: train on all rows and stop when the training loss stops '
         "improving."
@@ -129,7 +210,7 @@ TEMPLATES = {
         "autoencoder on the codes of the (frozen) layers below, for "
         "``pretraining_max_iter`` epochs (Hinton & Salakhutdinov, 2006; Bengio et al., "
         '2007). With ``init="pca"`` only the hidden layers of the nonlinear branch are '
-        "pretrained, and training still starts at {start}. Runs when the network is "
+        "pretrained, and training still starts at %(start)s. Runs when the network is "
         "initialized (``fit``, or the first ``partial_fit``)."
     ),
 }
@@ -172,10 +253,10 @@ def fill_parameter_docs(how, start):
     >>> "the network starts exactly at PCA's solution" in " ".join(Example.__doc__.split())
     True
     """
-    descriptions = {
-        name: _paragraph(text.format(how=how, start=start)) for name, text in TEMPLATES.items()
-    }
-    return _filler(descriptions)
+    start_of = {"how": how, "start": start}
+    return fill_docstring(
+        **{name: _paragraph(render(text, start_of)) for name, text in TEMPLATES.items()}
+    )
 
 
 def fill_budget_docs(cls):
@@ -193,12 +274,5 @@ def fill_budget_docs(cls):
     >>> "an eighth of the rows" in Example.__doc__
     True
     """
-    return _filler({name: _paragraph(text) for name, text in {**BUDGET, **SHARED}.items()})(cls)
-
-
-def _filler(descriptions):
-    def decorate(cls):
-        cls.__doc__ = cls.__doc__ % descriptions
-        return cls
-
-    return decorate
+    descriptions = {name: _paragraph(text) for name, text in {**BUDGET, **SHARED}.items()}
+    return fill_docstring(**descriptions)(cls)

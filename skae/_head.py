@@ -40,6 +40,7 @@ from ._base import (
     validated_input,
 )
 from ._data import LazyRows
+from ._docstrings import render
 from ._engine import EarlyStoppingFromStart, TrainingEngine
 from ._random import draw_seed, seeded_torch, torch_generator
 from ._rollback import rollback_on_error
@@ -448,7 +449,7 @@ SHARED_PARAMETERS = """\
         trained on all rows of ``X``. The head reads what the encoder reads:
         the autoencoder's own encoding of ``X`` (a ``TabularAE``'s columns), so
         ``X`` is what the autoencoder takes. ``None`` uses
-        {default_autoencoder}. An unset ``random_state``
+        %(default_autoencoder)s. An unset ``random_state``
         is drawn from this estimator's. A fitted autoencoder wrapped in
         :class:`sklearn.frozen.FrozenEstimator` is used as it is, like
         ``refit_autoencoder=False``.
@@ -463,21 +464,21 @@ SHARED_PARAMETERS = """\
     head_activation : {"relu", "tanh", "logistic", "sigmoid", "elu", "gelu", \
 "selu", "leaky_relu", "identity"}, default="relu"
         Activation of the head's hidden layers.
-    freeze_epochs : {epochs_type}, default={freeze_epochs}
+    freeze_epochs : %(epochs_type)s, default=%(freeze_epochs)s
         Epochs training the head with the encoder frozen (its weights, dropout
-        and batch-norm statistics unchanged).{auto_frozen}
-    max_iter : {epochs_type}, default={max_iter}
+        and batch-norm statistics unchanged).%(auto_frozen)s
+    max_iter : %(epochs_type)s, default=%(max_iter)s
         Epochs fine-tuning encoder and head together afterwards. ``0`` keeps
-        the encoder frozen (a probe on the autoencoder's codes).{auto_fine_tuning}
+        the encoder frozen (a probe on the autoencoder's codes).%(auto_fine_tuning)s
     learning_rate_init : float, default=1e-2
         Learning rate of the optimizer while the encoder is frozen.
     fine_tuning_learning_rate : float or None, default=None
         Learning rate of the fine-tuning phase; ``None`` uses
         ``learning_rate_init / 10``, so that a few labels do not undo what
         the encoder learned from all rows.
-    batch_size : int, default={batch_size}
-        {batch_rows} per batch.
-    alpha : float, default={alpha}
+    batch_size : int, default=%(batch_size)s
+        %(batch_rows)s per batch.
+    alpha : float, default=%(alpha)s
         Weight decay (L2 penalty) of the trainable parameters.
     optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
 default="adam"
@@ -524,7 +525,4 @@ SHARED_ATTRIBUTES = """\
 
 def parameters_doc(**values):
     """The shared parameter section, with each estimator's defaults filled in."""
-    text = SHARED_PARAMETERS
-    for key, value in values.items():
-        text = text.replace("{" + key + "}", str(value))
-    return text
+    return render(SHARED_PARAMETERS, values)
