@@ -1147,14 +1147,19 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             and ``X``'s index.
         """
         check_is_fitted(self)
+        codes = self._validated_codes(X)
+        reconstruction = self._map_batches(codes, self.module_.decode, self.n_features_in_)
+        return output_container(self, reconstruction, like=X)
+
+    def _validated_codes(self, X):
+        """``X`` checked as codes to decode: a float array of ``n_components`` columns."""
         codes = check_array(X, dtype=[np.float32, np.float64], input_name="X")
         if codes.shape[1] != self._n_features_out:
             raise ValueError(
                 f"X has {codes.shape[1]} features, but inverse_transform expects "
                 f"codes of {self._n_features_out} features (n_components)."
             )
-        reconstruction = self._map_batches(codes, self.module_.decode, self.n_features_in_)
-        return output_container(self, reconstruction, like=X)
+        return codes
 
     def score_samples(self, X):
         """Negative reconstruction error of each row (higher is better).

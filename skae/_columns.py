@@ -26,6 +26,8 @@ import torch.nn.functional as F
 from pandas.api.types import is_bool_dtype, is_complex_dtype, is_integer_dtype, is_numeric_dtype
 from sklearn.base import BaseEstimator
 
+from ._docstrings import SECTIONS, fill_docstring
+
 __all__ = ["FEATURE_TYPES", "TableCodec"]
 
 # Column types, in the order their encodings are laid out in the network's input.
@@ -81,6 +83,7 @@ def _category_codes(column, levels):
     return pd.Index(levels, dtype=object).get_indexer(column.to_numpy(dtype=object))
 
 
+@fill_docstring(codec_statistics=SECTIONS["codec_statistics"])
 class TableCodec(BaseEstimator):
     """Encode a table's columns for a network, decode its outputs, score its cells.
 
@@ -100,13 +103,7 @@ class TableCodec(BaseEstimator):
     ----------
     feature_types_ : ndarray of shape (n_columns,), dtype object
         ``"numeric"``, ``"binary"`` or ``"categorical"`` for each column.
-    mean_ : ndarray of shape (n_numeric,)
-        Mean of each numeric column (over observed cells), in column order.
-    scale_ : ndarray of shape (n_numeric,)
-        Standard deviation of each numeric column (1 for a constant column).
-    categories_ : list of ndarray
-        The categories of each categorical column, in column order; the
-        position in the array is the one-hot position.
+%(codec_statistics)s
     column_weights_ : ndarray of shape (n_columns,)
         Weight of each column's loss: one over the loss of the best constant
         prediction (1 for a numeric column, the entropy of a boolean or

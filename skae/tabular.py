@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseAutoencoder
 from ._columns import TableCodec
@@ -174,41 +174,13 @@ default="adam"
     ----------
     feature_types_ : ndarray of shape (n_features_in_,), dtype object
         ``"numeric"``, ``"binary"`` or ``"categorical"`` for each column.
-    mean_ : ndarray of shape (n_numeric,)
-        Mean of each numeric column (over observed cells), in column order.
-    scale_ : ndarray of shape (n_numeric,)
-        Standard deviation of each numeric column (1 for a constant column).
-    categories_ : list of ndarray
-        The categories of each categorical column, in column order; the
-        position in the array is the one-hot position.
+%(codec_statistics)s
     column_weights_ : ndarray of shape (n_features_in_,)
         Weight of each column's loss (one over its baseline loss).
     codec_ : skae._columns.TableCodec
         The column codec learned at ``fit``: column types, encoding and
         decoding, per-column losses. The five attributes above are its own.
-    module_ : skae.nn.Autoencoder
-        The trained torch module, with ``encode`` and ``decode``.
-    net_ : skorch.NeuralNet
-        The training engine; ``net_.history`` holds per-epoch losses.
-    history_ : skorch.History
-        Per-epoch records (losses, durations).
-    loss_curve_ : list of float
-        %(loss_curve_)s
-    validation_scores_ : list of float
-        Negative validation loss of the starting weights, then of each epoch,
-        in the last ``fit`` (only with ``early_stopping``; ``partial_fit``
-        removes it). After cross-validation, the mean over the folds of
-        the score after ``n`` epochs, at index ``n``, up to the chosen count
-        (the final model then takes as many optimizer steps on all rows).
-    best_validation_score_ : float
-        Negative validation loss of the returned weights: the best of
-        ``validation_scores_``; after cross-validation, its score at the
-        chosen count, within two standard errors of the lowest mean
-        (only with ``early_stopping``).
-    n_iter_ : int
-        %(n_iter_)s
-    n_epochs_ : int
-        %(n_epochs_)s
+%(training_attributes)s
     n_features_in_ : int
         Number of columns seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -496,12 +468,7 @@ default="adam"
             to pandas or polars.
         """
         check_is_fitted(self)
-        codes = check_array(X, dtype=[np.float32, np.float64], input_name="X")
-        if codes.shape[1] != self._n_features_out:
-            raise ValueError(
-                f"X has {codes.shape[1]} features, but inverse_transform expects "
-                f"codes of {self._n_features_out} features (n_components)."
-            )
+        codes = self._validated_codes(X)
         codec = self.codec_
         raw = self._map_batches(codes, self.module_.decode, codec.n_encoded_)
         index = X.index if isinstance(X, pd.DataFrame) else None
