@@ -1,7 +1,7 @@
 """Docstrings filled from templates, and the parameter descriptions autoencoders share.
 
 Every templated docstring in skae is filled one way: the text holds
-placeholders ``%(name)s`` and ``fill_docstring`` (a class decorator) or
+placeholders ``%(name)s`` and ``fill_docstring`` (a decorator) or
 ``render`` (a string) replaces each with its value; any other ``%`` (as in
 "5% labeled") and every brace (numpydoc's ``{"pca", "random"}``) stays as
 written.
@@ -66,7 +66,7 @@ def render(template, values):
 
 
 def fill_docstring(**values):
-    """Class decorator: fill the class docstring's placeholders ``%(name)s`` with ``values``.
+    """Decorator: fill the placeholders ``%(name)s`` of a class's or function's docstring.
 
     Parameters
     ----------
@@ -76,7 +76,7 @@ def fill_docstring(**values):
     Returns
     -------
     decorate : callable
-        Sets ``cls.__doc__`` and returns the class.
+        Sets ``obj.__doc__`` and returns ``obj``.
 
     Examples
     --------
@@ -88,9 +88,9 @@ def fill_docstring(**values):
     'n_neighbors : int, default=10'
     """
 
-    def decorate(cls):
-        cls.__doc__ = render(cls.__doc__, values)
-        return cls
+    def decorate(obj):
+        obj.__doc__ = render(obj.__doc__, values)
+        return obj
 
     return decorate
 
@@ -345,7 +345,7 @@ def _paragraph(text):
 
 
 def fill_parameter_docs(how, start):
-    """Class decorator: fill the docstring's ``%(name)s`` placeholders (``TEMPLATES``, ``SECTIONS``).
+    """Class decorator: fill the docstring's placeholders from ``TEMPLATES`` and ``SECTIONS``.
 
     Parameters
     ----------

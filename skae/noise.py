@@ -16,6 +16,8 @@ import functools
 import numpy as np
 import torch
 
+from ._docstrings import fill_docstring
+
 __all__ = [
     "NOISES",
     "NOISE_ALIASES",
@@ -25,6 +27,21 @@ __all__ = [
     "salt_pepper_noise",
     "swap_noise",
 ]
+
+# The docstring entries of what every corruption function takes and returns
+# (``_corrupter`` makes it so), filled into their docstrings.
+_DOC_ENTRIES = {
+    "rows": """\
+    X : torch.Tensor or ndarray of shape (n_samples, n_features)
+        The rows to corrupt (not modified).""",
+    "generator": """\
+    generator : torch.Generator or int, default=None
+        Source of randomness (an int is used as a seed); ``None`` uses torch's
+        global generator.""",
+    "corrupted_rows": """\
+    X_noisy : torch.Tensor or ndarray of shape (n_samples, n_features)
+        A corrupted copy, of the same type as ``X``.""",
+}
 
 
 def _as_tensor(X):
@@ -86,7 +103,11 @@ def _indicator_below(uniform, probability, *, inplace=False, negate=False):
 
 
 def _corrupter(function):
-    """Wrap a tensor -> tensor corruption so that it accepts arrays, seeds and checks its input."""
+    """Wrap a tensor -> tensor corruption so that it accepts arrays, seeds and checks its input.
+
+    The docstring's ``_DOC_ENTRIES`` placeholders are filled, as they describe the wrapper.
+    """
+    function = fill_docstring(**_DOC_ENTRIES)(function)
 
     @functools.wraps(function)  # keeps the name, docstring and signature
     def wrapper(X, noise_level, generator=None, **kwargs):
@@ -104,18 +125,14 @@ def gaussian_noise(X, noise_level, generator=None):
 
     Parameters
     ----------
-    X : torch.Tensor or ndarray of shape (n_samples, n_features)
-        The rows to corrupt (not modified).
+%(rows)s
     noise_level : float
         Standard deviation of the noise, >= 0.
-    generator : torch.Generator or int, default=None
-        Source of randomness (an int is used as a seed); ``None`` uses torch's
-        global generator.
+%(generator)s
 
     Returns
     -------
-    X_noisy : torch.Tensor or ndarray of shape (n_samples, n_features)
-        A corrupted copy, of the same type as ``X``.
+%(corrupted_rows)s
 
     Examples
     --------
@@ -135,18 +152,14 @@ def masking_noise(X, noise_level, generator=None):
 
     Parameters
     ----------
-    X : torch.Tensor or ndarray of shape (n_samples, n_features)
-        The rows to corrupt (not modified).
+%(rows)s
     noise_level : float
         Probability that an entry is zeroed, in [0, 1).
-    generator : torch.Generator or int, default=None
-        Source of randomness (an int is used as a seed); ``None`` uses torch's
-        global generator.
+%(generator)s
 
     Returns
     -------
-    X_noisy : torch.Tensor or ndarray of shape (n_samples, n_features)
-        A corrupted copy, of the same type as ``X``.
+%(corrupted_rows)s
 
     Examples
     --------
@@ -172,21 +185,17 @@ def salt_pepper_noise(X, noise_level, generator=None, *, low=None, high=None):
 
     Parameters
     ----------
-    X : torch.Tensor or ndarray of shape (n_samples, n_features)
-        The rows to corrupt (not modified).
+%(rows)s
     noise_level : float
         Probability that an entry is corrupted, in [0, 1).
-    generator : torch.Generator or int, default=None
-        Source of randomness (an int is used as a seed); ``None`` uses torch's
-        global generator.
+%(generator)s
     low, high : float or array-like of shape (n_features,), default=None
         The pepper and salt values; ``None`` uses the column minimum and
         maximum of ``X``.
 
     Returns
     -------
-    X_noisy : torch.Tensor or ndarray of shape (n_samples, n_features)
-        A corrupted copy, of the same type as ``X``.
+%(corrupted_rows)s
 
     Examples
     --------
@@ -222,18 +231,14 @@ def swap_noise(X, noise_level, generator=None):
 
     Parameters
     ----------
-    X : torch.Tensor or ndarray of shape (n_samples, n_features)
-        The rows to corrupt (not modified).
+%(rows)s
     noise_level : float
         Probability that an entry is swapped, in [0, 1).
-    generator : torch.Generator or int, default=None
-        Source of randomness (an int is used as a seed); ``None`` uses torch's
-        global generator.
+%(generator)s
 
     Returns
     -------
-    X_noisy : torch.Tensor or ndarray of shape (n_samples, n_features)
-        A corrupted copy, of the same type as ``X``.
+%(corrupted_rows)s
 
     Examples
     --------
@@ -272,13 +277,13 @@ NOISE_ALIASES = {"mask": "masking"}
 PROBABILITY_NOISES = frozenset({"masking", "salt_pepper", "swap"})
 
 
+@fill_docstring(**_DOC_ENTRIES)
 def corrupt(X, noise="gaussian", noise_level=0.1, generator=None):
     """Corrupt a batch of rows with the named noise.
 
     Parameters
     ----------
-    X : torch.Tensor or ndarray of shape (n_samples, n_features)
-        The rows to corrupt (not modified).
+%(rows)s
     noise : {"gaussian", "masking", "salt_pepper", "swap"}, default="gaussian"
         The corruption: see :func:`gaussian_noise`, :func:`masking_noise`,
         :func:`salt_pepper_noise` (with the column bounds of ``X``) and
@@ -287,14 +292,11 @@ def corrupt(X, noise="gaussian", noise_level=0.1, generator=None):
     noise_level : float, default=0.1
         The noise's standard deviation for ``"gaussian"``, otherwise the
         probability that an entry is corrupted, in [0, 1).
-    generator : torch.Generator or int, default=None
-        Source of randomness (an int is used as a seed); ``None`` uses torch's
-        global generator.
+%(generator)s
 
     Returns
     -------
-    X_noisy : torch.Tensor or ndarray of shape (n_samples, n_features)
-        A corrupted copy, of the same type as ``X``.
+%(corrupted_rows)s
 
     Examples
     --------
