@@ -1,7 +1,7 @@
 """Docstrings filled from templates, and the parameter descriptions autoencoders share.
 
 Every templated docstring in skae is filled one way: the text holds
-placeholders ``%(name)s`` and ``fill_docstring`` (a decorator) or
+placeholders ``%(name)s`` and ``fill_docstring`` (a class decorator) or
 ``render`` (a string) replaces each with its value; any other ``%`` (as in
 "5% labeled") and every brace (numpydoc's ``{"pca", "random"}``) stays as
 written.
@@ -66,7 +66,7 @@ def render(template, values):
 
 
 def fill_docstring(**values):
-    """Decorator: fill the placeholders ``%(name)s`` of a class's or function's docstring.
+    """Class decorator: fill the class docstring's placeholders ``%(name)s`` with ``values``.
 
     Parameters
     ----------
@@ -76,7 +76,7 @@ def fill_docstring(**values):
     Returns
     -------
     decorate : callable
-        Sets ``obj.__doc__`` and returns ``obj``.
+        Sets ``cls.__doc__`` and returns the class.
 
     Examples
     --------
@@ -88,9 +88,9 @@ def fill_docstring(**values):
     'n_neighbors : int, default=10'
     """
 
-    def decorate(obj):
-        obj.__doc__ = render(obj.__doc__, values)
-        return obj
+    def decorate(cls):
+        cls.__doc__ = render(cls.__doc__, values)
+        return cls
 
     return decorate
 
@@ -345,7 +345,7 @@ def _paragraph(text):
 
 
 def fill_parameter_docs(how, start):
-    """Class decorator: fill the docstring's placeholders from ``TEMPLATES`` and ``SECTIONS``.
+    """Class decorator: fill the docstring's ``%(name)s`` placeholders (``TEMPLATES``, ``SECTIONS``).
 
     Parameters
     ----------

@@ -16,8 +16,6 @@ import functools
 import numpy as np
 import torch
 
-from ._docstrings import fill_docstring
-
 __all__ = [
     "NOISES",
     "NOISE_ALIASES",
@@ -27,21 +25,6 @@ __all__ = [
     "salt_pepper_noise",
     "swap_noise",
 ]
-
-# The docstring entries of what every corruption function takes and returns
-# (``_corrupter`` makes it so), filled into their docstrings.
-_DOC_ENTRIES = {
-    "rows": """\
-    X : torch.Tensor or ndarray of shape (n_samples, n_features)
-        The rows to corrupt (not modified).""",
-    "generator": """\
-    generator : torch.Generator or int, default=None
-        Source of randomness (an int is used as a seed); ``None`` uses torch's
-        global generator.""",
-    "corrupted_rows": """\
-    X_noisy : torch.Tensor or ndarray of shape (n_samples, n_features)
-        A corrupted copy, of the same type as ``X``.""",
-}
 
 
 def _as_tensor(X):
@@ -103,11 +86,7 @@ def _indicator_below(uniform, probability, *, inplace=False, negate=False):
 
 
 def _corrupter(function):
-    """Wrap a tensor -> tensor corruption so that it accepts arrays, seeds and checks its input.
-
-    The docstring's ``_DOC_ENTRIES`` placeholders are filled, as they describe the wrapper.
-    """
-    function = fill_docstring(**_DOC_ENTRIES)(function)
+    """Wrap a tensor -> tensor corruption so that it accepts arrays, seeds and checks its input."""
 
     @functools.wraps(function)  # keeps the name, docstring and signature
     def wrapper(X, noise_level, generator=None, **kwargs):
@@ -125,14 +104,18 @@ def gaussian_noise(X, noise_level, generator=None):
 
     Parameters
     ----------
-%(rows)s
+    X : torch.Tensor or ndarray of shape (n_samples, n_features)
+        The rows to corrupt (not modified).
     noise_level : float
         Standard deviation of the noise, >= 0.
-%(generator)s
+    generator : torch.Generator or int, default=None
+        Source of randomness (an int is used as a seed); ``None`` uses torch's
+        global generator.
 
     Returns
     -------
-%(corrupted_rows)s
+    X_noisy : torch.Tensor or ndarray of shape (n_samples, n_features)
+        A corrupted copy, of the same type as ``X``.
 
     Examples
     --------
@@ -152,14 +135,18 @@ def masking_noise(X, noise_level, generator=None):
 
     Parameters
     ----------
-%(rows)s
+    X : torch.Tensor or ndarray of shape (n_samples, n_features)
+        The rows to corrupt (not modified).
     noise_level : float
         Probability that an entry is zeroed, in [0, 1).
-%(generator)s
+    generator : torch.Generator or int, default=None
+        Source of randomness (an int is used as a seed); ``None`` uses torch's
+        global generator.
 
     Returns
     -------
-%(corrupted_rows)s
+    X_noisy : torch.Tensor or ndarray of shape (n_samples, n_features)
+        A corrupted copy, of the same type as ``X``.
 
     Examples
     --------
@@ -185,17 +172,21 @@ def salt_pepper_noise(X, noise_level, generator=None, *, low=None, high=None):
 
     Parameters
     ----------
-%(rows)s
+    X : torch.Tensor or ndarray of shape (n_samples, n_features)
+        The rows to corrupt (not modified).
     noise_level : float
         Probability that an entry is corrupted, in [0, 1).
-%(generator)s
+    generator : torch.Generator or int, default=None
+        Source of randomness (an int is used as a seed); ``None`` uses torch's
+        global generator.
     low, high : float or array-like of shape (n_features,), default=None
         The pepper and salt values; ``None`` uses the column minimum and
         maximum of ``X``.
 
     Returns
     -------
-%(corrupted_rows)s
+    X_noisy : torch.Tensor or ndarray of shape (n_samples, n_features)
+        A corrupted copy, of the same type as ``X``.
 
     Examples
     --------
@@ -231,14 +222,18 @@ def swap_noise(X, noise_level, generator=None):
 
     Parameters
     ----------
-%(rows)s
+    X : torch.Tensor or ndarray of shape (n_samples, n_features)
+        The rows to corrupt (not modified).
     noise_level : float
         Probability that an entry is swapped, in [0, 1).
-%(generator)s
+    generator : torch.Generator or int, default=None
+        Source of randomness (an int is used as a seed); ``None`` uses torch's
+        global generator.
 
     Returns
     -------
-%(corrupted_rows)s
+    X_noisy : torch.Tensor or ndarray of shape (n_samples, n_features)
+        A corrupted copy, of the same type as ``X``.
 
     Examples
     --------
@@ -277,13 +272,13 @@ NOISE_ALIASES = {"mask": "masking"}
 PROBABILITY_NOISES = frozenset({"masking", "salt_pepper", "swap"})
 
 
-@fill_docstring(**_DOC_ENTRIES)
 def corrupt(X, noise="gaussian", noise_level=0.1, generator=None):
     """Corrupt a batch of rows with the named noise.
 
     Parameters
     ----------
-%(rows)s
+    X : torch.Tensor or ndarray of shape (n_samples, n_features)
+        The rows to corrupt (not modified).
     noise : {"gaussian", "masking", "salt_pepper", "swap"}, default="gaussian"
         The corruption: see :func:`gaussian_noise`, :func:`masking_noise`,
         :func:`salt_pepper_noise` (with the column bounds of ``X``) and
@@ -292,11 +287,14 @@ def corrupt(X, noise="gaussian", noise_level=0.1, generator=None):
     noise_level : float, default=0.1
         The noise's standard deviation for ``"gaussian"``, otherwise the
         probability that an entry is corrupted, in [0, 1).
-%(generator)s
+    generator : torch.Generator or int, default=None
+        Source of randomness (an int is used as a seed); ``None`` uses torch's
+        global generator.
 
     Returns
     -------
-%(corrupted_rows)s
+    X_noisy : torch.Tensor or ndarray of shape (n_samples, n_features)
+        A corrupted copy, of the same type as ``X``.
 
     Examples
     --------
