@@ -220,8 +220,8 @@ TEMPLATES = {
 # several estimators share, in the order they stand: an estimator's docstring holds
 # the section's placeholder, e.g. %(mlp_parameters)s, on a line of its own.
 SECTIONS = {
-    # An MLP autoencoder's network and training: hidden_layer_sizes to n_jobs.
-    "mlp_parameters": """\
+    # The layers: hidden_layer_sizes, activation, output_activation.
+    "layer_parameters": """\
     hidden_layer_sizes : array-like of int, default=(256, 128)
         Widths of the encoder's hidden layers; the decoder mirrors them. An
         empty tuple gives a single linear layer each way.
@@ -230,11 +230,15 @@ SECTIONS = {
         Activation of the hidden layers.
     output_activation : {"auto", "identity", "sigmoid"}, default="auto"
         Activation of the reconstruction. ``"auto"`` is ``"sigmoid"`` for
-        ``loss="bce"`` and ``"identity"`` otherwise.
+        ``loss="bce"`` and ``"identity"`` otherwise.""",
+    # The loss and the start: loss, init.
+    "start_parameters": """\
     loss : {"mse", "bce"}, default="mse"
         Reconstruction loss. ``"bce"`` (binary cross-entropy) needs data in [0, 1].
     init : {"pca", "random"}, default="pca"
-        %(init)s
+        %(init)s""",
+    # Regularization and the optimizer: dropout to optimizer.
+    "optimizer_parameters": """\
     dropout : float, default=0.0
         Dropout probability after each hidden activation.
     batch_norm : bool, default=False
@@ -249,9 +253,13 @@ SECTIONS = {
         %(max_iter)s
     optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
 default="adam"
-        The optimizer.
+        The optimizer.""",
+    # How the training length is chosen: early_stopping.
+    "early_stopping_parameters": """\
     early_stopping : bool or "auto", default="auto"
-        %(early_stopping)s
+        %(early_stopping)s""",
+    # Stopping settings, device and threads: validation_fraction to n_jobs.
+    "patience_parameters": """\
     validation_fraction : float, default=0.1
         Fraction of rows in early stopping's validation split.
     n_iter_no_change : int or "auto", default="auto"
@@ -265,8 +273,8 @@ default="adam"
         ``OMP_NUM_THREADS`` when set (as in joblib workers), otherwise 1
         (safe on a busy machine, see the performance guide); ``-1`` uses all
         physical cores. torch's setting is restored afterwards.""",
-    # How fit runs: verbose to distributed.
-    "fit_parameters": """\
+    # What fit shows and how it goes on: verbose, callbacks, warm_start.
+    "run_parameters": """\
     verbose : int, default=0
         Show a progress bar over epochs when positive.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
@@ -276,7 +284,9 @@ default="adam"
         state. The training parameters (``learning_rate_init``, ``alpha``,
         ``batch_size``, ``early_stopping``, ...) are read anew at each call;
         changing one the architecture depends on (``n_components``,
-        ``hidden_layer_sizes``, ``activation``, ...) raises an error.
+        ``hidden_layer_sizes``, ``activation``, ...) raises an error.""",
+    # Greedy pretraining, then distributed.
+    "pretraining_parameters": """\
     pretraining : {"layerwise"} or None, default=None
         %(pretraining)s
     pretraining_max_iter : int, default=20
@@ -284,8 +294,8 @@ default="adam"
 
     distributed : bool, default=False
         %(distributed)s""",
-    # The trained network and how long it trained: module_ to n_epochs_.
-    "training_attributes": """\
+    # The trained network and its history: module_ to loss_curve_.
+    "network_attributes": """\
     module_ : skae.nn.Autoencoder
         The trained torch module, with ``encode`` and ``decode``.
     net_ : skorch.NeuralNet
@@ -293,7 +303,9 @@ default="adam"
     history_ : skorch.History
         Per-epoch records (losses, durations).
     loss_curve_ : list of float
-        %(loss_curve_)s
+        %(loss_curve_)s""",
+    # Validation scores and how long training ran: validation_scores_ to n_epochs_.
+    "validation_attributes": """\
     validation_scores_ : list of float
         Negative validation loss of the starting weights, then of each epoch,
         in the last ``fit`` (only with ``early_stopping``; ``partial_fit``
@@ -309,7 +321,7 @@ default="adam"
         %(n_iter_)s
     n_epochs_ : int
         %(n_epochs_)s""",
-    # The statistics TableCodec learns (and TabularAE shows): mean_, scale_, categories_.
+    # What TableCodec learns (and TabularAE shows): mean_, scale_, categories_.
     "codec_statistics": """\
     mean_ : ndarray of shape (n_numeric,)
         Mean of each numeric column (over observed cells), in column order.
@@ -330,6 +342,24 @@ default="adam"
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during ``fit``, when they are all strings.""",
 }
+# Whole sections of the MLP autoencoders (AutoencoderTransformer, DenoisingAE,
+# SparseAE, ContractiveAE), made of the parts above.
+SECTIONS["mlp_parameters"] = "\n".join(
+    SECTIONS[name]
+    for name in (
+        "layer_parameters",
+        "start_parameters",
+        "optimizer_parameters",
+        "early_stopping_parameters",
+        "patience_parameters",
+    )
+)
+SECTIONS["fit_parameters"] = "\n".join(
+    SECTIONS[name] for name in ("run_parameters", "pretraining_parameters")
+)
+SECTIONS["training_attributes"] = "\n".join(
+    SECTIONS[name] for name in ("network_attributes", "validation_attributes")
+)
 
 # Where init="pca" starts a network whose code is linear.
 EXACT_PCA_START = {"how": "exactly at PCA's solution", "start": "PCA's solution"}
@@ -345,7 +375,7 @@ def _paragraph(text):
 
 
 def fill_parameter_docs(how, start):
-    """Class decorator: fill the docstring's ``%(name)s`` placeholders (``TEMPLATES``, ``SECTIONS``).
+    """Class decorator: fill the docstring's placeholders from ``TEMPLATES`` and ``SECTIONS``.
 
     Parameters
     ----------
@@ -377,7 +407,7 @@ def fill_parameter_docs(how, start):
 def fill_budget_docs(cls):
     """Class decorator: fill only the training budget's placeholders (``BUDGET``, ``SHARED``).
 
-    Of the ``SECTIONS``, only ``%(training_attributes)s`` and ``%(codec_statistics)s``.
+    Of the ``SECTIONS``, those whose own placeholders are the budget's.
 
     For an estimator whose other descriptions are its own.
 
@@ -392,7 +422,16 @@ def fill_budget_docs(cls):
     True
     """
     descriptions = {name: _paragraph(text) for name, text in {**BUDGET, **SHARED}.items()}
-    sections = _sections(descriptions, ["training_attributes", "codec_statistics"])
+    budget_sections = [
+        "codec_statistics",
+        "layer_parameters",
+        "optimizer_parameters",
+        "patience_parameters",
+        "run_parameters",
+        "training_attributes",
+        "validation_attributes",
+    ]
+    sections = _sections(descriptions, budget_sections)
     return fill_docstring(**descriptions, **sections)(cls)
 
 

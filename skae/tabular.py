@@ -118,40 +118,14 @@ class TabularAE(BaseAutoencoder):
         last layer starts at zero; the output biases of boolean and
         categorical columns start at the log-odds of their training
         frequencies. ``"random"``: a plain MLP with PyTorch's initialization.
-    dropout : float, default=0.0
-        Dropout probability after each hidden activation.
-    batch_norm : bool, default=False
-        Whether to add batch normalization to the hidden layers.
-    alpha : float, default=0.0
-        Weight decay (L2 penalty) passed to the optimizer.
-    batch_size : int or "auto", default="auto"
-        %(batch_size)s
-    learning_rate_init : float, default=1e-3
-        %(learning_rate_init)s
-    max_iter : int or "auto", default="auto"
-        %(max_iter)s
-    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
-default="adam"
-        The optimizer.
+%(optimizer_parameters)s
     early_stopping : bool or "auto", default="auto"
         %(validation)s The validation loss counts
         observed cells; with ``noise``, the validation rows are corrupted
         once, so that it measures how well hidden cells are predicted.
         ``False``: train on all rows and stop when the training loss stops
         improving.
-    validation_fraction : float, default=0.1
-        Fraction of rows in early stopping's validation split.
-    n_iter_no_change : int or "auto", default="auto"
-        %(n_iter_no_change)s
-    tol : float, default=1e-4
-        Minimal improvement of the monitored loss.
-    device : str or torch.device, default="auto"
-        ``"auto"`` uses CUDA when available, else the CPU.
-    n_jobs : int, default=None
-        Number of torch threads during ``fit`` and inference. ``None`` uses
-        ``OMP_NUM_THREADS`` when set (as in joblib workers), otherwise 1
-        (safe on a busy machine, see the performance guide); ``-1`` uses all
-        physical cores. torch's setting is restored afterwards.
+%(patience_parameters)s
     random_state : int, RandomState instance or None, default=None
         Seed for weight initialization, shuffling, noise and dropout. Pass an
         int for reproducible results.
