@@ -18,13 +18,17 @@ ran (``n_iter_``, ``n_epochs_``, ``loss_curve_``), which every autoencoder
 shares; each estimator's docstring holds a placeholder such as
 ``%(init)s`` under the parameter's ``name : type`` line, and
 ``fill_parameter_docs`` fills it with that estimator's start, so that a
-sentence true of one estimator is not copied into another's.
+sentence true of one estimator is not copied into another's. Whole entries
+that several docstrings hold word for word (the MLP autoencoders' shared
+parameters, the fitted attributes of training, ``TableCodec``'s statistics)
+are ``SECTIONS``, each docstring holding a section's placeholder, such as
+``%(mlp_parameters)s``, on a line of its own.
 """
 
 import re
 import textwrap
 
-__all__ = ["fill_budget_docs", "fill_docstring", "fill_parameter_docs", "render"]
+__all__ = ["SECTIONS", "fill_budget_docs", "fill_docstring", "fill_parameter_docs", "render"]
 
 # A placeholder: %(name)s.
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
