@@ -13,9 +13,7 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._data import (
     CorruptedOnce,
@@ -35,7 +33,8 @@ from ._budget import (
 )
 from ._distributed import active_parallel, check_process_group, data_parallel
 from ._engine import DivergenceError, EarlyStoppingFromStart, TrainingEngine
-from ._random import seeded_torch
+from ._output import output_container
+from ._random import draw_seed, seeded_torch, torch_generator
 from ._rollback import rollback_on_error
 from ._threads import torch_threads
 from ._pretraining import PRETRAINING_METHODS, pretrain
@@ -671,11 +670,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             n_rows = self._n_rows(X)
             budget = self._training_budget(n_rows, reset=reset, early_stopping=early_stopping)
             if reset:
-                seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+                seed = draw_seed(self.random_state)
                 generator, seed = self._rank_generator(seed)
             else:
                 seed, generator = None, self.net_.generator
-            torch_seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+            torch_seed = draw_seed(generator)
             cross_validation = None
             try:
                 if budget.validation == "cv":
@@ -771,8 +770,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         parallel = active_parallel()
         if parallel is not None:
             seed = parallel.broadcast_int(seed)
-            return torch.Generator().manual_seed(int(seed) + parallel.rank), seed
-        return torch.Generator().manual_seed(int(seed)), seed
+            return torch_generator(int(seed) + parallel.rank), seed
+        return torch_generator(seed), seed
 
     def _start_engine(self, X_train, seed, generator, budget, monitor):
         """A new engine around a new network, its PCA start fitted on ``X_train`` only."""
@@ -832,11 +831,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         curves, weights = [], []
         self._n_fold_epochs = 0  # epochs run in the folds (pretraining included), for n_iter_
-        folds = fold_rows(len(X), budget.n_folds, torch.Generator().manual_seed(int(seed)))
+        folds = fold_rows(len(X), budget.n_folds, torch_generator(seed))
         for train_rows, valid_rows in folds:
             X_train, X_valid = _take(X, train_rows), _take(X, valid_rows)
-            generator = torch.Generator().manual_seed(int(seed))
-            torch_seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+            generator = torch_generator(seed)
+            torch_seed = draw_seed(generator)
             self.net_ = self._start_engine(X_train, seed, generator, budget, "valid_loss")
             self._train(X_train, X_valid, budget.max_epochs, torch_seed, pretraining=True)
             curves.append(list(dict(self.net_.callbacks_)["early_stopping"].valid_losses_))
@@ -962,7 +961,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if not self._corrupts_validation():
             return X_train, X_valid
         if isinstance(X_valid, LazyRows):
-            seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+            seed = draw_seed(generator)
             return X_train, CorruptedOnce(X_valid, self._corrupt, seed)
         return X_train, (self._corrupt(X_valid, generator), X_valid)  # (input, target)
 
@@ -1143,21 +1142,19 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             and ``X``'s index.
         """
         check_is_fitted(self)
+        codes = self._validated_codes(X)
+        reconstruction = self._map_batches(codes, self.module_.decode, self.n_features_in_)
+        return output_container(self, reconstruction, like=X)
+
+    def _validated_codes(self, X):
+        """``X`` checked as codes to decode: a float array of ``n_components`` columns."""
         codes = check_array(X, dtype=[np.float32, np.float64], input_name="X")
         if codes.shape[1] != self._n_features_out:
             raise ValueError(
                 f"X has {codes.shape[1]} features, but inverse_transform expects "
                 f"codes of {self._n_features_out} features (n_components)."
             )
-        reconstruction = self._map_batches(codes, self.module_.decode, self.n_features_in_)
-        dense = _get_output_config("transform", self)["dense"]
-        if dense == "default":
-            return reconstruction
-        columns = getattr(self, "feature_names_in_", None)
-        if columns is None:
-            columns = [f"x{i}" for i in range(self.n_features_in_)]
-        adapter = ADAPTERS_MANAGER.adapters[dense]
-        return adapter.create_container(reconstruction, X, columns=columns, inplace=False)
+        return codes
 
     def score_samples(self, X):
         """Negative reconstruction error of each row (higher is better).

@@ -26,6 +26,8 @@ import torch.nn.functional as F
 from pandas.api.types import is_bool_dtype, is_complex_dtype, is_integer_dtype, is_numeric_dtype
 from sklearn.base import BaseEstimator
 
+from ._docstrings import SECTIONS, fill_docstring
+
 __all__ = ["FEATURE_TYPES", "TableCodec"]
 
 # Column types, in the order their encodings are laid out in the network's input.
@@ -38,14 +40,14 @@ FLOAT32_SQRT_MAX = float(np.sqrt(np.finfo(np.float32).max))
 MIN_BASELINE = 0.1
 
 
-def _entropy(counts):
+def count_entropy(counts):
     """Entropy (nats) of the empirical distribution given by ``counts``."""
     p = np.asarray(counts, dtype=np.float64)
     p = p[p > 0] / max(p.sum(), 1.0)
     return float(-(p * np.log(p)).sum())
 
 
-def _as_float(column, name):
+def column_as_float(column, name):
     """The values of a pandas column as float64, missing values as NaN."""
     try:
         return column.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -76,11 +78,12 @@ def _mean_and_std(values):
     return float(unit.mean()) * magnitude, float(unit.std()) * magnitude
 
 
-def _category_codes(column, levels):
+def category_codes(column, levels):
     """Position of each value of ``column`` in ``levels``; -1 if missing or unknown."""
     return pd.Index(levels, dtype=object).get_indexer(column.to_numpy(dtype=object))
 
 
+@fill_docstring(codec_statistics=SECTIONS["codec_statistics"])
 class TableCodec(BaseEstimator):
     """Encode a table's columns for a network, decode its outputs, score its cells.
 
@@ -100,13 +103,7 @@ class TableCodec(BaseEstimator):
     ----------
     feature_types_ : ndarray of shape (n_columns,), dtype object
         ``"numeric"``, ``"binary"`` or ``"categorical"`` for each column.
-    mean_ : ndarray of shape (n_numeric,)
-        Mean of each numeric column (over observed cells), in column order.
-    scale_ : ndarray of shape (n_numeric,)
-        Standard deviation of each numeric column (1 for a constant column).
-    categories_ : list of ndarray
-        The categories of each categorical column, in column order; the
-        position in the array is the one-hot position.
+%(codec_statistics)s
     column_weights_ : ndarray of shape (n_columns,)
         Weight of each column's loss: one over the loss of the best constant
         prediction (1 for a numeric column, the entropy of a boolean or
@@ -190,7 +187,7 @@ class TableCodec(BaseEstimator):
         means, scales, baselines = [], [], np.ones(len(types))
         empty = []
         for j in groups["numeric"]:
-            values = _as_float(table.iloc[:, j], names[j])
+            values = column_as_float(table.iloc[:, j], names[j])
             observed = values[~np.isnan(values)]
             if not observed.size:
                 empty.append(j)
@@ -199,12 +196,12 @@ class TableCodec(BaseEstimator):
             scales.append(scale if scale > 0 and np.isfinite(scale) else 1.0)
         log_priors = []
         for j in groups["binary"]:
-            values = _as_float(table.iloc[:, j], names[j])
+            values = column_as_float(table.iloc[:, j], names[j])
             if np.isnan(values).all():
                 empty.append(j)
             positive = np.nansum(values)
             counts = [np.sum(~np.isnan(values)) - positive, positive]
-            baselines[j] = _entropy(counts)
+            baselines[j] = count_entropy(counts)
             p = np.clip((positive + 0.5) / (sum(counts) + 1.0), 1e-6, 1 - 1e-6)
             log_priors.append([np.log(p / (1 - p))])
         categories = []
@@ -223,9 +220,9 @@ class TableCodec(BaseEstimator):
                     f"Categorical column {names[j]!r} has no observed value; drop it, or "
                     "give it a category dtype with its categories."
                 )
-            codes = _category_codes(column, levels)
+            codes = category_codes(column, levels)
             counts = np.bincount(codes[codes >= 0], minlength=len(levels))
-            baselines[j] = _entropy(counts)
+            baselines[j] = count_entropy(counts)
             log_priors.append(np.log((counts + 0.5) / (counts.sum() + 0.5 * len(levels))))
             categories.append(levels)
 
@@ -342,7 +339,7 @@ class TableCodec(BaseEstimator):
         missing = np.zeros((len(table), n_columns), dtype=bool)
         g = 0
         for j in groups["numeric"]:
-            values = _as_float(table.iloc[:, j], names[j])
+            values = column_as_float(table.iloc[:, j], names[j])
             if np.isinf(values).any():
                 raise ValueError(
                     f"Input X contains infinity in column {names[j]!r}; "
@@ -354,14 +351,14 @@ class TableCodec(BaseEstimator):
             encoded[:, starts[g]] = np.where(missing[:, g], 0.0, scaled)
             g += 1
         for j in groups["binary"]:
-            values = _as_float(table.iloc[:, j], names[j])
+            values = column_as_float(table.iloc[:, j], names[j])
             missing[:, g] = np.isnan(values)
             encoded[:, starts[g]] = np.where(missing[:, g], 0.0, values != 0)
             g += 1
         unknown = []
         for levels, j in zip(self.categories_, groups["categorical"]):
             column = table.iloc[:, j]
-            codes = _category_codes(column, levels)
+            codes = category_codes(column, levels)
             missing[:, g] = column.isna().to_numpy()
             if np.any((codes < 0) & ~missing[:, g]):
                 unknown.append(names[j])

@@ -35,6 +35,7 @@ import scipy.sparse as sp
 import torch
 
 from ._engine import TensorBatches
+from ._random import torch_generator
 
 __all__ = [
     "CorruptedOnce",
@@ -383,7 +384,7 @@ class _CorruptedBatches:
     def __iter__(self):
         owner = self.corrupted
         for i, batch in enumerate(owner.rows.batches(self.batch_size)):
-            generator = torch.Generator().manual_seed(owner.seed + i)
+            generator = torch_generator(owner.seed + i)
             yield owner.corrupt(batch, generator), batch  # (input, target), (B, n_features) each
 
 

@@ -533,20 +533,20 @@ def _table_statistics(codec, table):
     boolean columns: observed count and positives; categorical columns:
     the levels seen and their counts.
     """
-    from ._columns import _as_float, _category_codes
+    from ._columns import column_as_float, category_codes
 
     names = [str(c) for c in table.columns]
     numeric, binary, categorical = [], [], []
     for j in codec.groups_["numeric"]:
-        values = _as_float(table.iloc[:, j], names[j])
+        values = column_as_float(table.iloc[:, j], names[j])
         observed = values[~np.isnan(values)]
         mean = float(observed.mean()) if observed.size else 0.0
         numeric.append((observed.size, mean, float(((observed - mean) ** 2).sum())))
     for j in codec.groups_["binary"]:
-        values = _as_float(table.iloc[:, j], names[j])
+        values = column_as_float(table.iloc[:, j], names[j])
         binary.append((int(np.sum(~np.isnan(values))), float(np.nansum(values))))
     for levels, j in zip(codec.categories_, codec.groups_["categorical"]):
-        codes = _category_codes(table.iloc[:, j], levels)
+        codes = category_codes(table.iloc[:, j], levels)
         categorical.append((list(levels), np.bincount(codes[codes >= 0], minlength=len(levels))))
     return {
         "columns": [str(c) for c in codec.columns_],
@@ -580,7 +580,7 @@ def merge_table_codec(codec, table, parallel, name):
     """
     from pandas import CategoricalDtype
 
-    from ._columns import MIN_BASELINE, _entropy
+    from ._columns import MIN_BASELINE, count_entropy
 
     ranks = parallel.all_gather_objects(_table_statistics(codec, table))
     first = ranks[0]
@@ -613,7 +613,7 @@ def merge_table_codec(codec, table, parallel, name):
         if n_observed == 0:
             empty.append(j)
         counts = [n_observed - positive, positive]
-        baselines[j] = _entropy(counts)
+        baselines[j] = count_entropy(counts)
         p = np.clip((positive + 0.5) / (n_observed + 1.0), 1e-6, 1 - 1e-6)
         log_priors.append([np.log(p / (1 - p))])
     categories, dtypes = [], None if first["dtypes"] is None else list(first["dtypes"])
@@ -624,7 +624,7 @@ def merge_table_codec(codec, table, parallel, name):
         for r in ranks:
             rank_levels, rank_counts = r["categorical"][g]
             counts[[position[level] for level in rank_levels]] += rank_counts
-        baselines[j] = _entropy(counts)
+        baselines[j] = count_entropy(counts)
         log_priors.append(np.log((counts + 0.5) / (counts.sum() + 0.5 * len(levels))))
         categories.append(np.array(levels, dtype=object))
         if dtypes is not None and isinstance(dtypes[j], CategoricalDtype):

@@ -41,8 +41,9 @@ from ._base import (
 )
 from ._data import LazyRows
 from ._distributed import active_parallel, check_process_group, data_parallel
+from ._docstrings import render
 from ._engine import EarlyStoppingFromStart, TrainingEngine
-from ._random import seeded_torch
+from ._random import draw_seed, seeded_torch, torch_generator
 from ._rollback import rollback_on_error
 from ._threads import torch_threads
 from .nn import ACTIVATIONS, make_mlp
@@ -249,7 +250,7 @@ class BaseAutoencoderSupervised(BaseEstimator):
             X_encoded = self._network_input(X, reset=False)
             if isinstance(X_encoded, LazyRows):  # the labeled rows go to the device whole
                 X_encoded = X_encoded[0 : len(X_encoded)]
-            seed = rng.randint(np.iinfo(np.int32).max)
+            seed = draw_seed(rng)
             with torch_threads(self.n_jobs), seeded_torch(seed, self._device()):
                 self._fit_network(X_encoded, labeled, targets, seed)
         return self
@@ -288,7 +289,7 @@ class BaseAutoencoderSupervised(BaseEstimator):
                     "refit_autoencoder=True to train it on X."
                 )
             return copy.deepcopy(frozen)
-        seed = rng.randint(np.iinfo(np.int32).max)
+        seed = draw_seed(rng)
         if autoencoder is None:  # (no width for a malformed X: its validation will say so)
             n_features = max(1, getattr(self, "n_features_in_", 1))
             autoencoder = self._default_autoencoder(min(DEFAULT_N_COMPONENTS, n_features))
@@ -349,7 +350,7 @@ class BaseAutoencoderSupervised(BaseEstimator):
         engine = TrainingEngine(
             module,
             loss_fn=self._loss,
-            generator=torch.Generator().manual_seed(int(seed)),
+            generator=torch_generator(seed),
             optimizer=OPTIMIZERS.get(self.optimizer, self.optimizer),
             optimizer__weight_decay=self.alpha,
             lr=self.learning_rate_init,
@@ -479,7 +480,7 @@ SHARED_PARAMETERS = """\
         trained on all rows of ``X``. The head reads what the encoder reads:
         the autoencoder's own encoding of ``X`` (a ``TabularAE``'s columns), so
         ``X`` is what the autoencoder takes. ``None`` uses
-        {default_autoencoder}. An unset ``random_state``
+        %(default_autoencoder)s. An unset ``random_state``
         is drawn from this estimator's. A fitted autoencoder wrapped in
         :class:`sklearn.frozen.FrozenEstimator` is used as it is, like
         ``refit_autoencoder=False``.
@@ -494,21 +495,21 @@ SHARED_PARAMETERS = """\
     head_activation : {"relu", "tanh", "logistic", "sigmoid", "elu", "gelu", \
 "selu", "leaky_relu", "identity"}, default="relu"
         Activation of the head's hidden layers.
-    freeze_epochs : {epochs_type}, default={freeze_epochs}
+    freeze_epochs : %(epochs_type)s, default=%(freeze_epochs)s
         Epochs training the head with the encoder frozen (its weights, dropout
-        and batch-norm statistics unchanged).{auto_frozen}
-    max_iter : {epochs_type}, default={max_iter}
+        and batch-norm statistics unchanged).%(auto_frozen)s
+    max_iter : %(epochs_type)s, default=%(max_iter)s
         Epochs fine-tuning encoder and head together afterwards. ``0`` keeps
-        the encoder frozen (a probe on the autoencoder's codes).{auto_fine_tuning}
+        the encoder frozen (a probe on the autoencoder's codes).%(auto_fine_tuning)s
     learning_rate_init : float, default=1e-2
         Learning rate of the optimizer while the encoder is frozen.
     fine_tuning_learning_rate : float or None, default=None
         Learning rate of the fine-tuning phase; ``None`` uses
         ``learning_rate_init / 10``, so that a few labels do not undo what
         the encoder learned from all rows.
-    batch_size : int, default={batch_size}
-        {batch_rows} per batch.
-    alpha : float, default={alpha}
+    batch_size : int, default=%(batch_size)s
+        %(batch_rows)s per batch.
+    alpha : float, default=%(alpha)s
         Weight decay (L2 penalty) of the trainable parameters.
     optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
 default="adam"
@@ -565,7 +566,4 @@ SHARED_ATTRIBUTES = """\
 
 def parameters_doc(**values):
     """The shared parameter section, with each estimator's defaults filled in."""
-    text = SHARED_PARAMETERS
-    for key, value in values.items():
-        text = text.replace("{" + key + "}", str(value))
-    return text
+    return render(SHARED_PARAMETERS, values)

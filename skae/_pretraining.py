@@ -42,6 +42,7 @@ from skorch.callbacks import Callback
 from torch import nn
 
 from ._engine import TrainingEngine
+from ._random import draw_seed, torch_generator
 from .nn import Autoencoder, LinearSkip, last_linear
 
 __all__ = ["pretrain"]
@@ -138,12 +139,12 @@ def pretrain(estimator, X):
         decoder_block = decoder_blocks[len(decoder_blocks) - 1 - k]
         if k == 0 and skip:
             decoder_block = nn.Sequential(decoder_block, net.module_.decoder.activation)
-        seed = int(torch.randint(2**31 - 1, (1,), generator=net.generator))
+        seed = draw_seed(net.generator)
         engine = TrainingEngine(
             Autoencoder(encoder_blocks[k], decoder_block),
             loss_fn=data_loss if k == 0 else _squared_error,
             corrupt=estimator._corrupt if k == 0 else None,
-            generator=torch.Generator().manual_seed(seed),
+            generator=torch_generator(seed),
             optimizer=net.optimizer,
             optimizer__weight_decay=estimator.alpha,
             lr=estimator.learning_rate_init,

@@ -1,4 +1,12 @@
-"""torch's global random generators, seeded for one step of a fit and restored after it.
+"""skae's random streams: where each one's seed comes from, and torch's global generators.
+
+A fit's randomness comes from ``random_state`` alone. Each stream a fit
+needs (the training engine's shuffles and corruption, a fold's network, a
+greedy pretraining step, an inner autoencoder, an ensemble member) is a
+``torch.Generator`` made by ``torch_generator`` from a seed that
+``draw_seed`` takes from the stream above it: ``random_state`` (an int, a
+``RandomState`` or None) or a parent ``torch.Generator``. Deriving every
+stream the same way keeps the same ``random_state`` giving the same numbers.
 
 Everything skae draws itself (the validation split, the shuffles, the
 corruption of a batch) comes from the training engine's own
@@ -18,12 +26,70 @@ interleave (each fit's own draws, from its engine's generator, do not).
 
 from contextlib import contextmanager
 
+import numpy as np
 import torch
+from sklearn.utils import check_random_state
 
-__all__ = ["seeded_torch"]
+__all__ = ["draw_seed", "seeded_torch", "torch_generator"]
+
+# Seeds are drawn below this bound, so that they fit a 32-bit signed integer.
+SEED_BOUND = np.iinfo(np.int32).max  # 2**31 - 1
 
 # Device types whose generators are the CPU's (or that draw nothing).
 _HOST_DEVICES = ("cpu", "meta")
+
+
+def draw_seed(source):
+    """A seed for a new random stream, drawn from ``source``.
+
+    Parameters
+    ----------
+    source : torch.Generator, int, numpy.random.RandomState or None
+        The stream the seed comes from: a ``torch.Generator`` (it advances),
+        or anything ``random_state`` accepts (a ``RandomState`` advances; an
+        int gives the same seed every time; None draws from NumPy's global
+        generator).
+
+    Returns
+    -------
+    seed : int
+        In ``[0, 2**31 - 1)``.
+
+    Examples
+    --------
+    >>> from skae._random import draw_seed, torch_generator
+    >>> draw_seed(0) == draw_seed(0)
+    True
+    >>> generator = torch_generator(0)
+    >>> draw_seed(generator) != draw_seed(generator)  # the generator advances
+    True
+    """
+    if isinstance(source, torch.Generator):
+        return int(torch.randint(SEED_BOUND, (1,), generator=source))
+    return int(check_random_state(source).randint(SEED_BOUND))
+
+
+def torch_generator(seed):
+    """A new CPU ``torch.Generator`` seeded with ``seed``.
+
+    Parameters
+    ----------
+    seed : int
+        The seed, e.g. from ``draw_seed``.
+
+    Returns
+    -------
+    generator : torch.Generator
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae._random import torch_generator
+    >>> first = torch.rand(2, generator=torch_generator(3))
+    >>> bool(torch.equal(first, torch.rand(2, generator=torch_generator(3))))
+    True
+    """
+    return torch.Generator().manual_seed(int(seed))
 
 
 @contextmanager

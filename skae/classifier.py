@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from ._base import map_batches
 from ._data import LazyRows
 from ._distributed import active_parallel
+from ._docstrings import fill_docstring
 from ._graph import induce, neighbor_affinity, spread_labels, unit_rows
 from ._head import SHARED_ATTRIBUTES, BaseAutoencoderSupervised, parameters_doc
 from .denoising import DenoisingAE
@@ -131,8 +132,14 @@ _CLASSIFIER_PARAMETERS = parameters_doc(
 """
 
 
+@fill_docstring(
+    parameters=_CLASSIFIER_PARAMETERS,
+    shared_attributes=SHARED_ATTRIBUTES,
+    min_validation_per_class=MIN_VALIDATION_PER_CLASS,
+    validation_share=f"{VALIDATION_FRACTION:.0%}",
+)
 class AutoencoderClassifier(ClassifierMixin, BaseAutoencoderSupervised):
-    __doc__ = f"""Classifier on the encoder of an autoencoder, semi-supervised.
+    """Classifier on the encoder of an autoencoder, semi-supervised.
 
     Rows whose label is ``unlabeled_label`` (``-1`` by default, as in
     scikit-learn's semi-supervised estimators) are unlabeled. With the
@@ -154,8 +161,8 @@ class AutoencoderClassifier(ClassifierMixin, BaseAutoencoderSupervised):
        of the label distributions of its ``n_neighbors`` nearest training
        rows, in each space, averaged over the two.
 
-    With many labels (at least {MIN_VALIDATION_PER_CLASS} rows per class in
-    {VALIDATION_FRACTION:.0%} of the labeled rows), that share of them is held
+    With many labels (at least %(min_validation_per_class)s rows per class in
+    %(validation_share)s of the labeled rows), that share of them is held
     out of steps 2 and 3 (they stay, unlabeled, in the graphs) and decides
     between the graph's prediction, the head's and their mean (``combination_``);
     its labels join the final spreading, not the head's training. With
@@ -164,7 +171,7 @@ class AutoencoderClassifier(ClassifierMixin, BaseAutoencoderSupervised):
 
     Parameters
     ----------
-{_CLASSIFIER_PARAMETERS}
+%(parameters)s
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -185,13 +192,13 @@ class AutoencoderClassifier(ClassifierMixin, BaseAutoencoderSupervised):
     unit_norm_rows_ : bool
         Whether the graph's rows are scaled to unit norm (no training value
         was negative); absent with ``n_neighbors=None``.
-    combination_ : {{"graph", "head", "mean"}}
+    combination_ : {"graph", "head", "mean"}
         What ``predict_proba`` returns: the graph's distributions, the head's
         softmax, or their mean (``"head"`` with ``n_neighbors=None``).
     combination_scores_ : dict
         Accuracy of each way of predicting on the held-out labeled rows;
         empty when no rows were held out.
-{SHARED_ATTRIBUTES}
+%(shared_attributes)s
     See Also
     --------
     sklearn.semi_supervised.LabelSpreading : Label spreading over the input features.

@@ -97,7 +97,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Number of refinement passes after the first imputation. Each pass
         feeds the completed table back, imputed cells shown as observed, and
         re-predicts the missing cells. Off by default: on the six tables of
-        ``benchmarks/imputation.py`` (held-out rows, 20%% of cells missing, 3
+        ``benchmarks/imputation.py`` (held-out rows, 20% of cells missing, 3
         seeds) 3 passes raised the RMSE on every table (satimage 0.220 to
         0.292, wine 0.677 to 0.719; the others by 0.001 to 0.03): imputed
         cells fed back as observed compound their errors.

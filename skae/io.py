@@ -21,49 +21,43 @@ that module. Any other torch module attribute (e.g. a supervised model's
 encoder and head) is rebuilt from its class, plain attributes, parameters,
 buffers and children, without calling its
 constructor.
+
+This module turns an estimator into that description and back (``save``,
+``load``); the file around it (header, versions, checksums) is
+``skae._io_format``'s, what a file may name and set is ``skae._io_trust``'s,
+and the ONNX export is ``skae._io_onnx``'s.
 """
 
-import hashlib
-import importlib
-import importlib.util
-import inspect
-import json
 import os
-import sys
 import warnings
 
 import numpy as np
 import pandas as pd
-import sklearn
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
-from ._version import __version__
+# FileError under a private alias: what is wrong with a file, which load names.
+from ._io_format import MAX_NESTING, nesting, read_model_file, versions, write_model_file
+from ._io_format import FileError as _FileError
+from ._io_onnx import export_onnx
+from ._io_trust import (
+    TRUSTED_PACKAGES,
+    check_attribute_name,
+    class_path,
+    import_class,
+    nameable_class_path,
+    set_attribute,
+    trusted_classes,
+)
 
 __all__ = ["export_onnx", "load", "save"]
-
-FORMAT = "skae"
-# 2: SHA-256 checksums of the arrays and of the description; the optimizer's
-# class stored with its state. Version 1 files (no checksums) still load.
-FORMAT_VERSION = 2
-READABLE_FORMAT_VERSIONS = (1, 2)
-
-# Packages whose classes a model file may name (estimators, optimizers).
-TRUSTED_PACKAGES = ("skae", "sklearn", "torch", "skorch", "numpy")
 
 # Attribute names a file may not set on an estimator: the engine is rebuilt from "net".
 RESERVED_ATTRIBUTES = ("net_",)
 
-_ABSENT = object()  # no class-level attribute of that name
-
-# Names that moved since a file could be saved with them (old -> new): the
-# classes a file names ("module:qualname") and the fitted attributes it sets
-# (None: state no longer kept, dropped).
-MOVED_CLASSES = {"skae.supervised:_EncoderHead": "skae._head:EncoderHead"}
+# Fitted attributes renamed since a file could be saved with them (old -> new;
+# None: state no longer kept, dropped).
 RENAMED_ATTRIBUTES = {
     "_reference_rows": "reference_rows_",
     "_reference_codes": "reference_codes_",
@@ -74,188 +68,8 @@ RENAMED_ATTRIBUTES = {
     "_labeled_share": None,
 }
 
-# The deepest nesting of JSON containers a file may have: far beyond what a saved
-# pipeline needs (about 20), well within what decoding it recursively can take.
-MAX_NESTING = 200
 
 
-class _FileError(ValueError):
-    """What is wrong with a model file; ``load`` adds the file's name."""
-
-
-def _versions():
-    return {
-        "skae": __version__,
-        "torch": torch.__version__,
-        "sklearn": sklearn.__version__,
-        "numpy": np.__version__,
-        "python": sys.version.split()[0],
-    }
-
-
-def _class_path(cls):
-    return f"{cls.__module__}:{cls.__qualname__}"
-
-
-def _nameable_class_path(cls, where):
-    """``"module:qualname"`` of ``cls``, or a ``TypeError`` if no file could name it."""
-    if "<locals>" in cls.__qualname__:
-        raise TypeError(
-            f"skae.save cannot store {where}: the class {cls.__qualname__} is defined "
-            "inside a function, so a file cannot name it. Define it at module level."
-        )
-    return _class_path(cls)
-
-
-def _trusted_classes(trusted):
-    """``{"module:qualname": class or None}`` from ``load``'s ``trusted`` argument."""
-    if trusted is None:
-        return {}
-    if isinstance(trusted, (str, type)):
-        trusted = [trusted]
-    classes = {}
-    for item in trusted:
-        if isinstance(item, type):
-            classes[_class_path(item)] = item
-        elif isinstance(item, str) and ":" in item:
-            classes[item] = None  # imported when the file names it
-        else:
-            raise TypeError(
-                "trusted must be a list of classes (e.g. trusted=[MyAE]) or of "
-                f"'module:qualname' strings (e.g. 'mypackage.models:MyAE'); got {item!r}."
-            )
-    return classes
-
-
-def _untrusted_message(path):
-    _, _, qualname = path.partition(":")
-    name = qualname.rsplit(".", 1)[-1] or "TheClass"
-    return (
-        f"The model file names the class {path!r}; skae only loads classes from "
-        f"{', '.join(TRUSTED_PACKAGES)} and those passed in trusted, and imports "
-        "nothing else. If you trust this file and that class (e.g. your own subclass of "
-        f"a skae estimator), pass it: skae.load(path, trusted=[{name}]) or "
-        f"skae.load(path, trusted=[{path!r}]). Otherwise the file may have been "
-        "tampered with."
-    )
-
-
-def _import_class(path, base=None, trusted=None):
-    """The class named ``"module:qualname"``, from a trusted package or ``trusted`` only."""
-    trusted = trusted or {}
-    if not isinstance(path, str):
-        raise _FileError(f"A class is named by {path!r}, not by a 'module:qualname' string.")
-    path = MOVED_CLASSES.get(path, path)
-    module_name, _, qualname = path.partition(":")
-    parts = qualname.split(".")
-    if path in trusted and trusted[path] is not None:
-        obj = trusted[path]
-    else:
-        if not qualname or (
-            path not in trusted and module_name.split(".")[0] not in TRUSTED_PACKAGES
-        ):
-            raise _FileError(_untrusted_message(path))
-        if any(part.startswith("__") or not part.isidentifier() for part in parts):
-            raise _FileError(f"The model file names {path!r}, which is not an allowed class.")
-        try:
-            obj = importlib.import_module(module_name)
-            for part in parts:
-                obj = getattr(obj, part)
-        except (ImportError, AttributeError, ValueError):
-            raise _FileError(
-                f"The model file names the class {path!r}, which does not exist here. "
-                "It may come from another version of its package, or have been tampered with."
-            ) from None
-    if not isinstance(obj, type) or (base is not None and not issubclass(obj, base)):
-        raise _FileError(f"The model file names {path!r}, which is not an allowed class.")
-    return obj
-
-
-def _is_method_like(value):
-    """Whether a class attribute is code (a method, property or other descriptor)."""
-    return value is not _ABSENT and (callable(value) or hasattr(type(value), "__get__"))
-
-
-def _check_attribute_name(cls, name, forbidden=(), fitted=True):
-    """Refuse an attribute name a file may not set on an instance of ``cls``.
-
-    Refused: names that are not identifiers, dunder names, ``forbidden`` ones
-    (parameters, what the loader rebuilds itself), names of a method,
-    property or other descriptor of the class (loading must not shadow code),
-    and, for an estimator (``fitted``), names that do not follow scikit-learn's
-    convention for fitted state (a trailing underscore, or a leading one for
-    private state).
-    """
-    where = f"the attribute {name!r} of {cls.__name__}"
-    if not isinstance(name, str) or not name.isidentifier() or name.startswith("__"):
-        raise _FileError(f"The model file sets {where}, which is not an allowed name.")
-    if name in forbidden:
-        raise _FileError(f"The model file sets {where}, a name skae does not load from a file.")
-    if _is_method_like(inspect.getattr_static(cls, name, _ABSENT)):
-        raise _FileError(
-            f"The model file sets {where}, which would hide the class's method or property "
-            "of that name. The file may have been tampered with."
-        )
-    if fitted and not (name.endswith("_") or name.startswith("_")):
-        raise _FileError(
-            f"The model file sets {where}, which is not a fitted attribute's name "
-            "(fitted attributes end with an underscore, private state starts with one)."
-        )
-
-
-# Class-level values a loaded attribute may override, with one of the same type
-# (e.g. the ``_cv_rule`` that files of an earlier skae set on the imputer's network).
-_OVERRIDABLE_TYPES = (str, int, float, bool)
-
-
-def _set_attribute(instance, name, value):
-    """``instance.name = value``, refused if it would override class-level data of another kind.
-
-    Only a plain value (string, number, bool) of the class can be overridden,
-    and only by a value of the same type: a file cannot replace, say,
-    ``_parameter_constraints`` and so turn validation off.
-    """
-    cls = type(instance)
-    default = inspect.getattr_static(cls, name, _ABSENT)
-    if default is not _ABSENT and (
-        type(default) not in _OVERRIDABLE_TYPES or type(value) is not type(default)
-    ):
-        raise _FileError(
-            f"The model file sets the attribute {name!r} of {cls.__name__} to a "
-            f"{type(value).__name__}, where the class has a {type(default).__name__} "
-            "that a file may not replace."
-        )
-    instance.__dict__[name] = value
-
-
-def _nesting(value):
-    """How deeply JSON containers nest in ``value``, counted without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        value, depth = stack.pop()
-        children = value.values() if isinstance(value, dict) else value
-        if isinstance(value, (dict, list)):
-            deepest = max(deepest, depth)
-            if depth <= MAX_NESTING:
-                stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
-# ---------------------------------------------------------------- checksums
-def _weights_digest(tensors):
-    """SHA-256 of the file's arrays: their names, dtypes, shapes and bytes."""
-    digest = hashlib.sha256()
-    for key in sorted(tensors):
-        tensor = tensors[key].detach().cpu().contiguous()
-        digest.update(f"{key!r} {tensor.dtype} {tuple(tensor.shape)}\n".encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
-
-def _description_digest(description):
-    """SHA-256 of the JSON description of the estimator, in a canonical form."""
-    text = json.dumps(description, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 # ------------------------------------------------------------------ encoding
@@ -309,7 +123,7 @@ class _Encoder:
                     return {"__submodule__": name}
             return {"__module__": self.module_tree(value, where)}
         if isinstance(value, type):  # e.g. an optimizer class; load asks to trust others
-            return {"__type__": _nameable_class_path(value, where)}
+            return {"__type__": nameable_class_path(value, where)}
         if isinstance(value, (int, float, str)):  # subclasses, e.g. IntEnum
             return self(type(value).__mro__[1](value), where)
         raise TypeError(
@@ -327,7 +141,7 @@ class _Encoder:
                 "outside skae and torch."
             )
         return {
-            "class": _class_path(type(module)),
+            "class": class_path(type(module)),
             "training": module.training,
             "attributes": {
                 k: self(v, f"{where}.{k}")
@@ -423,18 +237,18 @@ class _Decoder:
         if tag == "__module__":
             return self.module_tree(content)
         if tag == "__type__":
-            return _import_class(content, trusted=self.trusted)
+            return import_class(content, trusted=self.trusted)
         raise _FileError(f"Unknown entry {tag!r} in the model file.")
 
     def module_tree(self, saved):
         """Rebuild a module saved by ``_Encoder.module_tree`` without calling its ``__init__``."""
         saved = _entries(saved, "a torch module")
-        cls = _import_class(saved["class"], base=torch.nn.Module)
+        cls = import_class(saved["class"], base=torch.nn.Module)
         module = cls.__new__(cls)
         torch.nn.Module.__init__(module)
         for name, value in _entries(saved["attributes"], "a module's attributes").items():
-            _check_attribute_name(cls, name, forbidden=_MODULE_INTERNALS, fitted=False)
-            _set_attribute(module, name, self(value))
+            check_attribute_name(cls, name, forbidden=_MODULE_INTERNALS, fitted=False)
+            set_attribute(module, name, self(value))
         module.training = bool(saved["training"])
         for name, value in _entries(saved["parameters"], "a module's parameters").items():
             module._parameters[name] = None
@@ -458,7 +272,7 @@ def _dump(estimator, encode):
     """JSON description of ``estimator``; its tensors go to ``encode.tensors``."""
     params = estimator.get_params(deep=False)
     saved = {
-        "class": _nameable_class_path(type(estimator), f"a {type(estimator).__name__}"),
+        "class": nameable_class_path(type(estimator), f"a {type(estimator).__name__}"),
         "params": {},
         "attributes": {},
     }
@@ -515,7 +329,7 @@ def _validate_loaded_params(estimator, what):
 def _restore(saved, decode):
     """Rebuild the estimator described by ``_dump``'s output."""
     saved = _entries(saved, "an estimator")
-    cls = _import_class(saved["class"], base=BaseEstimator, trusted=decode.trusted)
+    cls = import_class(saved["class"], base=BaseEstimator, trusted=decode.trusted)
     saved_params = _entries(saved["params"], f"the parameters of {cls.__name__}")
     unknown = sorted(set(saved_params) - set(cls._get_param_names()))
     if unknown:
@@ -533,13 +347,13 @@ def _restore(saved, decode):
         if (new := RENAMED_ATTRIBUTES.get(name, name)) is not None
     }
     for name in attributes:
-        _check_attribute_name(cls, name, forbidden=(*params, *RESERVED_ATTRIBUTES))
+        check_attribute_name(cls, name, forbidden=(*params, *RESERVED_ATTRIBUTES))
     deferred = {}
     for name, value in attributes.items():
         if isinstance(value, dict) and "__submodule__" in value:
             deferred[name] = value
         else:
-            _set_attribute(estimator, name, decode(value))
+            set_attribute(estimator, name, decode(value))
     if "net" in saved:
         if not all(callable(getattr(estimator, name, None)) for name in _ENGINE_HOOKS):
             raise _FileError(
@@ -548,10 +362,10 @@ def _restore(saved, decode):
         _rebuild_engine(estimator, _entries(saved["net"], "the network"), decode)
         decode.module = estimator.net_.module_
         for name, value in deferred.items():
-            _set_attribute(estimator, name, decode(value))
+            set_attribute(estimator, name, decode(value))
         for name, value in attributes.items():  # saved values win over recomputed ones
             if name not in deferred:
-                _set_attribute(estimator, name, decode(value))
+                set_attribute(estimator, name, decode(value))
     return estimator
 
 
@@ -683,88 +497,14 @@ def save(estimator, path):
     """
     encode = _Encoder()
     saved = _dump(estimator, encode)
-    if _nesting({"estimator": saved}) > MAX_NESTING:  # load would refuse it
+    if nesting({"estimator": saved}) > MAX_NESTING:  # load would refuse it
         raise TypeError(
             f"skae.save cannot store this {type(estimator).__name__}: its description "
             f"nests more than {MAX_NESTING} levels deep."
         )
-    header = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "versions": _versions(),
-        "sha256": {
-            "weights": _weights_digest(encode.tensors),
-            "estimator": _description_digest(saved),
-        },
-    }
-    metadata = {"skae": json.dumps({**header, "estimator": saved})}
-    save_file(encode.tensors, os.fspath(path), metadata=metadata)
+    write_model_file(path, saved, encode.tensors)
 
 
-def _read_header(path, metadata):
-    """The file's parsed and checked ``skae`` metadata, or a ``ValueError``."""
-    not_skae = f"{path!r} is a safetensors file but not a skae model file (no skae metadata)."
-    text = metadata.get("skae") if isinstance(metadata, dict) else None
-    if not isinstance(text, str):
-        raise ValueError(not_skae)
-    too_deep = (
-        f"{path!r} is not a valid skae model file: its metadata is nested more than "
-        f"{MAX_NESTING} levels deep. The file is damaged or was tampered with."
-    )
-    try:
-        content = json.loads(text)
-    except RecursionError:
-        raise ValueError(too_deep) from None
-    except ValueError:
-        raise ValueError(not_skae) from None
-    if _nesting(content) > MAX_NESTING:
-        raise ValueError(too_deep)
-    if not isinstance(content, dict) or content.get("format") != FORMAT:
-        raise ValueError(not_skae)
-    version = content.get("format_version")
-    if type(version) is not int or version < 1:
-        raise ValueError(
-            f"{path!r} is not a valid skae model file: its format_version is {version!r}, "
-            "not a positive integer. The file is damaged or was tampered with."
-        )
-    if version > FORMAT_VERSION:
-        raise ValueError(
-            f"{path!r} was written in skae's file format version {version}, newer than "
-            f"this skae reads ({FORMAT_VERSION}). Upgrade skae."
-        )
-    versions = content.get("versions", {})
-    if not isinstance(versions, dict) or not all(isinstance(v, str) for v in versions.values()):
-        raise ValueError(
-            f"{path!r} is not a valid skae model file: its 'versions' entry is malformed."
-        )
-    if not isinstance(content.get("estimator"), dict):
-        raise ValueError(
-            f"{path!r} is not a valid skae model file: it describes no estimator."
-        )
-    return content
-
-
-def _check_digests(path, content, tensors):
-    """Refuse a file whose arrays or description do not match their saved SHA-256."""
-    if content["format_version"] < 2:  # version 1 files carry no checksums
-        return
-    digests = content.get("sha256")
-    if not isinstance(digests, dict) or not all(
-        isinstance(digests.get(key), str) for key in ("weights", "estimator")
-    ):
-        raise ValueError(
-            f"{path!r} is not a valid skae model file: its checksums are missing."
-        )
-    description = _description_digest(content["estimator"])  # nesting checked: no recursion error
-    found = {"weights": _weights_digest(tensors), "estimator": description}
-    names = {"weights": "arrays (weights)", "estimator": "description"}
-    damaged = [names[key] for key in found if found[key] != digests[key]]
-    if damaged:
-        raise ValueError(
-            f"{path!r} does not match its checksum ({' and '.join(damaged)}: SHA-256 "
-            "differs from the one skae.save wrote): the file is damaged or was modified "
-            "after it was saved. Save the model again, or use an intact copy."
-        )
 
 
 def load(path, *, device=None, trusted=None):
@@ -845,24 +585,13 @@ def load(path, *, device=None, trusted=None):
     MyAE(n_components=3)
     """
     path = os.fspath(path)
-    trusted = _trusted_classes(trusted)
-    try:
-        with safe_open(path, framework="pt", device="cpu") as file:
-            metadata = file.metadata() or {}
-            tensors = {key: file.get_tensor(key) for key in file.keys()}
-    except SafetensorError as error:
-        raise ValueError(
-            f"{path!r} is not a skae model file ({error}). skae.load reads only files "
-            "written by skae.save and never unpickles; a pickle or joblib file must be "
-            "opened with pickle/joblib, and only if it comes from a trusted source."
-        ) from None
-    content = _read_header(path, metadata)
-    _check_digests(path, content, tensors)
+    trusted = trusted_classes(trusted)
+    content, tensors = read_model_file(path)
     saved_skae = content.get("versions", {}).get("skae")
-    if saved_skae != _versions()["skae"]:
+    if saved_skae != versions()["skae"]:
         warnings.warn(
             f"{path!r} was saved with skae {saved_skae}; this is skae "
-            f"{_versions()['skae']}. Check the model's outputs.",
+            f"{versions()['skae']}. Check the model's outputs.",
             UserWarning,
             stacklevel=2,
         )
@@ -896,112 +625,3 @@ def _available_device(saved):
     return "cpu"
 
 
-class _Part(torch.nn.Module):
-    """The encoder, decoder or whole autoencoder of a skae network, as one module."""
-
-    def __init__(self, module, part):
-        super().__init__()
-        self.module = module
-        self.part = part
-
-    def forward(self, x):
-        if self.part == "encoder":
-            return self.module.encode(x)  # (B, n_components)
-        if self.part == "decoder":
-            return self.module.decode(x)  # (B, n_features)
-        return self.module.decode(self.module.encode(x))  # (B, n_features)
-
-
-PARTS = {
-    # part: (input name, output name, input width attribute)
-    "encoder": ("X", "code", "n_features_in_"),
-    "decoder": ("code", "reconstruction", "_n_features_out"),
-    "autoencoder": ("X", "reconstruction", "n_features_in_"),
-}
-
-
-def export_onnx(estimator, path, *, part="encoder", opset_version=None):
-    """Export a fitted skae autoencoder's network to an ONNX file.
-
-    The exported graph takes a float32 array of any number of rows and
-    computes what the estimator computes: ``part="encoder"`` gives
-    ``transform``, ``"decoder"`` gives ``inverse_transform``, and
-    ``"autoencoder"`` gives ``inverse_transform(transform(X))``. Input
-    validation and pandas output are not part of the graph. Needs the
-    ``onnx`` package (``pip install skae[onnx]``, which also installs
-    onnxruntime to run the file).
-
-    Parameters
-    ----------
-    estimator : fitted skae autoencoder
-        The estimator to export.
-    path : str or os.PathLike
-        Where to write the ``.onnx`` file.
-    part : {"encoder", "decoder", "autoencoder"}, default="encoder"
-        Which function to export. The graph's input is named ``"X"`` (or
-        ``"code"`` for the decoder) and its output ``"code"`` (or
-        ``"reconstruction"``).
-    opset_version : int, default=None
-        ONNX opset; torch's default when ``None``.
-
-    Raises
-    ------
-    TypeError
-        If the estimator transforms the data outside its network (e.g.
-        ``TabularAE``'s encoding of categorical columns), so that the graph
-        would not reproduce ``transform``.
-    ImportError
-        If the ``onnx`` package is not installed.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> import numpy as np
-    >>> import skae
-    >>> X = np.random.RandomState(0).normal(size=(50, 4)).astype(np.float32)
-    >>> ae = skae.AutoencoderTransformer(
-    ...     n_components=2, hidden_layer_sizes=(8,), max_iter=3, random_state=0
-    ... ).fit(X)
-    >>> path = os.path.join(tempfile.mkdtemp(), "encoder.onnx")
-    >>> skae.export_onnx(ae, path, part="encoder")
-    >>> import onnxruntime
-    >>> session = onnxruntime.InferenceSession(path)
-    >>> codes = session.run(None, {"X": X})[0]
-    >>> bool(np.allclose(codes, ae.transform(X), atol=1e-5))
-    True
-    """
-    check_is_fitted(estimator)
-    if part not in PARTS:
-        raise ValueError(f"part must be one of {sorted(PARTS)}; got {part!r}.")
-    if not hasattr(estimator, "module_") or not hasattr(estimator.module_, "encode"):
-        raise TypeError(f"{type(estimator).__name__} has no autoencoder network to export.")
-    if not getattr(estimator, "_network_is_transform", False):
-        raise TypeError(
-            f"export_onnx exports networks whose transform / inverse_transform are the "
-            f"network alone; {type(estimator).__name__} also transforms the data around "
-            "its network, which the ONNX file would not reproduce."
-        )
-    if importlib.util.find_spec("onnx") is None:
-        raise ImportError(
-            "export_onnx needs the onnx package: pip install 'skae[onnx]' (which also "
-            "installs onnxruntime, to run the exported file)."
-        )
-    input_name, output_name, width = PARTS[part]
-    module = estimator.module_
-    device = next(module.parameters()).device
-    example = torch.zeros(2, getattr(estimator, width), device=device)
-    module.eval()
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        # The TorchScript-based exporter needs only torch; the dynamo-based
-        # one would need onnxscript in addition.
-        torch.onnx.export(
-            _Part(module, part),
-            (example,),
-            os.fspath(path),
-            dynamo=False,
-            input_names=[input_name],
-            output_names=[output_name],
-            dynamic_axes={input_name: {0: "n_samples"}, output_name: {0: "n_samples"}},
-            opset_version=opset_version,
-        )

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._base import check_float32_range
 from ._data import reused_pca
 from ._distributed import active_parallel, check_process_group, data_parallel
+from ._random import draw_seed
 from ._rollback import rollback_on_error
 from .autoencoder import AutoencoderTransformer
 
@@ -487,7 +488,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         self.estimators_, self.member_statistics_, parts = [], [], []
         with reused_pca():  # the PCA-started members diagonalize the same rows once
             for view, params in default_members(X.shape[1]):
-                seed = rng.randint(np.iinfo(np.int32).max)
+                seed = draw_seed(rng)
                 autoencoder = AutoencoderTransformer(**params, **distributed, random_state=seed)
                 autoencoder.fit(Z)
                 codes_and_errors = _codes_and_errors(autoencoder, Z)

@@ -6,6 +6,7 @@ from sklearn.base import RegressorMixin
 
 from ._base import check_float32_range
 from ._distributed import active_parallel
+from ._docstrings import fill_docstring
 from ._head import SHARED_ATTRIBUTES, BaseAutoencoderSupervised, parameters_doc
 from .autoencoder import AutoencoderTransformer
 
@@ -29,8 +30,9 @@ _REGRESSOR_PARAMETERS = parameters_doc(
 )
 
 
+@fill_docstring(parameters=_REGRESSOR_PARAMETERS, shared_attributes=SHARED_ATTRIBUTES)
 class AutoencoderRegressor(RegressorMixin, BaseAutoencoderSupervised):
-    __doc__ = f"""Regressor on the encoder of an autoencoder, semi-supervised.
+    """Regressor on the encoder of an autoencoder, semi-supervised.
 
     The autoencoder is trained on every row of ``X``, labeled or not; a head
     (linear by default) is then trained on the codes of the labeled rows
@@ -41,14 +43,14 @@ class AutoencoderRegressor(RegressorMixin, BaseAutoencoderSupervised):
 
     Parameters
     ----------
-{_REGRESSOR_PARAMETERS}
+%(parameters)s
     Attributes
     ----------
     y_mean_ : float
         Mean of the labeled targets; the head learns the standardized target.
     y_scale_ : float
         Standard deviation of the labeled targets (1 when they are constant).
-{SHARED_ATTRIBUTES}
+%(shared_attributes)s
     See Also
     --------
     AutoencoderClassifier : The classification counterpart.

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils._set_output import _get_output_config
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseAutoencoder
 from ._columns import TableCodec
 from ._distributed import active_parallel, merge_table_codec
 from ._docstrings import fill_budget_docs
+from ._output import output_kind
 from .nn import Autoencoder, init_linear_pca, make_encoder_decoder, pca_linears
 from .noise import NOISE_ALIASES
 
@@ -119,40 +119,14 @@ class TabularAE(BaseAutoencoder):
         last layer starts at zero; the output biases of boolean and
         categorical columns start at the log-odds of their training
         frequencies. ``"random"``: a plain MLP with PyTorch's initialization.
-    dropout : float, default=0.0
-        Dropout probability after each hidden activation.
-    batch_norm : bool, default=False
-        Whether to add batch normalization to the hidden layers.
-    alpha : float, default=0.0
-        Weight decay (L2 penalty) passed to the optimizer.
-    batch_size : int or "auto", default="auto"
-        %(batch_size)s
-    learning_rate_init : float, default=1e-3
-        %(learning_rate_init)s
-    max_iter : int or "auto", default="auto"
-        %(max_iter)s
-    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
-default="adam"
-        The optimizer.
+%(optimizer_parameters)s
     early_stopping : bool or "auto", default="auto"
         %(validation)s The validation loss counts
         observed cells; with ``noise``, the validation rows are corrupted
         once, so that it measures how well hidden cells are predicted.
         ``False``: train on all rows and stop when the training loss stops
         improving.
-    validation_fraction : float, default=0.1
-        Fraction of rows in early stopping's validation split.
-    n_iter_no_change : int or "auto", default="auto"
-        %(n_iter_no_change)s
-    tol : float, default=1e-4
-        Minimal improvement of the monitored loss.
-    device : str or torch.device, default="auto"
-        ``"auto"`` uses CUDA when available, else the CPU.
-    n_jobs : int, default=None
-        Number of torch threads during ``fit`` and inference. ``None`` uses
-        ``OMP_NUM_THREADS`` when set (as in joblib workers), otherwise 1
-        (safe on a busy machine, see the performance guide); ``-1`` uses all
-        physical cores. torch's setting is restored afterwards.
+%(patience_parameters)s
     random_state : int, RandomState instance or None, default=None
         Seed for weight initialization, shuffling, noise and dropout. Pass an
         int for reproducible results.
@@ -175,41 +149,13 @@ default="adam"
     ----------
     feature_types_ : ndarray of shape (n_features_in_,), dtype object
         ``"numeric"``, ``"binary"`` or ``"categorical"`` for each column.
-    mean_ : ndarray of shape (n_numeric,)
-        Mean of each numeric column (over observed cells), in column order.
-    scale_ : ndarray of shape (n_numeric,)
-        Standard deviation of each numeric column (1 for a constant column).
-    categories_ : list of ndarray
-        The categories of each categorical column, in column order; the
-        position in the array is the one-hot position.
+%(codec_statistics)s
     column_weights_ : ndarray of shape (n_features_in_,)
         Weight of each column's loss (one over its baseline loss).
     codec_ : skae._columns.TableCodec
         The column codec learned at ``fit``: column types, encoding and
         decoding, per-column losses. The five attributes above are its own.
-    module_ : skae.nn.Autoencoder
-        The trained torch module, with ``encode`` and ``decode``.
-    net_ : skorch.NeuralNet
-        The training engine; ``net_.history`` holds per-epoch losses.
-    history_ : skorch.History
-        Per-epoch records (losses, durations).
-    loss_curve_ : list of float
-        %(loss_curve_)s
-    validation_scores_ : list of float
-        Negative validation loss of the starting weights, then of each epoch,
-        in the last ``fit`` (only with ``early_stopping``; ``partial_fit``
-        removes it). After cross-validation, the mean over the folds of
-        the score after ``n`` epochs, at index ``n``, up to the chosen count
-        (the final model then takes as many optimizer steps on all rows).
-    best_validation_score_ : float
-        Negative validation loss of the returned weights: the best of
-        ``validation_scores_``; after cross-validation, its score at the
-        chosen count, within two standard errors of the lowest mean
-        (only with ``early_stopping``).
-    n_iter_ : int
-        %(n_iter_)s
-    n_epochs_ : int
-        %(n_epochs_)s
+%(training_attributes)s
     n_features_in_ : int
         Number of columns seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -482,7 +428,7 @@ default="adam"
     # --------------------------------------------------------- decoding
     def _as_output(self, table, like_input):
         """A decoded table, converted to the output container."""
-        dense = _get_output_config("transform", self)["dense"]
+        dense = output_kind(self)
         if dense == "polars":
             import polars as pl
 
@@ -511,12 +457,7 @@ default="adam"
             to pandas or polars.
         """
         check_is_fitted(self)
-        codes = check_array(X, dtype=[np.float32, np.float64], input_name="X")
-        if codes.shape[1] != self._n_features_out:
-            raise ValueError(
-                f"X has {codes.shape[1]} features, but inverse_transform expects "
-                f"codes of {self._n_features_out} features (n_components)."
-            )
+        codes = self._validated_codes(X)
         codec = self.codec_
         raw = self._map_batches(codes, self.module_.decode, codec.n_encoded_)
         index = X.index if isinstance(X, pd.DataFrame) else None

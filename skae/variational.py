@@ -12,7 +12,6 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
-from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAutoencoder
@@ -20,6 +19,7 @@ from ._data import column_variances, streamed_pca
 from ._distributed import active_parallel
 from ._docstrings import fill_budget_docs
 from ._engine import DivergenceError, EarlyStoppingFromStart
+from ._output import output_container
 from .nn import (
     LinearSkip,
     VariationalAutoencoder,
@@ -237,15 +237,7 @@ class VariationalAE(BaseAutoencoder):
         starts counting after the warm-up. The validation loss always uses
         the full ``beta``. With the default learned variance and
         ``init="pca"``, training starts at the linear optimum and needs none.
-    hidden_layer_sizes : array-like of int, default=(256, 128)
-        Widths of the encoder's hidden layers; the decoder mirrors them. An
-        empty tuple gives a single linear layer each way.
-    activation : {"relu", "tanh", "logistic", "sigmoid", "elu", "gelu", "selu", \
-"leaky_relu", "identity"}, default="relu"
-        Activation of the hidden layers.
-    output_activation : {"auto", "identity", "sigmoid"}, default="auto"
-        Activation of the reconstruction. ``"auto"`` is ``"sigmoid"`` for
-        ``loss="bce"`` and ``"identity"`` otherwise.
+%(layer_parameters)s
     loss : {"mse", "bce"}, default="mse"
         The likelihood: ``"mse"`` a Gaussian of variance ``noise_variance``
         (its negative log-likelihood is a scaled squared error), ``"bce"`` a
@@ -317,16 +309,7 @@ default="adam"
     random_state : int, RandomState instance or None, default=None
         Seed for weight initialization, shuffling, dropout and the
         reparameterization noise. Pass an int for reproducible results.
-    verbose : int, default=0
-        Show a progress bar over epochs when positive.
-    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
-        Passed to the skorch training engine (copied at ``fit``).
-    warm_start : bool, default=False
-        Whether ``fit`` continues from the current weights and optimizer
-        state. The training parameters (``learning_rate_init``, ``alpha``,
-        ``batch_size``, ``early_stopping``, ...) are read anew at each call;
-        changing one the architecture depends on (``n_components``,
-        ``hidden_layer_sizes``, ``activation``, ...) raises an error.
+%(run_parameters)s
     pretraining : {"layerwise"} or None, default=None
         ``"layerwise"`` pretrains the hidden layers greedily before training
         end to end: each encoder layer and its mirror decoder layer are
@@ -356,21 +339,7 @@ default="adam"
         ``noise_variance`` (mean over features) at the end of each epoch.
     loss_curve_ : list of float
         %(loss_curve_)s Here the negative beta-weighted ELBO per row.
-    validation_scores_ : list of float
-        Negative validation loss of the starting weights, then of each epoch,
-        in the last ``fit`` (only with ``early_stopping``; ``partial_fit``
-        removes it). After cross-validation, the mean over the folds of
-        the score after ``n`` epochs, at index ``n``, up to the chosen count
-        (the final model then takes as many optimizer steps on all rows).
-    best_validation_score_ : float
-        Negative validation loss of the returned weights: the best of
-        ``validation_scores_``; after cross-validation, its score at the
-        chosen count, within two standard errors of the lowest mean
-        (only with ``early_stopping``).
-    n_iter_ : int
-        %(n_iter_)s
-    n_epochs_ : int
-        %(n_epochs_)s
+%(validation_attributes)s
     pretraining_loss_curves_ : list of list of float
         With ``pretraining="layerwise"``, the training loss of each hidden
         layer's shallow autoencoder at each epoch of the greedy phase (also
@@ -873,11 +842,4 @@ default="adam"
         elif add_noise:
             scale = np.sqrt(np.asarray(self.noise_variance_, dtype=np.float64))
             X_new = (X_new + scale * rng.standard_normal(X_new.shape)).astype(np.float32)
-        dense = _get_output_config("transform", self)["dense"]
-        if dense == "default":
-            return X_new
-        columns = getattr(self, "feature_names_in_", None)
-        if columns is None:
-            columns = [f"x{i}" for i in range(self.n_features_in_)]
-        adapter = ADAPTERS_MANAGER.adapters[dense]
-        return adapter.create_container(X_new, None, columns=columns, inplace=False)
+        return output_container(self, X_new)
