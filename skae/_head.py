@@ -2,8 +2,10 @@
 
 The autoencoder learns from every row, labeled or not; the labeled rows then
 train a head on its codes, first with the encoder frozen, then end to end.
-Both phases run through ``skae._engine.TrainingEngine`` with a batch
-``(X, y)``, like every other fit in skae. ``BaseAutoencoderSupervised`` owns
+Both phases run through one ``skae._engine.TrainingEngine`` with a batch
+``(X, y)``, built by the engine factory (``skae._training``) like every
+other fit in skae; the fine-tuning phase lowers its learning rate through
+the engine (``configure``). ``BaseAutoencoderSupervised`` owns
 ``fit``, ``transform`` and the training of both phases; a subclass encodes
 its targets, gives the loss and predicts.
 """
@@ -29,21 +31,13 @@ from sklearn.utils.validation import (
 )
 from skorch.callbacks import Callback
 
-from ._base import (
-    OPTIMIZERS,
-    AvailableDevice,
-    BaseAutoencoder,
-    PositiveIntegerSizes,
-    discard,
-    map_batches,
-    resolve_device,
-    validated_input,
-)
+from ._base import BaseAutoencoder, map_batches, validated_input
 from ._data import LazyRows
-from ._engine import EarlyStoppingFromStart, TrainingEngine
 from ._random import seeded_torch
 from ._rollback import rollback_on_error
 from ._threads import torch_threads
+from ._training import OPTIMIZERS, engine_settings, new_early_stopping, new_engine
+from ._validation import AvailableDevice, PositiveIntegerSizes, resolve_device
 from .nn import ACTIVATIONS, make_mlp
 
 # Widest code of the default autoencoders (never wider than the input).
@@ -173,7 +167,8 @@ class BaseAutoencoderSupervised(BaseEstimator):
         """Return ``(labeled, targets)``: a row mask and the labeled rows' targets."""
         raise NotImplementedError
 
-    def _loss(self, output, batch, X_input):
+    def _loss(self, output, batch, X_input, epoch=None):
+        """The training loss of a batch ``(X, targets, ...)`` (``epoch``: the engine's)."""
         raise NotImplementedError
 
     # -------------------------------------------------------------- fitting
@@ -316,45 +311,35 @@ class BaseAutoencoderSupervised(BaseEstimator):
         # Copies on the device: the inputs in float32, the rest as they are.
         tensors = [torch.tensor(np.asarray(data[0], dtype=np.float32), device=device)]
         tensors += [torch.as_tensor(array, device=device) for array in data[1:]]
-        phase = PhaseRecorder()
-        engine = TrainingEngine(
-            module,
-            loss_fn=self._loss,
-            generator=torch.Generator().manual_seed(int(seed)),
-            optimizer=OPTIMIZERS.get(self.optimizer, self.optimizer),
-            optimizer__weight_decay=self.alpha,
-            lr=self.learning_rate_init,
-            batch_size=self.batch_size,
-            callbacks=[
-                ("phase", phase),
-                (  # raises skae's StopTraining: a KeyboardInterrupt reaches the caller
-                    "early_stopping",
-                    EarlyStoppingFromStart(
-                        monitor="train_loss",
-                        patience=self.n_iter_no_change,
-                        threshold=self.tol,
-                        threshold_mode="abs",
-                        sink=print if self.verbose else discard,
-                    ),
-                ),
-            ],
-            device=device,
-            verbose=self.verbose,
-        )
-        engine.initialize()
-        data = tuple(tensors)
         fine_tuning_rate = self.fine_tuning_learning_rate
         if fine_tuning_rate is None:
             fine_tuning_rate = self.learning_rate_init / 10
         frozen_epochs, fine_tuning_epochs = self._phase_epochs(len(tensors[0]), labeled_share)
+        phase = PhaseRecorder()
+        stopping = new_early_stopping(  # raises skae's StopTraining, not KeyboardInterrupt
+            patience=self.n_iter_no_change, tol=self.tol, verbose=self.verbose
+        )
+        settings = engine_settings(
+            loss_fn=self._loss,
+            optimizer=self.optimizer,
+            alpha=self.alpha,
+            fuse=False,
+            lr=self.learning_rate_init,
+            batch_size=self.batch_size,
+            max_epochs=max(frozen_epochs, fine_tuning_epochs),
+            callbacks=[("phase", phase), ("early_stopping", stopping)],
+            device=device,
+            verbose=self.verbose,
+        )
+        engine = new_engine(module, torch.Generator().manual_seed(int(seed)), settings)
+        data = tuple(tensors)
         for phase.phase, epochs, rate in (
             ("frozen", frozen_epochs, self.learning_rate_init),
             ("fine-tuning", fine_tuning_epochs, fine_tuning_rate),
         ):
             if epochs:
                 module.freeze_encoder(phase.phase == "frozen")
-                for group in engine.optimizer_.param_groups:
-                    group["lr"] = rate
+                engine.configure(lr=rate)
                 engine.partial_fit(data, epochs=epochs)
         module.freeze_encoder(False)
         self.history_ = engine.history

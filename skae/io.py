@@ -602,7 +602,8 @@ def _rebuild_engine(estimator, saved, decode):
         module = builder._build_network(n_features)
         # Any budget will do: a later fit (warm_start, partial_fit) applies its own.
         budget = estimator._training_budget(n_rows, reset=False, early_stopping=False)
-        net = estimator._make_engine(module, torch.Generator().manual_seed(0), budget, None)
+        generator = torch.Generator().manual_seed(0)
+        net = estimator._make_engine(module, generator, budget, None, initialize=False)
         if optimizer_class is not None and net.optimizer is not optimizer_class:
             # The optimizer the network was trained with (set_params may have named
             # another since, which the next warm fit starts afresh, as after a pickle);

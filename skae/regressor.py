@@ -4,7 +4,7 @@ import numpy as np
 import torch.nn.functional as F
 from sklearn.base import RegressorMixin
 
-from ._base import check_float32_range
+from ._validation import check_float32_range
 from ._head import SHARED_ATTRIBUTES, BaseAutoencoderSupervised, parameters_doc
 from .autoencoder import AutoencoderTransformer
 
@@ -133,7 +133,7 @@ class AutoencoderRegressor(RegressorMixin, BaseAutoencoderSupervised):
         self.y_scale_ = float(y.std()) or 1.0
         return labeled, ((y - self.y_mean_) / self.y_scale_).astype(np.float32)
 
-    def _loss(self, output, batch, X_input):
+    def _loss(self, output, batch, X_input, epoch=None):
         return F.mse_loss(output[0][:, 0], batch[1])
 
     def predict(self, X):
