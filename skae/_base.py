@@ -44,6 +44,8 @@ from ._validation import (
     FLOAT32_MAX,
     AvailableDevice,
     PositiveIntegerSizes,
+    comparable,
+    map_batches,
     resolve_device,
     to_tensor,
     validate_numeric,
@@ -62,10 +64,6 @@ __all__ = ["BaseAutoencoder"]
 # Reconstruction losses: loss(reconstruction, X, reduction="mean" | "none").
 RECONSTRUCTION_LOSSES = {"mse": F.mse_loss, "bce": F.binary_cross_entropy}
 
-# Rows per batch at inference: large enough to be fast, small enough to bound memory.
-INFERENCE_BATCH_ROWS = 4096
-
-
 def _take(X, rows):
     """The rows ``rows`` (ints) of an ndarray or a ``LazyRows``, in that order."""
     return X[rows] if isinstance(X, LazyRows) else X[np.asarray(rows)]
@@ -81,32 +79,6 @@ def validated_input(autoencoder, X):
     subclass overrides.
     """
     return autoencoder._validate_input(X, reset=False)
-
-
-def _comparable(value):
-    """``value`` with lists and arrays as tuples: ``(8,)``, ``[8]``, ``np.array([8])`` compare equal."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return tuple(_comparable(item) for item in value)
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def map_batches(
-    X, function, n_columns, *, device, n_jobs=None, dtype=np.float32, input_dtype=np.float32
-):
-    """Apply ``function`` (tensor -> tensor) to row batches of ``X`` without gradients.
-
-    Each batch of ``INFERENCE_BATCH_ROWS`` rows goes to ``device`` as a tensor
-    of ``input_dtype``; the results are gathered in an ndarray of shape
-    ``(n_samples, n_columns)`` and ``dtype``, so memory is bounded by the
-    batch, not by the data. ``n_jobs`` torch threads run it.
-    """
-    out = np.empty((X.shape[0], n_columns), dtype=dtype)
-    with torch_threads(n_jobs), torch.no_grad():
-        for start in range(0, X.shape[0], INFERENCE_BATCH_ROWS):
-            stop = start + INFERENCE_BATCH_ROWS
-            batch = to_tensor(X[start:stop], device, input_dtype)
-            out[start:stop] = function(batch).cpu().numpy()
-    return out
 
 
 class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -699,7 +671,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """``{name: value}`` of the ``_architecture_params``, comparable from call to call."""
         params = self.get_params(deep=False)
         return {
-            name: _comparable(params[name]) for name in self._architecture_params if name in params
+            name: comparable(params[name]) for name in self._architecture_params if name in params
         }
 
     def _check_architecture_unchanged(self):
@@ -733,7 +705,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         callbacks = [("early_stopping", stopping)]
         callbacks += [
             cb if isinstance(cb, tuple) else (f"user_{i}", cb)
-            for i, cb in enumerate(self._user_callbacks())
+            for i, cb in enumerate(copy.deepcopy(self.callbacks) if self.callbacks else [])
         ]
         return engine_settings(
             loss_fn=self._training_loss,
@@ -766,11 +738,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if not (self._hand_backprop and self.loss == "mse"):
             return {"hand_backprop": False}
         return {"hand_backprop": True, "code_penalty": self._code_penalty_and_grad}
-
-    def _user_callbacks(self):
-        from copy import deepcopy
-
-        return deepcopy(self.callbacks) if self.callbacks else []
 
     def _early_stopping_callback(self):
         """The early-stopping callback; ``_engine_settings`` sets its monitor and patience."""

@@ -31,13 +31,13 @@ from sklearn.utils.validation import (
 )
 from skorch.callbacks import Callback
 
-from ._base import BaseAutoencoder, map_batches, validated_input
+from ._base import BaseAutoencoder, validated_input
 from ._data import LazyRows
 from ._random import seeded_torch
 from ._rollback import rollback_on_error
 from ._threads import torch_threads
 from ._training import OPTIMIZERS, engine_settings, new_early_stopping, new_engine
-from ._validation import AvailableDevice, PositiveIntegerSizes, resolve_device
+from ._validation import AvailableDevice, PositiveIntegerSizes, map_batches, resolve_device
 from .nn import ACTIVATIONS, make_mlp
 
 # Widest code of the default autoencoders (never wider than the input).

@@ -4,11 +4,11 @@ What ``BaseAutoencoder`` and the supervised heads validate before training or
 inference, in one place: ``validate_numeric`` (numbers only, float32 or
 float64, within float32's range), the parameter constraints scikit-learn's
 validation cannot express with its own classes (``PositiveIntegerSizes``,
-``AvailableDevice``), which devices this machine has, and rows as tensors
-(``to_tensor``).
+``AvailableDevice``), which devices this machine has, parameter values made
+comparable (``comparable``), and rows as tensors, at once (``to_tensor``) or
+batch by batch for inference (``map_batches``).
 """
 
-import math
 from numbers import Integral
 
 import numpy as np
@@ -16,13 +16,18 @@ import torch
 from sklearn.utils._param_validation import Options
 from sklearn.utils.validation import validate_data
 
+from ._threads import torch_threads
+
 __all__ = [
     "FLOAT32_MAX",
+    "INFERENCE_BATCH_ROWS",
     "AvailableDevice",
     "PositiveIntegerSizes",
     "available_devices",
     "check_float32_range",
+    "comparable",
     "device_problem",
+    "map_batches",
     "resolve_device",
     "to_tensor",
     "validate_numeric",
@@ -37,6 +42,36 @@ def to_tensor(X, device, dtype=np.float32):
     if not X.flags.writeable:
         X = X.copy()
     return torch.from_numpy(X).to(device)
+
+
+def comparable(value):
+    """``value`` with lists and arrays as tuples: ``(8,)``, ``[8]``, ``np.array([8])`` compare equal."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return tuple(comparable(item) for item in value)
+    return value.item() if isinstance(value, np.generic) else value
+
+
+# Rows per batch at inference: large enough to be fast, small enough to bound memory.
+INFERENCE_BATCH_ROWS = 4096
+
+
+def map_batches(
+    X, function, n_columns, *, device, n_jobs=None, dtype=np.float32, input_dtype=np.float32
+):
+    """Apply ``function`` (tensor -> tensor) to row batches of ``X`` without gradients.
+
+    Each batch of ``INFERENCE_BATCH_ROWS`` rows goes to ``device`` as a tensor
+    of ``input_dtype``; the results are gathered in an ndarray of shape
+    ``(n_samples, n_columns)`` and ``dtype``, so memory is bounded by the
+    batch, not by the data. ``n_jobs`` torch threads run it.
+    """
+    out = np.empty((X.shape[0], n_columns), dtype=dtype)
+    with torch_threads(n_jobs), torch.no_grad():
+        for start in range(0, X.shape[0], INFERENCE_BATCH_ROWS):
+            stop = start + INFERENCE_BATCH_ROWS
+            batch = to_tensor(X[start:stop], device, input_dtype)
+            out[start:stop] = function(batch).cpu().numpy()
+    return out
 
 
 def resolve_device(device):

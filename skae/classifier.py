@@ -10,11 +10,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._base import map_batches
 from ._budget import n_batches
 from ._data import LazyRows
 from ._graph import induce, neighbor_affinity, spread_labels, unit_rows
 from ._head import SHARED_ATTRIBUTES, BaseAutoencoderSupervised, parameters_doc
+from ._validation import map_batches
 from .denoising import DenoisingAE
 
 __all__ = ["AutoencoderClassifier"]
