@@ -13,8 +13,16 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from ._budget import (
+    SELECTION_RULES,
+    best_epoch,
+    fold_rows,
+    refit_epochs,
+    training_budget,
+)
 from ._data import (
     CorruptedOnce,
     LazyRows,
@@ -24,20 +32,24 @@ from ._data import (
     map_dask_blocks,
     streamed_pca,
 )
-from ._budget import (
-    SELECTION_RULES,
-    best_epoch,
-    fold_rows,
-    refit_epochs,
-    training_budget,
-)
 from ._distributed import active_parallel, check_process_group, data_parallel
-from ._engine import DivergenceError, EarlyStoppingFromStart, TrainingEngine
+from ._engine import DivergenceError
 from ._output import output_container
+from ._pretraining import PRETRAINING_METHODS, pretrain
 from ._random import draw_seed, seeded_torch, torch_generator
 from ._rollback import rollback_on_error
 from ._threads import torch_threads
-from ._pretraining import PRETRAINING_METHODS, pretrain
+from ._training import OPTIMIZERS, engine_settings, new_early_stopping, new_engine
+from ._validation import (
+    FLOAT32_MAX,
+    AvailableDevice,
+    PositiveIntegerSizes,
+    comparable,
+    map_batches,
+    resolve_device,
+    to_tensor,
+    validate_numeric,
+)
 from .nn import (
     ACTIVATIONS,
     Autoencoder,
@@ -52,33 +64,9 @@ __all__ = ["BaseAutoencoder"]
 # Reconstruction losses: loss(reconstruction, X, reduction="mean" | "none").
 RECONSTRUCTION_LOSSES = {"mse": F.mse_loss, "bce": F.binary_cross_entropy}
 
-OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "sgd": torch.optim.SGD,
-    "rmsprop": torch.optim.RMSprop,
-}
-
-# Optimizers with a fused implementation: one kernel per step instead of one op per
-# parameter, about 25% less time per epoch on small CPU networks (benchmarks/speed.py).
-FUSABLE_OPTIMIZERS = (torch.optim.Adam, torch.optim.AdamW)
-FUSED_ON_CPU = tuple(int(part) for part in torch.__version__.split(".")[:2]) >= (2, 4)
-
-# Rows per batch at inference: large enough to be fast, small enough to bound memory.
-INFERENCE_BATCH_ROWS = 4096
-
-FLOAT32_MAX = float(np.finfo(np.float32).max)
-# Beyond this, a value's square (a squared error) overflows float32.
-FLOAT32_SQRT_MAX = math.sqrt(FLOAT32_MAX)
-
-
 def _take(X, rows):
     """The rows ``rows`` (ints) of an ndarray or a ``LazyRows``, in that order."""
     return X[rows] if isinstance(X, LazyRows) else X[np.asarray(rows)]
-
-
-def discard(*args, **kwargs):
-    """A sink that prints nothing (module level, so that it pickles)."""
 
 
 def validated_input(autoencoder, X):
@@ -91,201 +79,6 @@ def validated_input(autoencoder, X):
     subclass overrides.
     """
     return autoencoder._validate_input(X, reset=False)
-
-
-def _comparable(value):
-    """``value`` with lists and arrays as tuples: ``(8,)``, ``[8]``, ``np.array([8])`` compare equal."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return tuple(_comparable(item) for item in value)
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _to_tensor(X, device, dtype=np.float32):
-    """A tensor of ``dtype`` holding a copy of (or a view on) the rows ``X``."""
-    X = np.ascontiguousarray(X, dtype=dtype)
-    if not X.flags.writeable:
-        X = X.copy()
-    return torch.from_numpy(X).to(device)
-
-
-def resolve_device(device):
-    """The torch device that the ``device`` parameter names (``"auto"``: CUDA if available)."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return str(device)
-
-
-def map_batches(
-    X, function, n_columns, *, device, n_jobs=None, dtype=np.float32, input_dtype=np.float32
-):
-    """Apply ``function`` (tensor -> tensor) to row batches of ``X`` without gradients.
-
-    Each batch of ``INFERENCE_BATCH_ROWS`` rows goes to ``device`` as a tensor
-    of ``input_dtype``; the results are gathered in an ndarray of shape
-    ``(n_samples, n_columns)`` and ``dtype``, so memory is bounded by the
-    batch, not by the data. ``n_jobs`` torch threads run it.
-    """
-    out = np.empty((X.shape[0], n_columns), dtype=dtype)
-    with torch_threads(n_jobs), torch.no_grad():
-        for start in range(0, X.shape[0], INFERENCE_BATCH_ROWS):
-            stop = start + INFERENCE_BATCH_ROWS
-            batch = _to_tensor(X[start:stop], device, input_dtype)
-            out[start:stop] = function(batch).cpu().numpy()
-    return out
-
-
-# What pandas infers for an object column holding only numbers and missing values.
-NUMERIC_INFERRED = {"integer", "floating", "mixed-integer-float", "boolean", "decimal", "empty"}
-
-
-def _non_numeric_columns(X):
-    """``"name (dtype)"`` of the pandas/polars columns that hold neither numbers nor booleans."""
-    dtypes = getattr(X, "dtypes", None)
-    if dtypes is None or not hasattr(X, "columns"):
-        return []
-    found = []
-    for i, (name, dtype) in enumerate(zip(X.columns, dtypes)):
-        if hasattr(dtype, "is_numeric"):  # polars
-            numeric = dtype.is_numeric() or str(dtype) == "Boolean"
-        elif getattr(dtype, "kind", "O") == "O" and str(dtype) == "object":
-            from pandas.api.types import infer_dtype
-
-            numeric = infer_dtype(X.iloc[:, i], skipna=True) in NUMERIC_INFERRED
-        else:  # categorical and string dtypes have kind "O"
-            numeric = getattr(dtype, "kind", "O") in "biufc"
-        if not numeric:
-            found.append(f"{name!r} ({dtype})")
-    return found
-
-
-def validate_numeric(estimator, X, *, reset, min_samples=1):
-    """``validate_data`` for numeric input, float32 or float64, within float32's range.
-
-    A string column or value is an error that points to ``OneHotEncoder``.
-    """
-    name = type(estimator).__name__
-    non_numeric = _non_numeric_columns(X)
-    if non_numeric:
-        raise ValueError(
-            f"{name} needs numeric input, but column(s) {', '.join(non_numeric)} are not "
-            "numeric. Encode them first, e.g. with sklearn.compose.ColumnTransformer and "
-            "OneHotEncoder."
-        )
-    try:
-        X = validate_data(
-            estimator,
-            X,
-            reset=reset,
-            dtype=[np.float32, np.float64],
-            ensure_min_samples=min_samples,
-        )
-    except ValueError as error:
-        if "could not convert" in str(error):
-            raise ValueError(
-                f"{name} needs numeric input: {error}. Encode string columns first, e.g. "
-                "with sklearn.compose.ColumnTransformer and OneHotEncoder."
-            ) from error
-        raise
-    if X.dtype == np.float64:
-        check_float32_range(X, name)
-    return X
-
-
-def check_float32_range(values, name, what="X"):
-    """Refuse ``values`` (an ndarray) holding a value beyond float32's range.
-
-    ``name`` is the estimator's, ``what`` says which values (``"X"``,
-    ``"y"``): the one error every skae estimator gives, at ``fit`` and at
-    ``transform``, ``predict`` and ``score``, for values that float32 (what
-    the networks compute in) cannot hold.
-    """
-    # Two reductions, not np.abs(values): no temporary as large as the data.
-    if values.size and max(np.nanmax(values), -np.nanmin(values)) > FLOAT32_MAX:
-        raise ValueError(
-            f"{what} has values beyond float32's range (+/-{FLOAT32_MAX:.3g}), which {name} "
-            "computes in. Scale the data first (e.g. StandardScaler)."
-        )
-
-
-# scikit-learn's parameter validation takes its own constraint classes only: these
-# two are ``Options`` whose test is their own.
-class PositiveIntegerSizes(Options):
-    """Constraint: a sequence of positive integers, e.g. ``hidden_layer_sizes``.
-
-    An empty sequence (no hidden layer) satisfies it; a string, a float such
-    as ``8.5`` (or ``8.0``), a boolean, zero or a negative size does not.
-    """
-
-    def __init__(self):
-        super().__init__(object, set())
-
-    def is_satisfied_by(self, val):
-        if isinstance(val, (str, bytes, dict)) or not hasattr(val, "__len__"):
-            return False
-        try:
-            sizes = list(val)
-        except TypeError:
-            return False
-        return all(
-            isinstance(size, Integral) and not isinstance(size, (bool, np.bool_)) and size > 0
-            for size in sizes
-        )
-
-    def __str__(self):
-        return "an array-like of positive integers (the width of each layer), e.g. (64, 32)"
-
-
-def device_problem(device):
-    """Why ``device`` cannot be used on this machine, or None when it can.
-
-    ``"auto"`` and the CPU always can; CUDA (``"cuda"``, ``"cuda:1"``) when
-    torch sees that many GPUs; ``"mps"`` when torch's MPS backend is
-    available. Any other device is refused.
-    """
-    if isinstance(device, str) and device == "auto":
-        return None
-    if not isinstance(device, (str, torch.device)):
-        return f"{device!r} is not a device name"
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, ValueError, TypeError):
-        return f"torch does not know the device {str(device)!r}"
-    if parsed.type == "cpu":
-        return None
-    if parsed.type == "cuda":
-        n_gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if n_gpus == 0:
-            return "CUDA is not available here"
-        if parsed.index is not None and parsed.index >= n_gpus:
-            return f"there are {n_gpus} CUDA device(s) here"
-        return None
-    if parsed.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        return None if mps is not None and mps.is_available() else "MPS is not available here"
-    return f"skae does not train on {parsed.type!r} devices"
-
-
-def available_devices():
-    """The device names that ``device_problem`` accepts here, for messages."""
-    names = ["'auto'", "'cpu'"]
-    if device_problem("cuda") is None:
-        names.append("'cuda'" + (" or 'cuda:<index>'" if torch.cuda.device_count() > 1 else ""))
-    if device_problem("mps") is None:
-        names.append("'mps'")
-    return names
-
-
-class AvailableDevice(Options):
-    """Constraint: a device this machine has (see ``device_problem``)."""
-
-    def __init__(self):
-        super().__init__(object, set())
-
-    def is_satisfied_by(self, val):
-        return device_problem(val) is None
-
-    def __str__(self):
-        return f"a device available on this machine: {', '.join(available_devices())}"
 
 
 class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -535,7 +328,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """Reconstruction loss per element ``(B, n_features)``, or its mean."""
         return RECONSTRUCTION_LOSSES[self.loss](reconstruction, X, reduction=reduction)
 
-    def _training_loss(self, output, X_clean, X_input):
+    def _training_loss(self, output, X_clean, X_input, epoch=None):
+        """The loss of a batch (``epoch``: the engine's epoch, unused here)."""
         if isinstance(X_clean, tuple):  # an (input, target) batch, e.g. corrupted and clean
             X_clean = X_clean[1]
         loss = self._reconstruction_errors(output[0], X_clean, reduction="mean")
@@ -780,18 +574,40 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         parallel = active_parallel()
         if parallel is not None:  # every rank starts from the same weights
             parallel.broadcast_module(module)
-        net = self._make_engine(module, generator, budget, monitor)
-        net.initialize()
-        return net
+        return self._make_engine(module, generator, budget, monitor)
 
     def _train(self, X_train, X_valid, epochs, torch_seed, *, pretraining):
         """Pretrain (a new network, when asked for), then train ``net_`` for ``epochs`` epochs."""
         X_train, X_valid = self._training_tensors(X_train, X_valid, self.net_.generator)
         with seeded_torch(torch_seed, self.net_.device):  # dropout, sampling
-            if pretraining:
-                pretrain(self, X_train)  # greedy layer-wise phase, when asked for
+            pretrained = self._pretrain(X_train) if pretraining else []
             if epochs > 0:
                 self.net_.partial_fit(X_train, epochs=epochs, X_valid=X_valid)
+            if pretrained:  # the greedy phase's epochs first, numbered with fine-tuning's
+                self.net_.prepend_history(pretrained)
+
+    def _pretrain(self, X_train):
+        """Greedy layer-wise pretraining of ``net_``'s new network, when asked for.
+
+        Sets ``pretraining_loss_curves_`` (or removes it) and returns the
+        phase's history rows (``skae._pretraining.pretrain``).
+        """
+        if getattr(self, "pretraining", None) is None:
+            self.__dict__.pop("pretraining_loss_curves_", None)
+            return []
+        curves, rows = pretrain(
+            self.net_,
+            X_train,
+            n_epochs=self.pretraining_max_iter,
+            reconstruction_errors=self._reconstruction_errors,
+            corrupt=self._corrupt,
+            keep_pca_start=self.init == "pca",
+            lr=self.learning_rate_init,
+            alpha=self.alpha,
+            verbose=self.verbose,
+        )
+        self.pretraining_loss_curves_ = curves
+        return rows
 
     def _holdout(self, X, n_valid, generator):
         """Training and validation rows: ``n_valid`` rows drawn at random are held out.
@@ -850,7 +666,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """``{name: value}`` of the ``_architecture_params``, comparable from call to call."""
         params = self.get_params(deep=False)
         return {
-            name: _comparable(params[name]) for name in self._architecture_params if name in params
+            name: comparable(params[name]) for name in self._architecture_params if name in params
         }
 
     def _check_architecture_unchanged(self):
@@ -884,33 +700,28 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         callbacks = [("early_stopping", stopping)]
         callbacks += [
             cb if isinstance(cb, tuple) else (f"user_{i}", cb)
-            for i, cb in enumerate(self._user_callbacks())
+            for i, cb in enumerate(copy.deepcopy(self.callbacks) if self.callbacks else [])
         ]
-        optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
-        device = self._device()
-        fused = {}
-        if optimizer in FUSABLE_OPTIMIZERS and (FUSED_ON_CPU or device != "cpu"):
-            fused = {"optimizer__fused": True}
-        backprop = {"code_penalty": None, **self._hand_backprop_settings()}
-        return dict(
+        return engine_settings(
             loss_fn=self._training_loss,
             corrupt=self._corrupt,
-            **backprop,
-            optimizer=optimizer,
-            optimizer__weight_decay=self.alpha,
-            **fused,
+            **self._hand_backprop_settings(),
+            optimizer=self.optimizer,
+            alpha=self.alpha,
             lr=self.learning_rate_init,
             warmup_steps=budget.warmup_steps,
             parallel=active_parallel(),
             max_epochs=budget.max_epochs,
             batch_size=budget.batch_size,
             callbacks=callbacks,
-            device=device,
+            device=self._device(),
             verbose=self.verbose,
         )
 
-    def _make_engine(self, module, generator, budget, monitor):
-        return TrainingEngine(module, generator=generator, **self._engine_settings(budget, monitor))
+    def _make_engine(self, module, generator, budget, monitor, initialize=True):
+        """A training engine for ``module`` (``skae._training.new_engine``), from the settings."""
+        settings = self._engine_settings(budget, monitor)
+        return new_engine(module, generator, settings, initialize=initialize)
 
     def _hand_backprop_settings(self):
         """The engine's ``hand_backprop`` and ``code_penalty``: by hand when the loss allows.
@@ -923,18 +734,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             return {"hand_backprop": False}
         return {"hand_backprop": True, "code_penalty": self._code_penalty_and_grad}
 
-    def _user_callbacks(self):
-        from copy import deepcopy
-
-        return deepcopy(self.callbacks) if self.callbacks else []
-
     def _early_stopping_callback(self):
         """The early-stopping callback; ``_engine_settings`` sets its monitor and patience."""
-        return EarlyStoppingFromStart(
-            threshold=self.tol,
-            threshold_mode="abs",
-            sink=print if self.verbose else discard,
-        )
+        return new_early_stopping(patience=math.inf, tol=self.tol, verbose=self.verbose)
 
     def _corrupts_validation(self):
         """Whether early stopping scores corrupted validation rows (see ``_training_tensors``)."""
@@ -952,7 +754,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         device = self.net_.device
 
         def tensor(rows):
-            return rows.to(device) if isinstance(rows, LazyRows) else _to_tensor(rows, device)
+            return rows.to(device) if isinstance(rows, LazyRows) else to_tensor(rows, device)
 
         X_train = tensor(X_train)
         if X_valid is None:

@@ -245,10 +245,46 @@ class EarlyStoppingFromStart(EarlyStopping):
     best_index_ : int or None
         Position in ``valid_losses_`` of the weights training ends with
         (with ``load_best=True``); 0 for the starting weights.
+
+    Two parameters beyond skorch's:
+
+    * ``warmup_epochs``: the first epochs of the engine (their number in
+      the history, counted from 1, at most this) count no misses; when the
+      training loss is monitored they do not raise the bar either. A loss
+      whose weights change over those epochs (the VAE's KL warm-up) may
+      rise while the model improves.
+    * ``on_kept``: ``on_kept(module, X_valid)`` is called at the end of
+      training when ``load_best`` restores the weights of a trained epoch
+      (not the start's) chosen on validation rows ``X_valid``.
     """
+
+    def __init__(
+        self,
+        monitor="valid_loss",
+        patience=5,
+        threshold=1e-4,
+        threshold_mode="rel",
+        lower_is_better=True,
+        sink=print,
+        load_best=False,
+        warmup_epochs=0,
+        on_kept=None,
+    ):
+        super().__init__(
+            monitor=monitor,
+            patience=patience,
+            threshold=threshold,
+            threshold_mode=threshold_mode,
+            lower_is_better=lower_is_better,
+            sink=sink,
+            load_best=load_best,
+        )
+        self.warmup_epochs = warmup_epochs
+        self.on_kept = on_kept
 
     def on_train_begin(self, net, X_valid=None, **kwargs):
         super().on_train_begin(net, **kwargs)
+        self.X_valid_ = X_valid if self.on_kept is not None else None
         self.valid_losses_, self.best_index_ = [], None
         self.best_loss_ = math.inf if self.lower_is_better else -math.inf
         if self.monitor == "valid_loss" and X_valid is not None:
@@ -279,7 +315,13 @@ class EarlyStoppingFromStart(EarlyStopping):
             self.dynamic_threshold_ = self._calc_new_threshold(loss)
         else:
             self.misses_ += 1
-        self._record_best(net, loss, epoch=net.history[-1, "epoch"])
+        epoch = net.history[-1, "epoch"]
+        self._record_best(net, loss, epoch=epoch)
+        if epoch <= self.warmup_epochs:  # no miss counts, no bar is raised on the training loss
+            self.misses_ = 0
+            if self.monitor == "train_loss":
+                self.dynamic_threshold_ = math.inf if self.lower_is_better else -math.inf
+            return
         if self.misses_ >= self.patience:
             self._sink(
                 f"Stopping since {self.monitor} has not improved in the last "
@@ -287,6 +329,13 @@ class EarlyStoppingFromStart(EarlyStopping):
                 verbose=net.verbose,
             )
             raise StopTraining  # skae's stop; a KeyboardInterrupt is the user's
+
+    def on_train_end(self, net, **kwargs):
+        super().on_train_end(net, **kwargs)
+        X_valid, self.X_valid_ = getattr(self, "X_valid_", None), None
+        trained = self.best_epoch_ != 0  # not the start's weights
+        if self.on_kept is not None and self.load_best and X_valid is not None and trained:
+            self.on_kept(net.module_, X_valid)
 
 
 class EpochProgressBar(Callback):
@@ -310,7 +359,7 @@ class EpochProgressBar(Callback):
 class TrainingEngine(NeuralNet):
     """skorch ``NeuralNet`` that trains an autoencoder module on in-memory tensors.
 
-    The estimator supplies two hooks: ``loss_fn(output, batch, X_input)``
+    The estimator supplies two hooks: ``loss_fn(output, batch, X_input, epoch=...)``
     returning the scalar training loss, and ``corrupt(X, generator)``
     returning the input the module sees (the identity for a plain
     autoencoder). A batch is a tensor of rows, or a tuple of row-aligned
@@ -323,7 +372,10 @@ class TrainingEngine(NeuralNet):
         An initialized module; ``module(X)`` returns a tuple whose first
         element is the reconstruction.
     loss_fn : callable
-        ``loss_fn(output, batch, X_input) -> torch.Tensor`` (a scalar).
+        ``loss_fn(output, batch, X_input, epoch=...) -> torch.Tensor`` (a
+        scalar). ``epoch`` is the number of the epoch being run, counted
+        from 1 over the engine's history (when scoring outside an epoch,
+        the last epoch's number, 0 before any).
     corrupt : callable or None, default=None
         ``corrupt(X, generator) -> torch.Tensor``, applied to training batches only.
     hand_backprop : bool, default=False
@@ -407,7 +459,7 @@ class TrainingEngine(NeuralNet):
             )
         return batches
 
-    def train_step(self, batch, **fit_params):
+    def train_step(self, batch, epoch=None, **fit_params):
         X_input = _inputs(batch)
         if self.corrupt is not None:
             X_input = self.corrupt(X_input, self.generator)
@@ -417,7 +469,7 @@ class TrainingEngine(NeuralNet):
         else:
             zero_grad(self.optimizer_)
             output = self.module_(X_input)
-            loss = self.loss_fn(output, batch, X_input)
+            loss = self.loss_fn(output, batch, X_input, epoch=self._epoch(epoch))
             loss.backward()
         if self.parallel is not None:
             self.parallel.average_gradients(self.module_.parameters(), len(X_input))
@@ -540,10 +592,15 @@ class TrainingEngine(NeuralNet):
         return state
 
     @torch.no_grad()
-    def validation_step(self, batch, **fit_params):
+    def validation_step(self, batch, epoch=None, **fit_params):
         X_input = _inputs(batch)
         output = self.module_(X_input)
-        return {"loss": self.loss_fn(output, batch, X_input), "y_pred": output}
+        loss = self.loss_fn(output, batch, X_input, epoch=self._epoch(epoch))
+        return {"loss": loss, "y_pred": output}
+
+    def _epoch(self, epoch):
+        """The epoch passed to the loss: ``epoch``, or the history's last (0 before any)."""
+        return len(self.history) if epoch is None else epoch
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
@@ -555,7 +612,7 @@ class TrainingEngine(NeuralNet):
         for batch in iterator:
             for cb in begin:
                 cb.on_batch_begin(self, batch=batch, training=training)
-            step = step_fn(batch)
+            step = step_fn(batch, **fit_params)
             # Kept on the device (no synchronization per batch), in one buffer.
             losses = _store_loss(losses, len(sizes), step["loss"], len(iterator))
             sizes.append(len(_inputs(batch)))
@@ -667,9 +724,24 @@ class TrainingEngine(NeuralNet):
         on_epoch_kwargs = {"dataset_train": X, "dataset_valid": X_valid}
         for _ in range(epochs):
             self.notify("on_epoch_begin", **on_epoch_kwargs)
-            self.run_single_epoch(iterator_train, True, "train", self.train_step)
-            self.run_single_epoch(iterator_valid, False, "valid", self.validation_step)
+            epoch = len(self.history)  # this epoch's number, counted from 1
+            self.run_single_epoch(iterator_train, True, "train", self.train_step, epoch=epoch)
+            self.run_single_epoch(
+                iterator_valid, False, "valid", self.validation_step, epoch=epoch
+            )
             self.notify("on_epoch_end", **on_epoch_kwargs)
+        return self
+
+    def prepend_history(self, rows):
+        """Put ``rows`` (dicts, e.g. another engine's epochs) first in the history, renumbered.
+
+        Greedy layer-wise pretraining's epochs go there once fine-tuning has
+        run, so that fine-tuning numbers its own epochs from 1 (early
+        stopping's warm-up, the loss's ``epoch``).
+        """
+        self.history[:0] = rows
+        for epoch, row in enumerate(self.history, start=1):
+            row["epoch"] = epoch
         return self
 
     def partial_fit(self, X, y=None, classes=None, epochs=None, X_valid=None):

@@ -2,8 +2,10 @@
 
 The autoencoder learns from every row, labeled or not; the labeled rows then
 train a head on its codes, first with the encoder frozen, then end to end.
-Both phases run through ``skae._engine.TrainingEngine`` with a batch
-``(X, y)``, like every other fit in skae. ``BaseAutoencoderSupervised`` owns
+Both phases run through one ``skae._engine.TrainingEngine`` with a batch
+``(X, y)``, built by the engine factory (``skae._training``) like every
+other fit in skae; the fine-tuning phase lowers its learning rate through
+the engine (``configure``). ``BaseAutoencoderSupervised`` owns
 ``fit``, ``transform`` and the training of both phases; a subclass encodes
 its targets, gives the loss and predicts.
 """
@@ -15,37 +17,34 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator, clone, _fit_context
+from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import TransformerTags, check_random_state, get_tags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
+    _num_samples,
     check_array,
     check_consistent_length,
-    _num_samples,
     check_is_fitted,
     column_or_1d,
     validate_data,
 )
 from skorch.callbacks import Callback
 
-from ._base import (
-    OPTIMIZERS,
-    AvailableDevice,
-    BaseAutoencoder,
-    PositiveIntegerSizes,
-    discard,
-    map_batches,
-    resolve_device,
-    validated_input,
-)
+from ._base import BaseAutoencoder, validated_input
 from ._data import LazyRows
 from ._distributed import active_parallel, check_process_group, data_parallel
 from ._docstrings import render
-from ._engine import EarlyStoppingFromStart, TrainingEngine
 from ._random import draw_seed, seeded_torch, torch_generator
 from ._rollback import rollback_on_error
 from ._threads import torch_threads
+from ._training import OPTIMIZERS, engine_settings, new_early_stopping, new_engine
+from ._validation import (
+    AvailableDevice,
+    PositiveIntegerSizes,
+    map_batches,
+    resolve_device,
+)
 from .nn import ACTIVATIONS, make_mlp
 
 # Widest code of the default autoencoders (never wider than the input).
@@ -187,7 +186,8 @@ class BaseAutoencoderSupervised(BaseEstimator):
         """The ``DataParallel`` of the process group when ``distributed=True``, else None."""
         return check_process_group(getattr(self, "distributed", False))
 
-    def _loss(self, output, batch, X_input):
+    def _loss(self, output, batch, X_input, epoch=None):
+        """The training loss of a batch ``(X, targets, ...)`` (``epoch``: the engine's)."""
         raise NotImplementedError
 
     # -------------------------------------------------------------- fitting
@@ -345,48 +345,38 @@ class BaseAutoencoderSupervised(BaseEstimator):
         # Copies on the device: the inputs in float32, the rest as they are.
         tensors = [torch.tensor(np.asarray(data[0], dtype=np.float32), device=device)]
         tensors += [torch.as_tensor(array, device=device) for array in data[1:]]
-        phase = PhaseRecorder()
-        parallel = active_parallel()
-        engine = TrainingEngine(
-            module,
-            loss_fn=self._loss,
-            generator=torch_generator(seed),
-            optimizer=OPTIMIZERS.get(self.optimizer, self.optimizer),
-            optimizer__weight_decay=self.alpha,
-            lr=self.learning_rate_init,
-            batch_size=self.batch_size,
-            callbacks=[
-                ("phase", phase),
-                (  # raises skae's StopTraining: a KeyboardInterrupt reaches the caller
-                    "early_stopping",
-                    EarlyStoppingFromStart(
-                        monitor="train_loss",
-                        patience=self.n_iter_no_change,
-                        threshold=self.tol,
-                        threshold_mode="abs",
-                        sink=print if self.verbose else discard,
-                    ),
-                ),
-            ],
-            device=device,
-            verbose=self.verbose,
-            parallel=parallel,  # distributed=True: gradients averaged over ranks
-        )
-        engine.initialize()
-        data = tuple(tensors)
         fine_tuning_rate = self.fine_tuning_learning_rate
         if fine_tuning_rate is None:
             fine_tuning_rate = self.learning_rate_init / 10
+        parallel = active_parallel()
         n_rows = len(tensors[0]) if parallel is None else parallel.total(len(tensors[0]))
         frozen_epochs, fine_tuning_epochs = self._phase_epochs(n_rows, labeled_share)
+        phase = PhaseRecorder()
+        stopping = new_early_stopping(  # raises skae's StopTraining, not KeyboardInterrupt
+            patience=self.n_iter_no_change, tol=self.tol, verbose=self.verbose
+        )
+        settings = engine_settings(
+            loss_fn=self._loss,
+            optimizer=self.optimizer,
+            alpha=self.alpha,
+            fuse=False,
+            lr=self.learning_rate_init,
+            batch_size=self.batch_size,
+            max_epochs=max(frozen_epochs, fine_tuning_epochs),
+            callbacks=[("phase", phase), ("early_stopping", stopping)],
+            parallel=parallel,  # distributed=True: gradients averaged over ranks
+            device=device,
+            verbose=self.verbose,
+        )
+        engine = new_engine(module, torch_generator(seed), settings)
+        data = tuple(tensors)
         for phase.phase, epochs, rate in (
             ("frozen", frozen_epochs, self.learning_rate_init),
             ("fine-tuning", fine_tuning_epochs, fine_tuning_rate),
         ):
             if epochs:
                 module.freeze_encoder(phase.phase == "frozen")
-                for group in engine.optimizer_.param_groups:
-                    group["lr"] = rate
+                engine.configure(lr=rate)
                 engine.partial_fit(data, epochs=epochs)
         module.freeze_encoder(False)
         self.history_ = engine.history

@@ -4,8 +4,8 @@ Hinton & Salakhutdinov (2006) and Bengio et al. (2007) train a deep
 autoencoder one layer at a time before training it end to end: encoder layer
 ``k`` and its mirror in the decoder form a shallow autoencoder, trained to
 reconstruct the codes of the layers below it, which are frozen. This module
-runs that greedy phase, through the same ``TrainingEngine`` as every other
-fit; ``BaseAutoencoder._fit`` then fine-tunes the whole network as usual.
+runs that greedy phase, through the same engine factory
+(``skae._training.new_engine``) as every other fit; ``BaseAutoencoder._fit`` then fine-tunes the whole network as usual.
 
 Choices:
 
@@ -29,23 +29,26 @@ Choices:
 * The epochs of both phases go to ``history_`` (rows of the greedy phase come
   first and carry ``phase="pretraining"`` and ``layer=k``) and so to
   ``loss_curve_`` and ``n_iter_``; ``pretraining_loss_curves_`` holds one
-  curve per layer. The greedy rows are put into the engine's history when
-  fine-tuning ends, so that fine-tuning counts its own epochs (early
-  stopping, KL warm-up).
+  curve per layer. ``pretrain`` returns the greedy rows; the estimator puts
+  them first in its engine's history once fine-tuning has run
+  (``TrainingEngine.prepend_history``), so that fine-tuning counts its own
+  epochs (early stopping's warm-up, the loss's ``epoch``).
+
+The estimator hands over what the phase needs (its engine, its loss per
+element, its corruption and its settings); this module asks it nothing.
 """
 
 import math
 
 import torch
 import torch.nn.functional as F
-from skorch.callbacks import Callback
 from torch import nn
 
-from ._engine import TrainingEngine
 from ._random import draw_seed, torch_generator
+from ._training import engine_settings, new_engine
 from .nn import Autoencoder, LinearSkip, last_linear
 
-__all__ = ["pretrain"]
+__all__ = ["PRETRAINING_METHODS", "pretrain"]
 
 PRETRAINING_METHODS = {"layerwise"}
 
@@ -107,32 +110,61 @@ def _codes(blocks, X):
     return codes
 
 
-def _squared_error(output, batch, X_input):
+def _squared_error(output, batch, X_input, epoch=None):
     return F.mse_loss(output[0], batch)
 
 
-def pretrain(estimator, X):
-    """Run the greedy layer-wise phase on ``estimator.net_.module_``, if asked for.
+def pretrain(
+    net,
+    X,
+    *,
+    n_epochs,
+    reconstruction_errors,
+    corrupt,
+    keep_pca_start,
+    lr,
+    alpha,
+    verbose=0,
+):
+    """Run the greedy layer-wise phase on ``net.module_``; return its loss curves and history rows.
 
     Parameters
     ----------
-    estimator : BaseAutoencoder
-        An estimator whose training engine ``net_`` is initialized and not yet
-        trained. Nothing happens unless its ``pretraining`` is ``"layerwise"``.
+    net : TrainingEngine
+        The estimator's engine, initialized and not yet trained: its module,
+        generator, optimizer, batch size and device are the phase's.
     X : torch.Tensor of shape (n_samples, n_features)
         The training rows, on the training device.
+    n_epochs : int
+        Epochs of each layer's training.
+    reconstruction_errors : callable
+        ``reconstruction_errors(reconstruction, X)``, per element: the first
+        layer's loss is its mean (the estimator's loss).
+    corrupt : callable
+        ``corrupt(X, generator)``, the input the first layer sees (the
+        estimator's corruption).
+    keep_pca_start : bool
+        Whether the network starts at PCA's solution (``init="pca"``): a
+        single linear layer is then not pretrained, and the nonlinear
+        branch's last layers are reset to zero afterwards.
+    lr, alpha : float
+        The learning rate and weight decay.
+    verbose : int, default=0
+
+    Returns
+    -------
+    curves : list of list of float
+        Each layer's training loss at each epoch.
+    rows : list of dict
+        The phase's history rows (``phase="pretraining"``, ``layer=k``), for
+        ``TrainingEngine.prepend_history`` once fine-tuning has run.
     """
-    if getattr(estimator, "pretraining", None) is None:
-        if hasattr(estimator, "pretraining_loss_curves_"):
-            del estimator.pretraining_loss_curves_
-        return
-    net = estimator.net_
     encoder_blocks, decoder_blocks, skip, n_layers = _stack(net.module_)
-    if getattr(estimator, "init", None) == "pca" and not skip:
+    if keep_pca_start and not skip:
         n_layers = 0  # a single linear layer at PCA's solution: nothing to pretrain
 
-    def data_loss(output, batch, X_input):
-        return estimator._reconstruction_errors(output[0], batch).mean()
+    def data_loss(output, batch, X_input, epoch=None):
+        return reconstruction_errors(output[0], batch).mean()
 
     curves, rows = [], []
     for k in range(n_layers):
@@ -140,20 +172,21 @@ def pretrain(estimator, X):
         if k == 0 and skip:
             decoder_block = nn.Sequential(decoder_block, net.module_.decoder.activation)
         seed = draw_seed(net.generator)
-        engine = TrainingEngine(
-            Autoencoder(encoder_blocks[k], decoder_block),
+        settings = engine_settings(
             loss_fn=data_loss if k == 0 else _squared_error,
-            corrupt=estimator._corrupt if k == 0 else None,
-            generator=torch_generator(seed),
+            corrupt=corrupt if k == 0 else None,
             optimizer=net.optimizer,
-            optimizer__weight_decay=estimator.alpha,
-            lr=estimator.learning_rate_init,
-            max_epochs=estimator.pretraining_max_iter,
+            alpha=alpha,
+            fuse=False,
+            lr=lr,
+            max_epochs=n_epochs,
             batch_size=net.batch_size,
             parallel=net.parallel,  # distributed=True: gradients averaged over ranks
             device=net.device,
-            verbose=estimator.verbose,
+            verbose=verbose,
         )
+        module = Autoencoder(encoder_blocks[k], decoder_block)
+        engine = new_engine(module, torch_generator(seed), settings)
         engine.partial_fit(_codes(encoder_blocks[:k], X))
         curves.append([float(v) for v in engine.history[:, "train_loss"]])
         rows += [
@@ -166,24 +199,4 @@ def pretrain(estimator, X):
             for branch in (net.module_.encoder.mlp, net.module_.decoder.mlp):
                 last_linear(branch).weight.zero_()
                 last_linear(branch).bias.zero_()
-    estimator.pretraining_loss_curves_ = curves
-    if rows:
-        net.callbacks_ = [*net.callbacks_, ("pretraining_history", _PrependHistory(rows))]
-
-
-class _PrependHistory(Callback):
-    """At the end of fine-tuning, put the greedy phase's epochs first in the history.
-
-    Added only then, so that fine-tuning counts its own epochs (early
-    stopping, KL warm-up); removes itself once done.
-    """
-
-    def __init__(self, rows):
-        self.rows = rows
-
-    def on_train_end(self, net, **kwargs):
-        net.history[:0] = self.rows
-        for epoch, row in enumerate(net.history, start=1):
-            row["epoch"] = epoch
-        net.callbacks_ = [(name, cb) for name, cb in net.callbacks_ if cb is not self]
-
+    return curves, rows

@@ -10,12 +10,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._base import map_batches
+from ._budget import n_batches
 from ._data import LazyRows
 from ._distributed import active_parallel
 from ._docstrings import fill_docstring
 from ._graph import induce, neighbor_affinity, spread_labels, unit_rows
 from ._head import SHARED_ATTRIBUTES, BaseAutoencoderSupervised, parameters_doc
+from ._validation import map_batches
 from .denoising import DenoisingAE
 
 __all__ = ["AutoencoderClassifier"]
@@ -297,7 +298,7 @@ class AutoencoderClassifier(ClassifierMixin, BaseAutoencoderSupervised):
         # training targets: a long fit of pseudo labels learns their mistakes
         # (150 rows, 10% labeled: in proportion to the share lost 1-2 points).
         share = labeled_share**2
-        batches = -(-n_rows // self.batch_size)
+        batches = n_batches(n_rows, self.batch_size)  # optimizer steps per epoch
         frozen, fine_tuning = self.freeze_epochs, self.max_iter
         if frozen == "auto":
             steps = int(np.ceil(share * AUTO_FROZEN_STEPS))
@@ -354,7 +355,7 @@ class AutoencoderClassifier(ClassifierMixin, BaseAutoencoderSupervised):
             )
         return parallel
 
-    def _loss(self, output, batch, X_input):
+    def _loss(self, output, batch, X_input, epoch=None):
         if len(batch) == 2:
             return F.cross_entropy(output[0], batch[1])
         losses = F.cross_entropy(output[0], batch[1], reduction="none")

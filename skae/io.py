@@ -37,9 +37,14 @@ import torch
 from sklearn.base import BaseEstimator
 from skorch.history import History
 
-# FileError under a private alias: what is wrong with a file, which load names.
-from ._io_format import MAX_NESTING, nesting, read_model_file, versions, write_model_file
-from ._io_format import FileError as _FileError
+from ._io_format import (
+    MAX_NESTING,
+    FileError,
+    nesting,
+    read_model_file,
+    versions,
+    write_model_file,
+)
 from ._io_onnx import export_onnx
 from ._io_trust import (
     TRUSTED_PACKAGES,
@@ -50,6 +55,7 @@ from ._io_trust import (
     set_attribute,
     trusted_classes,
 )
+from ._random import torch_generator
 
 __all__ = ["export_onnx", "load", "save"]
 
@@ -175,14 +181,14 @@ def _dtype(name, kinds):
     """``np.dtype(name)``, refused unless its kind is one of ``kinds``."""
     dtype = np.dtype(name) if isinstance(name, str) else None
     if dtype is None or dtype.kind not in kinds:
-        raise _FileError(f"The model file names the dtype {name!r}, which skae does not store.")
+        raise FileError(f"The model file names the dtype {name!r}, which skae does not store.")
     return dtype
 
 
 def _entries(value, what):
-    """``value`` if it is a JSON object (a dict), else a ``_FileError`` naming ``what``."""
+    """``value`` if it is a JSON object (a dict), else a ``FileError`` naming ``what``."""
     if not isinstance(value, dict):
-        raise _FileError(f"The model file's entry for {what} is not a JSON object.")
+        raise FileError(f"The model file's entry for {what} is not a JSON object.")
     return value
 
 
@@ -238,7 +244,7 @@ class _Decoder:
             return self.module_tree(content)
         if tag == "__type__":
             return import_class(content, trusted=self.trusted)
-        raise _FileError(f"Unknown entry {tag!r} in the model file.")
+        raise FileError(f"Unknown entry {tag!r} in the model file.")
 
     def module_tree(self, saved):
         """Rebuild a module saved by ``_Encoder.module_tree`` without calling its ``__init__``."""
@@ -323,7 +329,7 @@ def _validate_loaded_params(estimator, what):
     try:
         validate()
     except (ValueError, TypeError) as error:
-        raise _FileError(f"{what} in the model file are invalid: {error}") from None
+        raise FileError(f"{what} in the model file are invalid: {error}") from None
 
 
 def _restore(saved, decode):
@@ -333,7 +339,7 @@ def _restore(saved, decode):
     saved_params = _entries(saved["params"], f"the parameters of {cls.__name__}")
     unknown = sorted(set(saved_params) - set(cls._get_param_names()))
     if unknown:
-        raise _FileError(f"The model file gives {cls.__name__} unknown parameters {unknown}.")
+        raise FileError(f"The model file gives {cls.__name__} unknown parameters {unknown}.")
     params = {name: decode(value) for name, value in saved_params.items()}
     if "device" in params:
         device = decode.device or _available_device(params["device"])
@@ -356,7 +362,7 @@ def _restore(saved, decode):
             set_attribute(estimator, name, decode(value))
     if "net" in saved:
         if not all(callable(getattr(estimator, name, None)) for name in _ENGINE_HOOKS):
-            raise _FileError(
+            raise FileError(
                 f"{cls.__name__} is not a skae autoencoder; cannot load its network."
             )
         _rebuild_engine(estimator, _entries(saved["net"], "the network"), decode)
@@ -387,7 +393,7 @@ def _network_builder(estimator):
     architecture = vars(estimator).get("_architecture_") or {}
     params = estimator.get_params(deep=False)
     if not isinstance(architecture, dict) or not set(architecture) <= set(params):
-        raise _FileError(
+        raise FileError(
             f"The fitted architecture of {cls.__name__} in the model file names "
             f"parameters {cls.__name__} does not have."
         )
@@ -403,20 +409,20 @@ def _rebuild_engine(estimator, saved, decode):
     builder = _network_builder(estimator)
     n_features = saved["input_width"] if "input_width" in saved else estimator.n_features_in_
     if type(n_features) is not int or n_features < 1:
-        raise _FileError(f"The network's input width {n_features!r} is not a positive integer.")
+        raise FileError(f"The network's input width {n_features!r} is not a positive integer.")
     n_rows = min(n_features, getattr(builder, "n_components", 1)) + 2
     optimizer_class = decode(saved.get("optimizer_class"))
     if optimizer_class is not None and not (
         isinstance(optimizer_class, type) and issubclass(optimizer_class, torch.optim.Optimizer)
     ):
-        raise _FileError(f"The optimizer class {optimizer_class!r} is not a torch optimizer.")
+        raise FileError(f"The optimizer class {optimizer_class!r} is not a torch optimizer.")
     with torch.random.fork_rng(devices=[]):
         torch.default_generator.manual_seed(0)  # the CPU only, without touching CUDA
         # The architecture alone (no data, no PCA): the saved weights overwrite it.
         module = builder._build_network(n_features)
         # Any budget will do: a later fit (warm_start, partial_fit) applies its own.
         budget = estimator._training_budget(n_rows, reset=False, early_stopping=False)
-        net = estimator._make_engine(module, torch.Generator().manual_seed(0), budget, None)
+        net = estimator._make_engine(module, torch_generator(0), budget, None, initialize=False)
         if optimizer_class is not None and net.optimizer is not optimizer_class:
             # The optimizer the network was trained with (set_params may have named
             # another since, which the next warm fit starts afresh, as after a pickle);
@@ -598,7 +604,7 @@ def load(path, *, device=None, trusted=None):
     decode = _Decoder(tensors, device, trusted)
     try:
         return _restore(content["estimator"], decode)
-    except _FileError as error:
+    except FileError as error:
         raise ValueError(f"{path!r} could not be loaded: {error}") from None
     except Warning:
         raise

@@ -11,11 +11,11 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import check_float32_range
 from ._data import reused_pca
 from ._distributed import active_parallel, check_process_group, data_parallel
 from ._random import draw_seed
 from ._rollback import rollback_on_error
+from ._validation import check_float32_range
 from .autoencoder import AutoencoderTransformer
 
 __all__ = ["AutoencoderOutlierDetector"]

@@ -4,10 +4,10 @@ import numpy as np
 import torch.nn.functional as F
 from sklearn.base import RegressorMixin
 
-from ._base import check_float32_range
 from ._distributed import active_parallel
 from ._docstrings import fill_docstring
 from ._head import SHARED_ATTRIBUTES, BaseAutoencoderSupervised, parameters_doc
+from ._validation import check_float32_range
 from .autoencoder import AutoencoderTransformer
 
 __all__ = ["AutoencoderRegressor"]
@@ -150,7 +150,7 @@ class AutoencoderRegressor(RegressorMixin, BaseAutoencoderSupervised):
         self.y_mean_, self.y_scale_ = mean, std or 1.0
         return ((y - self.y_mean_) / self.y_scale_).astype(np.float32)
 
-    def _loss(self, output, batch, X_input):
+    def _loss(self, output, batch, X_input, epoch=None):
         return F.mse_loss(output[0][:, 0], batch[1])
 
     def predict(self, X):

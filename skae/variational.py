@@ -18,7 +18,7 @@ from ._base import BaseAutoencoder
 from ._data import column_variances, streamed_pca
 from ._distributed import active_parallel
 from ._docstrings import fill_budget_docs
-from ._engine import DivergenceError, EarlyStoppingFromStart
+from ._engine import DivergenceError
 from ._output import output_container
 from .nn import (
     LinearSkip,
@@ -110,69 +110,6 @@ def _probabilistic_pca_noise(eigenvalues, discarded, n_dims, beta):
         if kept_ok and dropped_ok:
             return noise
     return (discarded + eigenvalues.sum()) / n_dims
-
-
-class _WarmupEarlyStopping(EarlyStoppingFromStart):
-    """Early stopping that counts no misses during the KL warm-up epochs.
-
-    During warm-up the KL weight grows, so the training loss may rise while
-    the model improves: these epochs never stop training, and when the
-    training loss is monitored they do not set the best score either (the
-    validation loss always uses the full ``beta``, so it stays comparable).
-
-    With ``on_kept``, ``on_kept(module, X_valid)`` is called at the end of
-    training when the weights of a trained epoch are restored.
-
-    Like ``EarlyStoppingFromStart``, it ends training by raising
-    ``StopTraining`` (never ``KeyboardInterrupt``, which is left to Ctrl-C).
-    """
-
-    def __init__(
-        self,
-        warmup=0,
-        on_kept=None,
-        monitor="valid_loss",
-        patience=5,
-        threshold=1e-4,
-        threshold_mode="rel",
-        lower_is_better=True,
-        sink=print,
-        load_best=False,
-    ):
-        super().__init__(
-            monitor=monitor,
-            patience=patience,
-            threshold=threshold,
-            threshold_mode=threshold_mode,
-            lower_is_better=lower_is_better,
-            sink=sink,
-            load_best=load_best,
-        )
-        self.warmup = warmup
-        self.on_kept = on_kept
-
-    def on_train_begin(self, net, X=None, X_valid=None, **kwargs):
-        super().on_train_begin(net, X=X, X_valid=X_valid, **kwargs)
-        self.X_valid_ = X_valid
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) > self.warmup:
-            return super().on_epoch_end(net, **kwargs)
-        patience, self.patience = self.patience, math.inf
-        try:
-            super().on_epoch_end(net, **kwargs)
-        finally:
-            self.patience = patience
-        self.misses_ = 0
-        if self.monitor == "train_loss":
-            self.dynamic_threshold_ = math.inf if self.lower_is_better else -math.inf
-
-    def on_train_end(self, net, **kwargs):
-        super().on_train_end(net, **kwargs)
-        X_valid, self.X_valid_ = getattr(self, "X_valid_", None), None
-        kept_training = self.best_epoch_ != 0
-        if self.on_kept is not None and self.load_best and X_valid is not None and kept_training:
-            self.on_kept(net.module_, X_valid)
 
 
 @fill_budget_docs
@@ -599,14 +536,13 @@ default="adam"
         """Per-row log p(x | z), summed over features, shape ``(B,)``."""
         return LOG_LIKELIHOODS[self.loss](reconstruction, X, noise_variance)
 
-    def _kl_weight(self):
-        net = self.net_
-        if not self.kl_warmup or not net.module_.training:
+    def _kl_weight(self, epoch):
+        """The KL term's weight at training ``epoch`` (counted from 1): ``beta`` after warm-up."""
+        if not self.kl_warmup or not self.net_.module_.training:
             return self.beta
-        epoch = len(net.history)  # the current epoch, counted from 1
         return self.beta * min(1.0, (epoch - 1) / self.kl_warmup)
 
-    def _training_loss(self, output, X_clean, X_input):
+    def _training_loss(self, output, X_clean, X_input, epoch=None):
         reconstruction, _, mean, log_var = output
         module = self.net_.module_
         kl = kl_standard_normal(mean, log_var)
@@ -616,13 +552,12 @@ default="adam"
         noise_variance = module.noise_variance
         if noise_variance is not None and isinstance(self.noise_variance, str):
             squared_residuals = (reconstruction.detach() - X_clean).pow(2)  # (B, n_features)
-            epoch = len(self.net_.history)
             parallel = self.net_.parallel  # distributed=True: every rank's residuals
             reduce = None if parallel is None else parallel.sum_with_count
             noise_variance = module.update_noise_variance(squared_residuals, epoch, reduce=reduce)
             self.net_.history.record("noise_variance", float(noise_variance.mean()))
         log_likelihood = self._log_likelihood(reconstruction, X_clean, noise_variance)
-        return -log_likelihood.mean() + self._kl_weight() * kl
+        return -log_likelihood.mean() + self._kl_weight(epoch) * kl
 
     def _expected_log_likelihood(self, module, X, mean, log_var, dtype=None):
         """``E_q[log p(x | z)]`` per row, ``(B,)``, by ``posterior_expectation``.
@@ -644,12 +579,15 @@ default="adam"
         return posterior_expectation(log_likelihood, mean, log_var)
 
     def _early_stopping_callback(self):
-        params = super()._early_stopping_callback().get_params()
-        return _WarmupEarlyStopping(
-            warmup=self.kl_warmup,
-            on_kept=self._calibrate_noise_variance,
-            **params,
-        )
+        """The base's, with no miss counted during the KL warm-up and the noise calibrated.
+
+        During warm-up the KL weight grows, so the training loss may rise
+        while the model improves; when a trained epoch's weights are kept,
+        ``_calibrate_noise_variance`` runs on the validation rows.
+        """
+        stopping = super()._early_stopping_callback()
+        stopping.set_params(warmup_epochs=self.kl_warmup, on_kept=self._calibrate_noise_variance)
+        return stopping
 
     @torch.no_grad()
     def _calibrate_noise_variance(self, module, X):

@@ -205,8 +205,8 @@ def test_a_subclass_that_overrides_the_penalty_trains_with_its_own_penalty():
 
 def test_capability_flags_follow_the_hooks_a_class_defines():
     class OwnLoss(AutoencoderTransformer):
-        def _training_loss(self, output, X_clean, X_input):
-            return super()._training_loss(output, X_clean, X_input)
+        def _training_loss(self, output, X_clean, X_input, epoch=None):
+            return super()._training_loss(output, X_clean, X_input, epoch)
 
     class Redeclared(OwnLoss):
         _hand_backprop = True  # vouches that its loss is still the plain one

@@ -23,7 +23,7 @@ from skae import (
     SparseAE,
     VariationalAE,
 )
-from skae._base import discard
+from skae._training import discard
 from skae._engine import StopTraining, TrainingEngine, divergence_threshold
 
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=3, batch_size=16, early_stopping=False, random_state=0)

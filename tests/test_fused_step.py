@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from skae import AutoencoderTransformer
-from skae._base import FUSED_ON_CPU
+from skae._training import FUSED_ON_CPU
 from skae._fused_step import fused_step
 
 pytestmark = pytest.mark.skipif(not FUSED_ON_CPU, reason="torch < 2.4 has no fused Adam on CPU")

@@ -32,6 +32,8 @@ LOWER = [
     "skae._random",
     "skae._rollback",
     "skae._threads",
+    "skae._training",
+    "skae._validation",
     "skae._version",
     "skae.io",
     "skae.nn",

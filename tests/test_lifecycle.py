@@ -440,9 +440,9 @@ def test_a_model_loaded_onto_another_device_has_all_its_tensors_there(
 ):
     # "meta" stands for a GPU here: a device other than the one the model was saved on,
     # which the device parameter's check (a device this machine has) is told to accept.
-    available = skae._base.device_problem
+    available = skae._validation.device_problem
     monkeypatch.setattr(
-        skae._base, "device_problem", lambda device: None if device == "meta" else available(device)
+        skae._validation, "device_problem", lambda device: None if device == "meta" else available(device)
     )
     data = mixed_table(n=60) if cls is TabularAE else X
     ae = tiny(cls).fit(data)

@@ -453,8 +453,8 @@ def test_partial_fit_continues_the_warmup(train_test, monkeypatch):
     weights = []  # the KL weight of each training batch, by call
     kl_weight = VariationalAE._kl_weight
 
-    def recording(self):
-        weight = kl_weight(self)
+    def recording(self, epoch):
+        weight = kl_weight(self, epoch)
         if self.net_.module_.training:
             weights[-1].add(weight)
         return weight
