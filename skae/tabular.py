@@ -499,6 +499,12 @@ default="adam"
             return cells * observed
         return (cells * observed).sum() / observed.sum().clamp(min=1.0)
 
+    def _validation_row_losses(self, module, batch):
+        # A row weighs its observed cells: the validation loss is the mean over observed cells.
+        X_input, X_clean = batch if isinstance(batch, tuple) else (batch, batch)
+        errors = self._reconstruction_errors(module(X_input)[0], X_clean)  # (B, n_columns)
+        return errors.sum(1), self.codec_.observed(X_clean).sum(1)
+
     def _output_activation(self):
         # Standardized values and logits: each column's loss applies its own link.
         return "identity"
