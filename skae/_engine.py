@@ -562,6 +562,12 @@ class TrainingEngine(NeuralNet):
         output = self.module_(X_input)
         return {"loss": self.loss_fn(output, batch, X_input), "y_pred": output}
 
+    def _build_float64_module(self, module):
+        """A float64 copy of ``module`` in evaluation mode, and its device (the CPU for MPS)."""
+        device = torch.device(self.device or "cpu")
+        device = torch.device("cpu") if device.type == "mps" else device
+        return copy.deepcopy(module).to(device).double().eval(), device
+
     def _row_validation_step(self, module64, device, batch):
         """``validation_step`` by ``row_loss``: the batch's float64 mean loss and its weight."""
         if isinstance(batch, tuple):
@@ -582,9 +588,13 @@ class TrainingEngine(NeuralNet):
         if self.row_loss is None:
             yield
             return
-        device = torch.device(self.device or "cpu")
-        device = torch.device("cpu") if device.type == "mps" else device
-        self._scoring = (copy.deepcopy(self.module_).to(device).double().eval(), device)
+        module64, device = self._built_for(self.module_, self._build_float64_module)
+        with torch.no_grad():  # the current weights (and batch normalization's statistics)
+            for target, source in zip(
+                module64.state_dict().values(), self.module_.state_dict().values()
+            ):
+                target.copy_(source)
+        self._scoring = (module64, device)
         try:
             yield
         finally:
