@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from pandas.api.types import is_bool_dtype, is_complex_dtype, is_integer_dtype, is_numeric_dtype
 from sklearn.base import BaseEstimator
 
-from ._data import scan_rows
+from ._data import SCAN_ROWS
 
 __all__ = ["FEATURE_TYPES", "TableCodec"]
 
@@ -35,6 +35,10 @@ FEATURE_TYPES = ("numeric", "binary", "categorical")
 
 # Beyond this, a standardized value's square (its squared error) overflows float32.
 FLOAT32_SQRT_MAX = float(np.sqrt(np.finfo(np.float32).max))
+
+# Values (rows x columns) in a block of rows that the codec fits on or encodes at once:
+# its float64 temporaries (a few copies of the block) stay near 1 MB.
+BLOCK_VALUES = 2**15
 
 # Smallest baseline loss a column is normalized by (caps its weight at 10).
 MIN_BASELINE = 0.1
@@ -145,10 +149,11 @@ def _row_blocks(table, names):
     """``(start, rows)`` over consecutive row blocks of ``table``, each a ``_FrameRows``.
 
     ``table`` is a DataFrame, an ndarray or a ``skae._data.FloatRows`` (read
-    block by block, never whole); the blocks are ``skae._data.row_blocks``'s,
-    so the same rows fall in the same blocks whatever holds them.
+    block by block, never whole). A block holds at most ``BLOCK_VALUES``
+    values, so the same rows fall in the same blocks whatever holds them,
+    and the float64 temporaries of fitting and encoding stay small.
     """
-    n_rows = scan_rows(table.shape[1])
+    n_rows = max(1, min(SCAN_ROWS, BLOCK_VALUES // max(table.shape[1], 1)))
     for start in range(0, table.shape[0], n_rows):
         if isinstance(table, pd.DataFrame):
             yield start, _FrameRows(table.iloc[start : start + n_rows], names)

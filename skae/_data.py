@@ -379,12 +379,15 @@ class FloatRows(LazyRows):
         self.hint = hint
 
     def _convert(self, block):
-        values = np.array(block, dtype=np.float64)  # a copy: never a view on the source
-        if np.isinf(values).any():
+        self._check(block)
+        return np.array(block, dtype=np.float64)  # a copy: never a view on the source
+
+    def _check(self, block):
+        """Refuse infinity in ``block``, and NaN unless ``allow_nan``."""
+        if np.isinf(block).any():
             raise ValueError(f"Input X contains infinity; {self.name} needs finite values.")
-        if not self.allow_nan and np.isnan(values).any():
+        if not self.allow_nan and np.isnan(block).any():
             raise ValueError(f"Input X contains NaN.{self.hint}")
-        return values
 
     def encoded(self, encode, n_columns):
         """These rows passed through ``encode`` batch by batch (an ``EncodedRows``), not read."""
@@ -398,8 +401,9 @@ class EncodedRows(FloatRows):
     """``FloatRows`` whose every batch is encoded on the fly into float32 rows.
 
     What ``TabularAE`` trains on out of core: ``encode`` (the column
-    codec's) turns float64 rows of the source into the network's float32
-    input, ``n_columns`` wide, one batch (or scan block) at a time. The
+    codec's) turns rows of the source (read in its dtype; the codec takes
+    their values in float64, a few rows at a time) into the network's
+    float32 input, ``n_columns`` wide, one batch (or scan block) at a time. The
     encoding is row by row, so a row's encoding does not depend on the
     rows read with it: the batches are those of the same rows encoded in
     memory.
@@ -409,7 +413,9 @@ class EncodedRows(FloatRows):
     source : np.memmap, scipy.sparse CSR matrix or sliceable 2-D array
         The raw data.
     encode : callable
-        ``encode(float64 rows) -> float32 rows`` of ``n_columns`` columns.
+        ``encode(rows) -> float32 rows`` of ``n_columns`` columns, for rows
+        of any numeric dtype (the codec reads them as float64, a few at a
+        time).
     n_columns : int
         Width of an encoded row.
     index, device, name, allow_nan, hint
@@ -429,7 +435,8 @@ class EncodedRows(FloatRows):
         return (len(self), self.n_columns if self.width is None else self.width)
 
     def _convert(self, block):
-        return self.encode(super()._convert(block))
+        self._check(block)
+        return self.encode(block)  # block by block in float64 (no float64 copy of it whole)
 
 
 def leading_columns(X, n_columns):

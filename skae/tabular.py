@@ -75,10 +75,12 @@ class TabularAE(BaseAutoencoder):
     hidden in the same way, so that it learns to predict a cell from the
     other columns.
 
-    Unlike the autoencoders of numeric columns, ``TabularAE`` does not train
-    out of core: its column encoding is learned from the whole table and
-    applied to it at once, so a ``numpy.memmap`` is read whole into one
-    encoded float32 array, and sparse input is refused (see the scale guide).
+    A ``numpy.memmap`` (or a sparse matrix, or another sliceable array)
+    trains out of core, as with the autoencoders of numeric columns: the
+    column encoding is learned in one pass over blocks of rows and each
+    batch is encoded when it is read, giving the model fitted on the same
+    rows in memory. A DataFrame is encoded in memory (one float32 copy of
+    the encoded table; see the scale guide).
 
     Parameters
     ----------
