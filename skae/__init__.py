@@ -5,10 +5,10 @@ from typing import TYPE_CHECKING
 
 from ._base import BaseAutoencoder
 from ._engine import DivergenceError, StopTraining
+from ._version import __version__
 from .autoencoder import AutoencoderTransformer
 from .io import export_onnx, load, save
 from .outlier import AutoencoderOutlierDetector
-from ._version import __version__
 from .variational import VariationalAE
 
 __all__ = ["AutoencoderTransformer", "BaseAutoencoder", "DivergenceError", "StopTraining"]

@@ -711,12 +711,41 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             lr=self.learning_rate_init,
             warmup_steps=budget.warmup_steps,
             parallel=active_parallel(),
+            row_loss=self._row_loss(),
             max_epochs=budget.max_epochs,
             batch_size=budget.batch_size,
             callbacks=callbacks,
             device=self._device(),
             verbose=self.verbose,
         )
+
+    def _row_loss(self):
+        """The engine's ``row_loss``: validation losses by rows in float64, when the loss allows.
+
+        That is when the training loss is the mean reconstruction error
+        (``_training_loss`` and ``_penalty`` are the base's): early stopping
+        and cross-validation then decide on losses in which a row counts the
+        same whatever its batch. A penalty of the batch (``SparseAE``'s mean
+        activation) has no per-row form: such estimators keep the mean of
+        per-batch float32 losses.
+        """
+        own = type(self)
+        plain = (
+            own._training_loss is BaseAutoencoder._training_loss
+            and own._penalty is BaseAutoencoder._penalty
+        )
+        return self._validation_row_losses if plain else None
+
+    def _validation_row_losses(self, module, batch):
+        """Each row's reconstruction error summed over its features, weighted by their count.
+
+        ``module`` and ``batch`` (rows, or ``(input, target)`` rows) are
+        float64; the validation loss is the sum of the losses over the sum
+        of the weights, the mean reconstruction error of the rows.
+        """
+        X_input, X_clean = batch if isinstance(batch, tuple) else (batch, batch)
+        errors = self._reconstruction_errors(module(X_input)[0], X_clean)  # (B, n_features)
+        return errors.sum(1), torch.full((len(errors),), float(errors.shape[1]), dtype=errors.dtype)
 
     def _make_engine(self, module, generator, budget, monitor, initialize=True):
         """A training engine for ``module`` (``skae._training.new_engine``), from the settings."""

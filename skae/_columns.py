@@ -23,9 +23,15 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from pandas.api.types import is_bool_dtype, is_complex_dtype, is_integer_dtype, is_numeric_dtype
+from pandas.api.types import (
+    is_bool_dtype,
+    is_complex_dtype,
+    is_integer_dtype,
+    is_numeric_dtype,
+)
 from sklearn.base import BaseEstimator
 
+from ._data import SCAN_ROWS
 from ._docstrings import SECTIONS, fill_docstring
 
 __all__ = ["FEATURE_TYPES", "TableCodec"]
@@ -35,6 +41,10 @@ FEATURE_TYPES = ("numeric", "binary", "categorical")
 
 # Beyond this, a standardized value's square (its squared error) overflows float32.
 FLOAT32_SQRT_MAX = float(np.sqrt(np.finfo(np.float32).max))
+
+# Values (rows x columns) in a block of rows that the codec fits on or encodes at once:
+# its float64 temporaries (a few copies of the block) stay near 1 MB.
+BLOCK_VALUES = 2**15
 
 # Smallest baseline loss a column is normalized by (caps its weight at 10).
 MIN_BASELINE = 0.1
@@ -58,24 +68,103 @@ def column_as_float(column, name):
         ) from None
 
 
-def _mean_and_std(values):
-    """Mean and standard deviation of float64 ``values`` (0 and 0 when empty), never overflowing.
+class _Moments:
+    """Count, mean and spread of columns of float64 row blocks (NaN skipped), block by block.
 
-    Values up to float64's largest: when the plain computation overflows
-    (squares beyond 1.8e308), it is done on the values divided by their
-    largest magnitude.
+    Each block's count, mean and sum of squared deviations are combined with
+    the running ones (Chan, Golub & LeVeque, 1979): the same blocks give the
+    same result whatever holds them (a DataFrame, an array, a memmap). With
+    ``unit``, the moments of the values divided by it (per column), for
+    columns whose plain moments overflow (squares beyond 1.8e308).
     """
-    if not values.size:
-        return 0.0, 0.0
-    with np.errstate(over="ignore", invalid="ignore"):
-        mean, std = float(values.mean()), float(values.std())
-    if np.isfinite(mean) and np.isfinite(std):
+
+    def __init__(self, n_columns, unit=None):
+        self.unit = unit
+        self.count = np.zeros(n_columns)
+        self.mean = np.zeros(n_columns)
+        self.squares = np.zeros(n_columns)
+        self.magnitude = np.zeros(n_columns)
+
+    def update(self, values):
+        """Add a block ``(B, n_columns)`` of float64 values, NaN for a missing one."""
+        if self.unit is not None:
+            values = values / self.unit
+        observed = ~np.isnan(values)
+        present = np.where(observed, values, 0.0)
+        n = observed.sum(0).astype(np.float64)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            block_mean = present.sum(0) / np.maximum(n, 1.0)
+            deviations = np.where(observed, values - block_mean, 0.0)
+            block_squares = (deviations * deviations).sum(0)
+            total = self.count + n
+            delta = block_mean - self.mean
+            share = np.where(total > 0, n / np.maximum(total, 1.0), 0.0)
+            self.squares = self.squares + block_squares + delta * delta * self.count * share
+            self.mean = self.mean + delta * share
+        self.count = total
+        if len(present):
+            self.magnitude = np.maximum(self.magnitude, np.abs(present).max(0))
+
+    def mean_and_std(self):
+        """Each column's mean and standard deviation (``ddof=0``; 0 and 0 for an empty column)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            std = np.sqrt(self.squares / np.maximum(self.count, 1.0))
+        mean = self.mean.copy()
+        if self.unit is not None:
+            mean, std = mean * self.unit, std * self.unit
         return mean, std
-    magnitude = float(np.max(np.abs(values)))
-    if not np.isfinite(magnitude):  # infinity: refused by ``encode``
-        return 0.0, 0.0
-    unit = values / magnitude
-    return float(unit.mean()) * magnitude, float(unit.std()) * magnitude
+
+
+class _FrameRows:
+    """Consecutive rows of a DataFrame, read by column: what the codec fits on and encodes."""
+
+    def __init__(self, table, names):
+        self.table, self.names = table, names
+
+    def __len__(self):
+        return len(self.table)
+
+    def floats(self, columns):
+        """Columns ``columns`` as a float64 ``(B, len(columns))`` array, NaN where missing."""
+        if not columns:
+            return np.zeros((len(self), 0))
+        return np.column_stack([column_as_float(self.table.iloc[:, j], self.names[j]) for j in columns])
+
+    def column(self, j):
+        """Column ``j`` as a pandas Series."""
+        return self.table.iloc[:, j]
+
+
+class _ArrayRows(_FrameRows):
+    """Consecutive rows of a numeric array (float64, NaN where missing), read by column."""
+
+    def __init__(self, values, names):
+        self.values, self.names = np.asarray(values, dtype=np.float64), names
+
+    def __len__(self):
+        return len(self.values)
+
+    def floats(self, columns):
+        return self.values[:, columns]
+
+    def column(self, j):
+        return pd.Series(self.values[:, j])
+
+
+def _row_blocks(table, names):
+    """``(start, rows)`` over consecutive row blocks of ``table``, each a ``_FrameRows``.
+
+    ``table`` is a DataFrame, an ndarray or a ``skae._data.FloatRows`` (read
+    block by block, never whole). A block holds at most ``BLOCK_VALUES``
+    values, so the same rows fall in the same blocks whatever holds them,
+    and the float64 temporaries of fitting and encoding stay small.
+    """
+    n_rows = max(1, min(SCAN_ROWS, BLOCK_VALUES // max(table.shape[1], 1)))
+    for start in range(0, table.shape[0], n_rows):
+        if isinstance(table, pd.DataFrame):
+            yield start, _FrameRows(table.iloc[start : start + n_rows], names)
+        else:
+            yield start, _ArrayRows(table[start : start + n_rows], names)
 
 
 def category_codes(column, levels):
@@ -158,20 +247,29 @@ class TableCodec(BaseEstimator):
 
         Parameters
         ----------
-        table : pandas.DataFrame
-            The training table; missing values as NaN, None or ``pd.NA``.
+        table : pandas.DataFrame, or numeric ndarray or ``skae._data.FloatRows``
+            The training table; missing values as NaN, None or ``pd.NA``. A
+            numeric array (NaN for a missing cell) has numeric columns,
+            except those ``categorical_features`` names by position; a
+            ``FloatRows`` (a memmap, a sparse matrix) is read block by block,
+            never whole. The statistics are accumulated over the same row
+            blocks whatever holds the rows, so that the same rows give the
+            same codec.
         from_frame : bool, default=True
-            Whether the table is the user's DataFrame (its dtypes are then
-            restored by ``decode``) or wraps a plain array.
+            Whether a DataFrame is the user's (its dtypes are then restored
+            by ``decode``) or wraps a plain array.
 
         Returns
         -------
         self : TableCodec
             The fitted codec.
         """
-        forced = self._categorical_positions(table)
+        is_frame = isinstance(table, pd.DataFrame)
+        columns = list(table.columns) if is_frame else list(range(table.shape[1]))
+        forced = self._categorical_positions(columns)
         types = []
-        for j, dtype in enumerate(table.dtypes):
+        for j in range(len(columns)):
+            dtype = table.dtypes.iloc[j] if is_frame else np.dtype(np.float64)
             if j in forced:
                 types.append("categorical")
             elif is_bool_dtype(dtype):
@@ -182,60 +280,61 @@ class TableCodec(BaseEstimator):
                 types.append("categorical")
         types = np.array(types, dtype=object)
         groups = {kind: np.flatnonzero(types == kind).tolist() for kind in FEATURE_TYPES}
-        names = [str(c) for c in table.columns]
+        names = [str(c) for c in columns]
+        fixed_levels = {  # a category dtype's categories, observed or not
+            j: np.asarray(table.iloc[:, j].cat.categories, dtype=object)
+            for j in groups["categorical"]
+            if is_frame and isinstance(table.dtypes.iloc[j], pd.CategoricalDtype)
+        }
 
-        means, scales, baselines = [], [], np.ones(len(types))
-        empty = []
-        for j in groups["numeric"]:
-            values = column_as_float(table.iloc[:, j], names[j])
-            observed = values[~np.isnan(values)]
-            if not observed.size:
-                empty.append(j)
-            mean, scale = _mean_and_std(observed)
-            means.append(mean)
-            scales.append(scale if scale > 0 and np.isfinite(scale) else 1.0)
+        moments, positives, observed, counts = self._statistics(
+            table, names, groups, fixed_levels
+        )
+        means, scales = moments.mean_and_std()
+        overflowed = ~(np.isfinite(means) & np.isfinite(scales))
+        if overflowed.any():  # squares beyond float64's range: again, in units of the largest
+            unit = np.where(overflowed & np.isfinite(moments.magnitude), moments.magnitude, 1.0)
+            rescaled = _Moments(len(groups["numeric"]), unit=np.maximum(unit, 1.0))
+            for _, rows in _row_blocks(table, names):
+                rescaled.update(rows.floats(groups["numeric"]))
+            means, scales = rescaled.mean_and_std()
+            infinite = ~np.isfinite(moments.magnitude)  # infinity: refused by ``encode``
+            means[infinite], scales[infinite] = 0.0, 0.0
+        empty = [j for j, n in zip(groups["numeric"], moments.count) if n == 0]
+        scales = np.where((scales > 0) & np.isfinite(scales), scales, 1.0)
+
+        baselines = np.ones(len(types))
         log_priors = []
-        for j in groups["binary"]:
-            values = column_as_float(table.iloc[:, j], names[j])
-            if np.isnan(values).all():
+        for j, positive, n in zip(groups["binary"], positives, observed):
+            if n == 0:
                 empty.append(j)
-            positive = np.nansum(values)
-            counts = [np.sum(~np.isnan(values)) - positive, positive]
-            baselines[j] = count_entropy(counts)
-            p = np.clip((positive + 0.5) / (sum(counts) + 1.0), 1e-6, 1 - 1e-6)
+            baselines[j] = count_entropy([n - positive, positive])
+            p = np.clip((positive + 0.5) / (n + 1.0), 1e-6, 1 - 1e-6)
             log_priors.append([np.log(p / (1 - p))])
         categories = []
         for j in groups["categorical"]:
-            column = table.iloc[:, j]
-            if isinstance(column.dtype, pd.CategoricalDtype):
-                levels = np.asarray(column.cat.categories, dtype=object)
-            else:
-                levels = pd.unique(column.dropna().to_numpy(dtype=object))
-                try:
-                    levels = np.array(sorted(levels), dtype=object)
-                except TypeError:
-                    levels = np.asarray(levels, dtype=object)
+            levels, level_counts = counts[j]
             if len(levels) == 0:
                 raise ValueError(
                     f"Categorical column {names[j]!r} has no observed value; drop it, or "
                     "give it a category dtype with its categories."
                 )
-            codes = category_codes(column, levels)
-            counts = np.bincount(codes[codes >= 0], minlength=len(levels))
-            baselines[j] = count_entropy(counts)
-            log_priors.append(np.log((counts + 0.5) / (counts.sum() + 0.5 * len(levels))))
+            baselines[j] = count_entropy(level_counts)
+            log_priors.append(
+                np.log((level_counts + 0.5) / (level_counts.sum() + 0.5 * len(levels)))
+            )
             categories.append(levels)
 
         self.feature_types_ = types
-        self.mean_ = np.array(means, dtype=np.float64)
-        self.scale_ = np.array(scales, dtype=np.float64)
+        self.mean_ = np.asarray(means, dtype=np.float64)
+        self.scale_ = np.asarray(scales, dtype=np.float64)
         self.categories_ = categories
         self.column_weights_ = 1.0 / np.maximum(baselines, MIN_BASELINE)
         self.column_weights_[groups["numeric"]] = 1.0
         widths = [1] * (len(groups["numeric"]) + len(groups["binary"]))
         widths += [len(levels) for levels in categories]
-        self.columns_ = list(table.columns)
-        self.dtypes_ = list(table.dtypes) if from_frame else None
+        self.columns_ = columns
+        self.dtypes_ = list(table.dtypes) if is_frame and from_frame else None
         self.groups_ = groups
         self.order_ = groups["numeric"] + groups["binary"] + groups["categorical"]
         self.starts_ = np.concatenate([[0], np.cumsum(widths)]).astype(int)
@@ -254,18 +353,57 @@ class TableCodec(BaseEstimator):
             )
         return self
 
-    def _categorical_positions(self, table):
+    @staticmethod
+    def _statistics(table, names, groups, fixed_levels):
+        """One pass over the row blocks of ``table``: what ``fit`` learns from.
+
+        Returns the numeric columns' ``_Moments``, the binary columns'
+        positive and observed counts, and ``{j: (levels, counts)}`` for each
+        categorical column (the category dtype's levels, or the observed
+        values, sorted when they can be).
+        """
+        moments = _Moments(len(groups["numeric"]))
+        positives = np.zeros(len(groups["binary"]))
+        observed = np.zeros(len(groups["binary"]))
+        seen = {j: {} for j in groups["categorical"] if j not in fixed_levels}
+        fixed_counts = {j: np.zeros(len(levels), dtype=np.int64) for j, levels in fixed_levels.items()}
+        for _, rows in _row_blocks(table, names):
+            moments.update(rows.floats(groups["numeric"]))
+            binary = rows.floats(groups["binary"])
+            positives += np.nansum(binary, axis=0)
+            observed += (~np.isnan(binary)).sum(0)
+            for j, levels in fixed_levels.items():
+                codes = category_codes(rows.column(j), levels)
+                fixed_counts[j] += np.bincount(codes[codes >= 0], minlength=len(levels))
+            for j, tally in seen.items():
+                values = rows.column(j).dropna().to_numpy(dtype=object)
+                for value, count in pd.Series(values, dtype=object).value_counts(sort=False).items():
+                    tally[value] = tally.get(value, 0) + int(count)
+        counts = {j: (levels, fixed_counts[j]) for j, levels in fixed_levels.items()}
+        for j, tally in seen.items():
+            levels = list(tally)
+            try:
+                levels = sorted(levels)
+            except TypeError:
+                pass
+            counts[j] = (
+                np.asarray(levels, dtype=object).reshape(-1),
+                np.array([tally[level] for level in levels], dtype=np.int64),
+            )
+        return moments, positives, observed, counts
+
+    def _categorical_positions(self, columns):
+        """The positions of the columns ``categorical_features`` names, among ``columns``."""
         if isinstance(self.categorical_features, str):
             return set()
         chosen = np.asarray(self.categorical_features)
         if chosen.dtype == bool:
-            if len(chosen) != table.shape[1]:
+            if len(chosen) != len(columns):
                 raise ValueError(
                     f"categorical_features is a boolean mask of length {len(chosen)}, but "
-                    f"X has {table.shape[1]} columns."
+                    f"X has {len(columns)} columns."
                 )
             return set(np.flatnonzero(chosen).tolist())
-        columns = list(table.columns)
         positions = set()
         for item in chosen.tolist():
             if item in columns:
@@ -320,8 +458,11 @@ class TableCodec(BaseEstimator):
 
         Parameters
         ----------
-        table : pandas.DataFrame
-            A table with the training table's columns.
+        table : pandas.DataFrame or ndarray
+            A table with the training table's columns, or a numeric array of
+            its rows (NaN for a missing cell). Encoded row by row (block by
+            block, bounding the temporaries), so that a row's encoding does
+            not depend on the rows encoded with it.
 
         Returns
         -------
@@ -331,41 +472,14 @@ class TableCodec(BaseEstimator):
             unknown category, with a warning), then one missing indicator per
             column with ``missing="learn"``.
         """
-        groups, starts = self.groups_, self.starts_
-        n_columns, n_encoded = self.n_columns, self.n_encoded_
         names = [str(c) for c in self.columns_]
-        indicators = self.missing == "learn"
         encoded = np.zeros((len(table), self.n_inputs), dtype=np.float32)
-        missing = np.zeros((len(table), n_columns), dtype=bool)
-        g = 0
-        for j in groups["numeric"]:
-            values = column_as_float(table.iloc[:, j], names[j])
-            if np.isinf(values).any():
-                raise ValueError(
-                    f"Input X contains infinity in column {names[j]!r}; "
-                    f"{self.name} needs finite values."
-                )
-            missing[:, g] = np.isnan(values)
-            scaled = (values - self.mean_[g]) / self.scale_[g]
-            self._check_standardized(scaled, values, g, names[j])
-            encoded[:, starts[g]] = np.where(missing[:, g], 0.0, scaled)
-            g += 1
-        for j in groups["binary"]:
-            values = column_as_float(table.iloc[:, j], names[j])
-            missing[:, g] = np.isnan(values)
-            encoded[:, starts[g]] = np.where(missing[:, g], 0.0, values != 0)
-            g += 1
+        missing = np.zeros((len(table), self.n_columns), dtype=bool)
         unknown = []
-        for levels, j in zip(self.categories_, groups["categorical"]):
-            column = table.iloc[:, j]
-            codes = category_codes(column, levels)
-            missing[:, g] = column.isna().to_numpy()
-            if np.any((codes < 0) & ~missing[:, g]):
-                unknown.append(names[j])
-            rows = np.flatnonzero(codes >= 0)
-            encoded[rows, starts[g] + codes[rows]] = 1.0
-            g += 1
-        if missing.any() and not indicators:
+        for start, rows in _row_blocks(table, names):
+            stop = start + len(rows)
+            self._encode_rows(rows, encoded[start:stop], missing[start:stop], unknown, start)
+        if missing.any() and self.missing != "learn":
             holes = [names[j] for j, m in zip(self.order_, missing.any(0)) if m]
             raise ValueError(
                 f"Input X contains NaN or other missing values, in column(s) {holes}. "
@@ -375,33 +489,71 @@ class TableCodec(BaseEstimator):
             )
         if unknown:
             warnings.warn(
-                f"Found unknown categories in column(s) {unknown}; they are encoded as "
-                "all zeros, as OneHotEncoder(handle_unknown='ignore') does.",
+                f"Found unknown categories in column(s) {sorted(set(unknown), key=unknown.index)}; "
+                "they are encoded as all zeros, as OneHotEncoder(handle_unknown='ignore') does.",
                 UserWarning,
                 stacklevel=3,
             )
-        if indicators:
-            encoded[:, n_encoded:] = missing
+        if self.missing == "learn":
+            encoded[:, self.n_encoded_ :] = missing
         return encoded
 
-    def _check_standardized(self, scaled, values, g, name):
+    def _encode_rows(self, rows, encoded, missing, unknown, offset):
+        """Fill ``encoded`` (float32) and ``missing`` (bool) for the block ``rows``, in place.
+
+        ``unknown`` collects the names of columns with unknown categories;
+        ``offset`` is the block's first row, for error messages.
+        """
+        groups, starts, names = self.groups_, self.starts_, rows.names
+        n_numeric, n_binary = len(groups["numeric"]), len(groups["binary"])
+        values = rows.floats(groups["numeric"])  # (B, n_numeric), float64
+        infinite = np.isinf(values).any(0)
+        if infinite.any():
+            name = names[groups["numeric"][int(np.flatnonzero(infinite)[0])]]
+            raise ValueError(
+                f"Input X contains infinity in column {name!r}; {self.name} needs finite values."
+            )
+        holes = np.isnan(values)
+        scaled = (values - self.mean_) / self.scale_
+        self._check_standardized(scaled, values, names, offset)
+        encoded[:, :n_numeric] = np.where(holes, 0.0, scaled)
+        missing[:, :n_numeric] = holes
+        flags = rows.floats(groups["binary"])  # (B, n_binary)
+        holes = np.isnan(flags)
+        encoded[:, n_numeric : n_numeric + n_binary] = np.where(holes, 0.0, flags != 0)
+        missing[:, n_numeric : n_numeric + n_binary] = holes
+        g = n_numeric + n_binary
+        for levels, j in zip(self.categories_, groups["categorical"]):
+            column = rows.column(j)
+            codes = category_codes(column, levels)
+            missing[:, g] = column.isna().to_numpy()
+            if np.any((codes < 0) & ~missing[:, g]):
+                unknown.append(names[j])
+            found = np.flatnonzero(codes >= 0)
+            encoded[found, starts[g] + codes[found]] = 1.0
+            g += 1
+
+    def _check_standardized(self, scaled, values, names, offset):
         """Refuse standardized values whose square overflows float32 (the network's precision).
 
-        ``scaled``: the standardized values of the ``g``-th numeric column
-        (grouped order), named ``name``, whose raw ``values`` they are.
+        ``scaled``: the standardized values ``(B, n_numeric)`` of the numeric
+        columns, whose raw ``values`` they are; ``offset``: the first row's
+        number in the table.
         """
         with np.errstate(invalid="ignore"):
             beyond = np.abs(scaled) > FLOAT32_SQRT_MAX  # NaN (missing): False
         if not beyond.any():
             return
-        row = int(np.flatnonzero(beyond)[0])
+        g = int(np.flatnonzero(beyond.any(0))[0])
+        row = int(np.flatnonzero(beyond[:, g])[0])
+        name = names[self.groups_["numeric"][g]]
         raise ValueError(
             f"X has values too large for float32 once standardized: column {name!r} holds "
-            f"{values[row]:.3g} (row {row}), {abs(scaled[row]):.3g} training standard "
-            f"deviations ({self.scale_[g]:.3g}) from its training mean ({self.mean_[g]:.3g}). "
-            f"{self.name} computes in float32, where the square of a value beyond "
-            f"+/-{FLOAT32_SQRT_MAX:.3g} overflows. Check the column's units: scale it as "
-            "during fit."
+            f"{values[row, g]:.3g} (row {offset + row}), {abs(scaled[row, g]):.3g} training "
+            f"standard deviations ({self.scale_[g]:.3g}) from its training mean "
+            f"({self.mean_[g]:.3g}). {self.name} computes in float32, where the square of a "
+            f"value beyond +/-{FLOAT32_SQRT_MAX:.3g} overflows. Check the column's units: "
+            "scale it as during fit."
         )
 
     def decode(self, raw, index=None):

@@ -27,6 +27,7 @@ a batch rather than growing to the size of the file.
 
 import contextlib
 import contextvars
+import copy
 import hashlib
 import mmap
 
@@ -39,12 +40,15 @@ from ._random import torch_generator
 
 __all__ = [
     "CorruptedOnce",
+    "EncodedRows",
+    "FloatRows",
     "LazyRows",
     "TensorBlocks",
     "abs_max",
     "column_variances",
     "is_dask_collection",
     "lazy_rows",
+    "leading_columns",
     "map_dask_blocks",
     "reused_pca",
     "row_blocks",
@@ -106,7 +110,7 @@ def _is_sliceable_array(X):
     return True
 
 
-def lazy_rows(estimator, X, *, reset, min_samples, scan):
+def lazy_rows(estimator, X, *, reset, min_samples, scan, wrap=None):
     """Validate ``X`` without copying it and wrap it in a ``LazyRows``.
 
     The caller asks only for an estimator that can train on lazy rows (one
@@ -117,6 +121,8 @@ def lazy_rows(estimator, X, *, reset, min_samples, scan):
     which the caller validates as usual. With ``scan=True`` (in ``fit``) the
     whole source is read once, block by block, to check it and compute the
     statistics ``fit`` needs; otherwise each batch is checked when read.
+    ``wrap(source, name=...)`` makes the lazy rows (``LazyRows`` when None;
+    e.g. ``FloatRows`` for rows a column codec reads).
     """
     from sklearn.utils.validation import validate_data
 
@@ -145,7 +151,7 @@ def lazy_rows(estimator, X, *, reset, min_samples, scan):
             f"required by {name}."
         )
     validate_data(estimator, X, reset=reset, skip_check_array=True)
-    rows = LazyRows(X, name=name)
+    rows = (wrap or LazyRows)(X, name=name)
     if scan:
         rows.scan()
     return rows
@@ -185,6 +191,8 @@ class LazyRows:
 
     ndim = 2
     dtype = np.dtype(np.float32)
+    # Columns of the rows handed out: all of the source's when None (see ``leading_columns``).
+    width = None
 
     def __init__(self, source, index=None, device="cpu", name="estimator"):
         self.source = source
@@ -199,7 +207,7 @@ class LazyRows:
 
     @property
     def shape(self):
-        return (len(self), self.source.shape[1])
+        return (len(self), self.source.shape[1] if self.width is None else self.width)
 
     @property
     def size(self):
@@ -207,8 +215,20 @@ class LazyRows:
 
     def to(self, device):
         """The same rows, with batches placed on ``device``."""
-        rows = LazyRows(self.source, self.index, device, self.name)
-        rows._stats = self._stats
+        rows = self._view(self.index)
+        rows.device, rows._stats = device, self._stats
+        return rows
+
+    def leading_columns(self, n_columns):
+        """The same rows cut to their first ``n_columns`` columns (as ``X[:, :n_columns]``), not read."""
+        rows = self._view(self.index)
+        rows.width = min(n_columns, self.shape[1])
+        return rows
+
+    def _view(self, index):
+        """A ``LazyRows`` of the same class and settings over the rows ``index`` of ``source``."""
+        rows = copy.copy(self)
+        rows.index, rows._stats = index, None
         return rows
 
     # -------------------------------------------------------------- reading
@@ -218,24 +238,44 @@ class LazyRows:
         Scattered rows are read ``GATHER_ROWS`` at a time, and the pages of a
         shared memmap released after each read, once its rows are copied: the
         pages mapped into the process stay bounded by a block of rows, not by
-        how far apart the rows lie in the file.
+        how far apart the rows lie in the file. The rows are then converted
+        at once (``_convert``) and cut to the first ``width`` columns.
         """
         if not isinstance(positions, slice) and len(positions) > GATHER_ROWS:
-            return np.concatenate(
+            block = np.concatenate(
                 [
-                    self._read(positions[start : start + GATHER_ROWS])
+                    self._fetch(positions[start : start + GATHER_ROWS], copy=True)
                     for start in range(0, len(positions), GATHER_ROWS)
                 ]
             )
+        else:
+            block = self._fetch(positions, copy=False)
+        try:
+            batch = self._convert(block)
+        finally:
+            _release(self.source)
+        if self.width is not None and self.width < batch.shape[1]:
+            batch = np.ascontiguousarray(batch[:, : self.width])
+        return batch
+
+    def _fetch(self, positions, copy):
+        """The dense rows of ``source`` at ``positions``, in its dtype (a copy when ``copy``)."""
         block = self.source[positions]
         if sp.issparse(block):
             block = block.toarray()
         block = np.asarray(block)
+        if copy and (block.base is not None or not block.flags.writeable):
+            block = block.copy()  # not a view on the source's pages
+        if copy:
+            _release(self.source)
+        return block
+
+    def _convert(self, block):
+        """``block`` (rows read from ``source``) as checked float32 rows, not a view on it."""
         finite = bool(np.isfinite(block).all())
         batch = np.ascontiguousarray(block, dtype=np.float32)
         if batch is block and (block.base is not None or not batch.flags.writeable):
             batch = batch.copy()  # not a view on the source's pages
-        _release(self.source)
         if not finite:
             raise ValueError(
                 f"Input X contains NaN or infinity. {self.name} does not accept missing "
@@ -264,7 +304,7 @@ class LazyRows:
             return self._gather(self._positions(np.arange(start, stop, step)))
         if isinstance(key, torch.Tensor):
             key = key.cpu().numpy()
-        return LazyRows(self.source, self._positions(np.asarray(key)), self.device, self.name)
+        return self._view(self._positions(np.asarray(key)))
 
     def _positions(self, key):
         return key if self.index is None else self.index[key]
@@ -311,6 +351,100 @@ class LazyBatches(TensorBatches):
         for start, stop in zip(starts[:-1], starts[1:]):
             batch = rows._gather(rows._positions(order[start:stop]))  # (B, n_features)
             yield torch.from_numpy(batch).to(rows.device)
+
+
+class FloatRows(LazyRows):
+    """``LazyRows`` read as float64, with missing cells (NaN) allowed when asked.
+
+    The raw rows a column codec learns its statistics from (``TabularAE``'s
+    ``skae._columns.TableCodec``): float64 keeps values beyond float32's
+    range, which the codec standardizes before they reach the network.
+    Infinity is refused; NaN too unless ``allow_nan``.
+
+    Parameters
+    ----------
+    source, index, device, name
+        As for ``LazyRows``.
+    allow_nan : bool, default=False
+        Whether NaN (a missing cell) is allowed.
+    hint : str, default=""
+        Appended to the error for a NaN that is not allowed (how to allow it).
+    """
+
+    dtype = np.dtype(np.float64)
+
+    def __init__(self, source, index=None, device="cpu", name="estimator", *, allow_nan=False,
+                 hint=""):
+        super().__init__(source, index, device, name)
+        self.allow_nan = allow_nan
+        self.hint = hint
+
+    def _convert(self, block):
+        self._check(block)
+        return np.array(block, dtype=np.float64)  # a copy: never a view on the source
+
+    def _check(self, block):
+        """Refuse infinity in ``block``, and NaN unless ``allow_nan``."""
+        if np.isinf(block).any():
+            raise ValueError(f"Input X contains infinity; {self.name} needs finite values.")
+        if not self.allow_nan and np.isnan(block).any():
+            raise ValueError(f"Input X contains NaN.{self.hint}")
+
+    def encoded(self, encode, n_columns):
+        """These rows passed through ``encode`` batch by batch (an ``EncodedRows``), not read."""
+        return EncodedRows(
+            self.source, encode, n_columns, self.index, self.device, self.name,
+            allow_nan=self.allow_nan, hint=self.hint,
+        )
+
+
+class EncodedRows(FloatRows):
+    """``FloatRows`` whose every batch is encoded on the fly into float32 rows.
+
+    What ``TabularAE`` trains on out of core: ``encode`` (the column
+    codec's) turns rows of the source (read in its dtype; the codec takes
+    their values in float64, a few rows at a time) into the network's
+    float32 input, ``n_columns`` wide, one batch (or scan block) at a time. The
+    encoding is row by row, so a row's encoding does not depend on the
+    rows read with it: the batches are those of the same rows encoded in
+    memory.
+
+    Parameters
+    ----------
+    source : np.memmap, scipy.sparse CSR matrix or sliceable 2-D array
+        The raw data.
+    encode : callable
+        ``encode(rows) -> float32 rows`` of ``n_columns`` columns, for rows
+        of any numeric dtype (the codec reads them as float64, a few at a
+        time).
+    n_columns : int
+        Width of an encoded row.
+    index, device, name, allow_nan, hint
+        As for ``FloatRows``.
+    """
+
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, source, encode, n_columns, index=None, device="cpu", name="estimator", *,
+                 allow_nan=False, hint=""):
+        super().__init__(source, index, device, name, allow_nan=allow_nan, hint=hint)
+        self.encode = encode
+        self.n_columns = n_columns
+
+    @property
+    def shape(self):
+        return (len(self), self.n_columns if self.width is None else self.width)
+
+    def _convert(self, block):
+        self._check(block)
+        return self.encode(block)  # block by block in float64 (no float64 copy of it whole)
+
+
+def leading_columns(X, n_columns):
+    """The first ``n_columns`` columns of ``X``: a view of an ndarray, or of a ``LazyRows`` (not read)."""
+    if isinstance(X, LazyRows):
+        return X.leading_columns(n_columns)
+    return X[:, :n_columns]
 
 
 class TensorBlocks:

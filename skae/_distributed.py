@@ -533,7 +533,7 @@ def _table_statistics(codec, table):
     boolean columns: observed count and positives; categorical columns:
     the levels seen and their counts.
     """
-    from ._columns import column_as_float, category_codes
+    from ._columns import category_codes, column_as_float
 
     names = [str(c) for c in table.columns]
     numeric, binary, categorical = [], [], []

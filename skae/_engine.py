@@ -20,6 +20,8 @@ Two changes of meaning: skae's callbacks end training by raising
 loss that rises far above its start is a ``DivergenceError``, as a NaN is.
 """
 
+import contextlib
+import copy
 import math
 
 import torch
@@ -400,6 +402,16 @@ class TrainingEngine(NeuralNet):
         every rank takes the same number of steps per epoch, gradients are
         averaged over ranks before each optimizer step, and the recorded
         losses are means over every rank's rows. ``None``: this process alone.
+    row_loss : callable or None, default=None
+        ``row_loss(module, batch) -> (losses, weights)``: each row's loss
+        and weight, float64 tensors of shape ``(B,)``. When given, the
+        validation loss (what early stopping and cross-validation decide
+        on) is the sum of the rows' losses over the sum of their weights,
+        accumulated in float64 and computed by a float64 copy of the module
+        (``module`` and ``batch`` are float64): a row counts the same
+        whatever batch it falls in, and float32 kernels that differ from CPU
+        to CPU change it by about 1e-16, not 1e-7. ``None``: the mean of
+        ``loss_fn`` over each batch, weighted by its rows.
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
@@ -415,6 +427,7 @@ class TrainingEngine(NeuralNet):
         generator=None,
         warmup_steps=0,
         parallel=None,
+        row_loss=None,
         **kwargs,
     ):
         # No criterion: the loss is ``loss_fn``.
@@ -426,6 +439,7 @@ class TrainingEngine(NeuralNet):
         self.generator = generator
         self.warmup_steps = warmup_steps
         self.parallel = parallel
+        self.row_loss = row_loss
 
     def initialize_criterion(self):
         self.criterion_ = None
@@ -593,6 +607,9 @@ class TrainingEngine(NeuralNet):
 
     @torch.no_grad()
     def validation_step(self, batch, epoch=None, **fit_params):
+        scoring = self.__dict__.get("_scoring")
+        if scoring is not None:  # a validation pass by rows (``row_loss``)
+            return self._row_validation_step(*scoring, batch)
         X_input = _inputs(batch)
         output = self.module_(X_input)
         loss = self.loss_fn(output, batch, X_input, epoch=self._epoch(epoch))
@@ -602,6 +619,44 @@ class TrainingEngine(NeuralNet):
         """The epoch passed to the loss: ``epoch``, or the history's last (0 before any)."""
         return len(self.history) if epoch is None else epoch
 
+    def _build_float64_module(self, module):
+        """A float64 copy of ``module`` in evaluation mode, and its device (the CPU for MPS)."""
+        device = torch.device(self.device or "cpu")
+        device = torch.device("cpu") if device.type == "mps" else device
+        return copy.deepcopy(module).to(device).double().eval(), device
+
+    def _row_validation_step(self, module64, device, batch):
+        """``validation_step`` by ``row_loss``: the batch's float64 mean loss and its weight."""
+        if isinstance(batch, tuple):
+            batch64 = tuple(t.to(device, torch.float64) for t in batch)
+        else:
+            batch64 = batch.to(device, torch.float64)
+        losses, weights = self.row_loss(module64, batch64)
+        total, weight = losses.sum(), float(weights.sum())
+        # The mean, weighted by ``weight`` in the epoch's mean: the rows' sum over their weights.
+        return {"loss": total / weight if weight > 0 else total, "weight": weight, "y_pred": None}
+
+    @contextlib.contextmanager
+    def _validation_pass(self):
+        """Within the block, ``validation_step`` scores by rows with a float64 copy of the module.
+
+        Only with ``row_loss``; on MPS (no float64) the copy runs on the CPU.
+        """
+        if self.row_loss is None:
+            yield
+            return
+        module64, device = self._built_for(self.module_, self._build_float64_module)
+        with torch.no_grad():  # the current weights (and batch normalization's statistics)
+            for target, source in zip(
+                module64.state_dict().values(), self.module_.state_dict().values()
+            ):
+                target.copy_(source)
+        self._scoring = (module64, device)
+        try:
+            yield
+        finally:
+            del self._scoring
+
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
@@ -609,15 +664,16 @@ class TrainingEngine(NeuralNet):
         begin = self._batch_callbacks["on_batch_begin"]
         end = self._batch_callbacks["on_batch_end"]
         losses, sizes = None, []
-        for batch in iterator:
-            for cb in begin:
-                cb.on_batch_begin(self, batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            # Kept on the device (no synchronization per batch), in one buffer.
-            losses = _store_loss(losses, len(sizes), step["loss"], len(iterator))
-            sizes.append(len(_inputs(batch)))
-            for cb in end:
-                cb.on_batch_end(self, batch=batch, training=training, **step)
+        with contextlib.nullcontext() if training else self._validation_pass():
+            for batch in iterator:
+                for cb in begin:
+                    cb.on_batch_begin(self, batch=batch, training=training)
+                step = step_fn(batch, **fit_params)
+                # Kept on the device (no synchronization per batch), in one buffer.
+                losses = _store_loss(losses, len(sizes), step["loss"], len(iterator))
+                sizes.append(step.pop("weight", len(_inputs(batch))))
+                for cb in end:
+                    cb.on_batch_end(self, batch=batch, training=training, **step)
         if losses is None:  # no batch (a rank without validation rows)
             values = torch.zeros(0, dtype=torch.float64)
         else:
@@ -703,9 +759,11 @@ class TrainingEngine(NeuralNet):
         """Mean validation loss of the current module on ``X``, not recorded."""
         self._set_training(False)
         losses, sizes = [], []
-        for batch in self.get_iterator(X):
-            losses.append(self.validation_step(batch)["loss"])
-            sizes.append(len(_inputs(batch)))
+        with self._validation_pass():
+            for batch in self.get_iterator(X):
+                step = self.validation_step(batch)
+                losses.append(step["loss"])
+                sizes.append(step.get("weight", len(_inputs(batch))))
         values = _batch_losses(losses) if losses else torch.zeros(0, dtype=torch.float64)
         return self._mean_loss(values, sizes)
 

@@ -90,6 +90,7 @@ def engine_settings(
     hand_backprop=False,
     code_penalty=None,
     parallel=None,
+    row_loss=None,
     verbose=0,
 ):
     """The constructor arguments of a ``TrainingEngine`` (``configure`` takes them too).
@@ -115,7 +116,7 @@ def engine_settings(
     callbacks : sequence of (name, callback), default=()
         The callbacks, in the order they are called (``new_early_stopping``
         builds skae's early stopping).
-    corrupt, hand_backprop, code_penalty, parallel, verbose
+    corrupt, hand_backprop, code_penalty, parallel, row_loss, verbose
         As ``TrainingEngine`` takes them.
     """
     optimizer = OPTIMIZERS.get(optimizer, optimizer)
@@ -133,6 +134,7 @@ def engine_settings(
         lr=lr,
         warmup_steps=warmup_steps,
         parallel=parallel,
+        row_loss=row_loss,
         max_epochs=max_epochs,
         batch_size=batch_size,
         callbacks=list(callbacks),

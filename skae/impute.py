@@ -5,7 +5,12 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    OneToOneFeatureMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.utils import get_tags
 from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import Interval, MissingValues
@@ -245,7 +250,15 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.distributed = distributed
 
     def _with_nan(self, X, *, reset):
-        """Validate ``X``; return it with ``missing_values`` replaced by NaN (a copy if needed)."""
+        """Validate ``X``; return it with ``missing_values`` replaced by NaN (a copy if needed).
+
+        At ``fit``, a 2-D ``numpy.memmap`` whose missing values are NaN is
+        returned as it is: the network reads it batch by batch (out of core,
+        see ``TabularAE``) and checks it.
+        """
+        if reset and isinstance(X, np.memmap) and X.ndim == 2 and is_scalar_nan(self.missing_values):
+            validate_data(self, X, reset=True, skip_check_array=True)
+            return X
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, reset=reset, skip_check_array=True)
             if is_scalar_nan(self.missing_values) or self.missing_values is pd.NA:

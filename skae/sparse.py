@@ -10,7 +10,12 @@ from ._data import row_blocks, tensor_rows
 from ._docstrings import fill_parameter_docs
 from ._validation import INFERENCE_BATCH_ROWS
 from .nn import activate_idle_units, linearize_sigmoid_code, pca_linears
-from .penalties import kl_sparsity, kl_sparsity_and_grad, l1_activity, l1_activity_and_grad
+from .penalties import (
+    kl_sparsity,
+    kl_sparsity_and_grad,
+    l1_activity,
+    l1_activity_and_grad,
+)
 
 __all__ = ["SparseAE"]
 

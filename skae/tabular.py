@@ -1,5 +1,6 @@
 """TabularAE: an autoencoder that reads a table of mixed column types, with holes."""
 
+from functools import partial
 from numbers import Real
 
 import numpy as np
@@ -10,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseAutoencoder
 from ._columns import TableCodec
+from ._data import FloatRows, lazy_rows, leading_columns
 from ._distributed import active_parallel, merge_table_codec
 from ._docstrings import fill_budget_docs
 from ._output import output_kind
@@ -74,10 +76,12 @@ class TabularAE(BaseAutoencoder):
     hidden in the same way, so that it learns to predict a cell from the
     other columns.
 
-    Unlike the autoencoders of numeric columns, ``TabularAE`` does not train
-    out of core: its column encoding is learned from the whole table and
-    applied to it at once, so a ``numpy.memmap`` is read whole into one
-    encoded float32 array, and sparse input is refused (see the scale guide).
+    A ``numpy.memmap`` (or a sparse matrix, or another sliceable array)
+    trains out of core, as with the autoencoders of numeric columns: the
+    column encoding is learned in one pass over blocks of rows and each
+    batch is encoded when it is read, giving the model fitted on the same
+    rows in memory. A DataFrame is encoded in memory (one float32 copy of
+    the encoded table; see the scale guide).
 
     Parameters
     ----------
@@ -267,6 +271,10 @@ class TabularAE(BaseAutoencoder):
         self.warm_start = warm_start
         self.distributed = distributed
 
+    # Trains on a memmap out of core: ``_validate_input`` returns rows encoded batch by
+    # batch (``skae._data.EncodedRows``), the codec's statistics from one streamed pass.
+    _lazy_fit = True
+
     # The column codec's fitted attributes, read from ``codec_`` (see the class docstring).
     feature_types_ = property(lambda self: self.codec_.feature_types_)
     mean_ = property(lambda self: self.codec_.mean_)
@@ -282,7 +290,13 @@ class TabularAE(BaseAutoencoder):
         return NOISE_ALIASES.get(self.noise, self.noise) if self.noise_level > 0 else None
 
     def _as_table(self, X, *, reset, min_samples):
-        """Validate ``X`` and return it as a pandas DataFrame (not copied)."""
+        """Validate ``X``: a pandas DataFrame (not copied), or a numeric ndarray.
+
+        A DataFrame (or polars, converted) keeps its columns' dtypes; an
+        array-like is validated by scikit-learn, as a float array when every
+        column is numeric (a new fit, or a codec of numeric columns), else
+        wrapped in a DataFrame of its values.
+        """
         if not isinstance(X, pd.DataFrame) and hasattr(X, "to_pandas") and hasattr(X, "columns"):
             X = X.to_pandas()  # polars
         if isinstance(X, pd.DataFrame):
@@ -306,26 +320,53 @@ class TabularAE(BaseAutoencoder):
             )
         except ValueError as error:
             if "NaN" in str(error):
-                raise ValueError(
-                    f"{error} Pass missing='learn' to {type(self).__name__} to train on "
-                    "the observed cells only and impute the missing ones."
-                ) from error
+                raise ValueError(f"{error}{self._nan_hint()}") from error
             raise
-        return pd.DataFrame(X, copy=False)
+        return X if X.dtype.kind == "f" else pd.DataFrame(X, copy=False)
+
+    def _nan_hint(self):
+        """What the error for a NaN says to do."""
+        return (
+            f" Pass missing='learn' to {type(self).__name__} to train on the observed "
+            "cells only and impute the missing ones."
+        )
+
+    def _lazy_table(self, X, *, reset, min_samples):
+        """``X`` encoded batch by batch (``EncodedRows``) if it stays where it is, else None.
+
+        A ``numpy.memmap``, a sparse matrix or another sliceable array
+        (``skae._data.lazy_rows``) is not copied: with ``reset=True`` the
+        codec learns its statistics in one pass over its row blocks, and
+        every batch (or scan block) read later is encoded on the fly.
+        """
+        if not self._supports_lazy_fit():
+            return None
+        wrap = partial(FloatRows, allow_nan=self.missing == "learn", hint=self._nan_hint())
+        rows = lazy_rows(self, X, reset=reset, min_samples=min_samples, scan=False, wrap=wrap)
+        if rows is None:
+            return None
+        if reset:
+            self.codec_ = self._new_codec().fit(rows)
+        return rows.encoded(self.codec_.encode, self.codec_.n_inputs)
+
+    def _new_codec(self):
+        return TableCodec(self.categorical_features, missing=self.missing, name=type(self).__name__)
 
     def _validate_input(self, X, *, reset, min_samples=1):
         """Validate ``X`` and return the network's float32 input.
 
         With ``reset=True`` (a new ``fit``) the columns' encoding is learned
-        first, from ``X``.
+        first, from ``X``. A ``numpy.memmap`` (or sparse matrix, or other
+        sliceable array) stays where it is: an ``EncodedRows`` that encodes
+        each batch when it is read.
         """
+        lazy = self._lazy_table(X, reset=reset, min_samples=min_samples)
+        if lazy is not None:
+            return lazy
         from_frame = isinstance(X, pd.DataFrame) or hasattr(X, "to_pandas")
         table = self._as_table(X, reset=reset, min_samples=min_samples)
         if reset:
-            codec = TableCodec(
-                self.categorical_features, missing=self.missing, name=type(self).__name__
-            )
-            self.codec_ = codec.fit(table, from_frame=from_frame)
+            self.codec_ = self._new_codec().fit(table, from_frame=from_frame)
         return self.codec_.encode(table)
 
     def _validate_fit_input(self, X, *, reset, min_samples):
@@ -338,6 +379,8 @@ class TabularAE(BaseAutoencoder):
         table = parallel.check_rows(
             lambda: self._as_table(X, reset=True, min_samples=min_samples), name
         )
+        if not isinstance(table, pd.DataFrame):  # in memory: the ranks' statistics read columns
+            table = pd.DataFrame(table, copy=False)
         codec = TableCodec(self.categorical_features, missing=self.missing, name=name)
         codec = parallel.agree(lambda: codec.fit(table, from_frame=from_frame), name)
         self.codec_ = merge_table_codec(codec, table, parallel, name)
@@ -386,7 +429,7 @@ class TabularAE(BaseAutoencoder):
         # PCA of the encoded cells (not the missing indicators); logits start at the priors.
         codec = self.codec_
         encoder_linear, decoder_linear = pca_linears(module)
-        components, mean = self._pca_solution(X[:, : codec.n_encoded_])
+        components, mean = self._pca_solution(leading_columns(X, codec.n_encoded_))
         init_linear_pca(encoder_linear, decoder_linear, components, mean)
         n_numeric = len(codec.groups_["numeric"])
         with torch.no_grad():
@@ -420,6 +463,12 @@ class TabularAE(BaseAutoencoder):
         if reduction == "none":
             return cells * observed
         return (cells * observed).sum() / observed.sum().clamp(min=1.0)
+
+    def _validation_row_losses(self, module, batch):
+        # A row weighs its observed cells: the validation loss is the mean over observed cells.
+        X_input, X_clean = batch if isinstance(batch, tuple) else (batch, batch)
+        errors = self._reconstruction_errors(module(X_input)[0], X_clean)  # (B, n_columns)
+        return errors.sum(1), self.codec_.observed(X_clean).sum(1)
 
     def _output_activation(self):
         # Standardized values and logits: each column's loss applies its own link.
@@ -496,7 +545,8 @@ class TabularAE(BaseAutoencoder):
         raw = self._map_batches(
             codec.encode(shown), lambda batch: self.module_(batch)[0], codec.n_encoded_
         )
-        decoded = codec.decode(raw, shown.index)
+        decoded = codec.decode(raw, getattr(shown, "index", None))
+        table = pd.DataFrame(table, copy=False)  # a numeric array as a table of its values
         return codec.fill(table, decoded, table.isna(), as_frame=isinstance(X, pd.DataFrame))
 
     def score_samples(self, X):

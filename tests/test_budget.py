@@ -8,7 +8,7 @@ import torch
 from sklearn.decomposition import PCA
 from skorch.callbacks import Callback
 
-from skae import AutoencoderImputer, AutoencoderTransformer, TabularAE, VariationalAE
+from skae import AutoencoderImputer, AutoencoderTransformer, DenoisingAE, TabularAE, VariationalAE
 from skae._budget import (
     CV_FOLDS,
     CV_PATIENCE_STEPS,
@@ -397,3 +397,58 @@ def test_n_iter_counts_every_epoch_run_and_n_epochs_the_returned_weights():
     after = split.n_iter_, split.n_epochs_
     split.partial_fit(X[:100])
     assert (split.n_iter_, split.n_epochs_) == (after[0] + 1, after[1] + 1)
+
+
+def _fold_curves_with_validation_batches(monkeypatch, estimator, X, rows_per_batch):
+    """The fold curves of ``estimator.fit(X)``, its validation rows scored ``rows_per_batch`` at a time."""
+    from skae._engine import TrainingEngine
+
+    get_iterator = TrainingEngine.get_iterator
+
+    def validation_batches(self, dataset, training=False):
+        batches = get_iterator(self, dataset, training=training)
+        if not training:
+            batches.batch_size = rows_per_batch
+        return batches
+
+    monkeypatch.setattr(TrainingEngine, "get_iterator", validation_batches)
+    recorded = []
+    fold_curves = type(estimator)._fold_curves
+
+    def recording(self, X, budget, seed):
+        curves, weights = fold_curves(self, X, budget, seed)
+        recorded.extend(curves)
+        return curves, weights
+
+    monkeypatch.setattr(type(estimator), "_fold_curves", recording)
+    estimator.fit(X)
+    monkeypatch.undo()
+    return recorded
+
+
+@pytest.mark.parametrize(
+    "make, missing",
+    [
+        (lambda: AutoencoderTransformer(n_components=2, hidden_layer_sizes=(8,), max_iter=6,
+                                        random_state=0), 0.0),
+        (lambda: DenoisingAE(n_components=2, hidden_layer_sizes=(8,), max_iter=6,
+                             random_state=0), 0.0),
+        (lambda: TabularAE(n_components=2, hidden_layer_sizes=(8,), max_iter=6, missing="learn",
+                           random_state=0), 0.1),
+    ],
+    ids=["transformer", "denoising", "tabular_missing"],
+)
+def test_fold_curves_do_not_depend_on_the_validation_batches(make, missing, monkeypatch):
+    # Each row's loss in float64 (a float64 copy of the network), summed in float64: a
+    # row counts the same in whatever batch it is scored, on any CPU. (With per-batch
+    # float32 means, the curves differed by about 1e-7.)
+    X = _random_rows(3, missing=missing)
+    by_size = {
+        size: _fold_curves_with_validation_batches(monkeypatch, make(), X, size)
+        for size in (1000, 7, 2)
+    }
+    assert len(by_size[1000]) == CV_FOLDS
+    for size in (7, 2):
+        assert [len(curve) for curve in by_size[size]] == [len(c) for c in by_size[1000]]
+        for curve, reference in zip(by_size[size], by_size[1000]):
+            np.testing.assert_allclose(curve, reference, rtol=1e-12, atol=0)

@@ -7,6 +7,7 @@ import torch
 from sklearn.decomposition import PCA
 
 from skae import (
+    AutoencoderImputer,
     AutoencoderTransformer,
     ContractiveAE,
     DenoisingAE,
@@ -156,6 +157,8 @@ OUT_OF_CORE = {
     "SparseAE": (SparseAE, dict(n_components=16)),
     "ContractiveAE": (ContractiveAE, dict(code_activation="sigmoid")),
     "VariationalAE": (VariationalAE, {}),
+    "TabularAE": (TabularAE, {}),
+    "TabularAE missing": (TabularAE, dict(missing="learn", n_components=16)),
 }
 
 
@@ -199,7 +202,7 @@ def test_denoising_validation_rows_out_of_core_are_corrupted_once():
     np.testing.assert_array_equal(torch.cat([clean for _, clean in first]).numpy(), X)
 
 
-@pytest.mark.parametrize("cls", [DenoisingAE, SparseAE, ContractiveAE, VariationalAE])
+@pytest.mark.parametrize("cls", [DenoisingAE, SparseAE, ContractiveAE, VariationalAE, TabularAE])
 def test_sparse_input_is_accepted_by_every_lazy_autoencoder(cls):
     X = low_rank(300)
     X[np.abs(X) < 1.0] = 0
@@ -210,13 +213,68 @@ def test_sparse_input_is_accepted_by_every_lazy_autoencoder(cls):
     np.testing.assert_allclose(sparse.transform(X), dense.transform(X), atol=1e-4)
 
 
-def test_tabular_ae_validates_a_memmap_in_memory(memmap_of):
-    # A documented limitation: the column codec encodes the whole table at once.
-    X = low_rank(300)
-    assert not TabularAE._lazy_fit
-    params = dict(SMALL, early_stopping=False)
-    np.testing.assert_array_equal(
-        TabularAE(**params).fit(memmap_of(X)).transform(X), TabularAE(**params).fit(X).transform(X)
+def mixed_numeric(n_samples, seed=0):
+    """Numeric rows with an integer-coded column (3) and missing cells, like a table's."""
+    X = low_rank(n_samples, seed=seed)
+    X[:, 3] = np.random.default_rng(seed).integers(0, 4, n_samples)
+    X[np.random.default_rng(seed + 1).random(X.shape) < 0.1] = np.nan
+    return X
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},  # cross-validated training length, PCA start
+        dict(categorical_features=[3], init="random", early_stopping=True),
+        dict(missing="learn", categorical_features=[3], early_stopping=False),
+    ],
+    ids=["default", "categorical", "missing"],
+)
+def test_tabular_ae_fits_a_memmap_as_it_fits_the_array(memmap_of, params):
+    # The codec's statistics from the same row blocks, each batch encoded as the
+    # whole array is: the same codec, the same network (to float rounding).
+    X = mixed_numeric(500)
+    if params.get("missing") != "learn":
+        X = np.nan_to_num(X)
+    params = dict(SMALL, **params)
+    rows = TabularAE(**params)._validate_input(memmap_of(X), reset=True)
+    assert isinstance(rows, LazyRows) and rows.shape == (500, rows.shape[1])
+    in_memory = TabularAE(**params).fit(X)
+    out_of_core = TabularAE(**params).fit(memmap_of(X))
+    np.testing.assert_allclose(out_of_core.mean_, in_memory.mean_, rtol=1e-12)
+    np.testing.assert_allclose(out_of_core.scale_, in_memory.scale_, rtol=1e-12)
+    assert [c.tolist() for c in out_of_core.categories_] == [c.tolist() for c in in_memory.categories_]
+    np.testing.assert_allclose(out_of_core.column_weights_, in_memory.column_weights_, rtol=1e-12)
+    assert out_of_core.n_epochs_ == in_memory.n_epochs_
+    np.testing.assert_allclose(out_of_core.loss_curve_, in_memory.loss_curve_, rtol=1e-4)
+    np.testing.assert_allclose(out_of_core.transform(memmap_of(X)), in_memory.transform(X), atol=1e-4)
+    np.testing.assert_allclose(
+        out_of_core.score_samples(memmap_of(X)), in_memory.score_samples(X), atol=1e-4
+    )
+
+
+def test_tabular_ae_memmap_errors_are_the_in_memory_ones(memmap_of):
+    X = mixed_numeric(300)
+    with pytest.raises(ValueError, match="NaN.*missing='learn'"):
+        TabularAE(**SMALL).fit(memmap_of(X))
+    X = np.nan_to_num(X).astype(np.float64)
+    X[7, 2] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        TabularAE(**SMALL).fit(memmap_of(X))
+    # Standardized in float64 first: a column of huge values fits, out of core too.
+    X[7, 2] = 1e300
+    ae = TabularAE(**dict(SMALL, max_iter=2)).fit(memmap_of(X))
+    assert ae.scale_[2] > 1e298 and np.isfinite(ae.transform(memmap_of(X))).all()
+
+
+def test_imputer_fits_a_nan_memmap_out_of_core(memmap_of):
+    X = mixed_numeric(300)
+    params = dict(n_components=2, hidden_layer_sizes=(16,), max_iter=3, early_stopping=False,
+                  random_state=0)
+    imputer = AutoencoderImputer(**params).fit(memmap_of(X))
+    assert isinstance(imputer.estimator_._validate_input(memmap_of(X), reset=False), LazyRows)
+    np.testing.assert_allclose(
+        imputer.transform(X), AutoencoderImputer(**params).fit(X).transform(X), atol=1e-4
     )
 
 
