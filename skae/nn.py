@@ -452,6 +452,10 @@ class VariationalAutoencoder(nn.Module):
     noise_variance_floor : float, default=0.0
         The smallest value ``update_noise_variance`` sets.
 
+    With a noise variance the module also holds ``noise_contamination``, a
+    buffer of shape ``(1,)``, 0 unless its owner sets it: the weight of a
+    heavy-tailed part of the likelihood (``skae.variational``).
+
     Examples
     --------
     >>> import torch
@@ -471,6 +475,8 @@ class VariationalAutoencoder(nn.Module):
         self.register_buffer("noise_variance", noise_variance)
         floor = torch.tensor(float(noise_variance_floor), dtype=torch.float64).float()
         self.register_buffer("noise_variance_floor", floor)
+        contamination = None if noise_variance is None else torch.zeros(1)
+        self.register_buffer("noise_contamination", contamination)
         self._noise_epoch = None  # the epoch whose batches update_noise_variance averages
 
     def posterior(self, x):
@@ -500,7 +506,7 @@ class VariationalAutoencoder(nn.Module):
         return self.decode(z), z, mean, log_var
 
     @torch.no_grad()
-    def update_noise_variance(self, squared_residuals, epoch, reduce=None):
+    def update_noise_variance(self, squared_residuals, epoch, reduce=None, core_weights=None):
         """Set ``noise_variance`` to the mean squared residual of ``epoch``'s batches so far.
 
         The mean squared residual is the variance that maximizes a Gaussian
@@ -519,6 +525,10 @@ class VariationalAutoencoder(nn.Module):
         reduce : callable or None, default=None
             ``reduce(batch_sum, count) -> (batch_sum, count)``: in data-parallel
             training, the sums over every rank's batch of this step.
+        core_weights : torch.Tensor of shape (B, n_features), default=None
+            Each entry's probability of coming from the Gaussian core of a
+            mixture likelihood (the E-step); the variance is then the
+            weighted mean squared residual.
 
         Returns
         -------
@@ -526,14 +536,26 @@ class VariationalAutoencoder(nn.Module):
             The updated buffer.
         """
         shared = self.noise_variance.numel() == 1
-        batch_sum = squared_residuals.sum() if shared else squared_residuals.sum(0)  # (1,) | (d,)
-        count = squared_residuals.numel() if shared else len(squared_residuals)
+        count = len(squared_residuals)
+        weights = torch.ones_like(squared_residuals) if core_weights is None else core_weights
+        weighted = squared_residuals * weights
+        sums = [weighted.sum(), weights.sum()] if shared else [weighted.sum(0), weights.sum(0)]
+        batch_sum = torch.cat([v.reshape(-1) for v in sums])  # (2,) | (2 * d,)
         if reduce is not None:
-            batch_sum, count = reduce(batch_sum, count)
+            batch_sum, _ = reduce(batch_sum, count)
         if self._noise_epoch != epoch:
-            self._noise_epoch, self._noise_sum, self._noise_count = epoch, 0.0, 0
+            self._noise_epoch, self._noise_sum = epoch, 0.0
         self._noise_sum = self._noise_sum + batch_sum.double()
-        self._noise_count += count
-        estimate = (self._noise_sum / self._noise_count).clamp_min(float(self.noise_variance_floor))
+        residual_sum, weight_sum = self._noise_sum.chunk(2)
+        estimate = (residual_sum / weight_sum.clamp_min(1e-300)).clamp_min(
+            float(self.noise_variance_floor)
+        )
         self.noise_variance.copy_(estimate.reshape(self.noise_variance.shape))
         return self.noise_variance
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Files written before the contamination existed: a Gaussian likelihood.
+        key = prefix + "noise_contamination"
+        if self.noise_contamination is not None and key not in state_dict:
+            state_dict[key] = torch.zeros_like(self.noise_contamination)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

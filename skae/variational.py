@@ -39,14 +39,50 @@ _LOG_2PI = math.log(2.0 * math.pi)
 NOISE_VARIANCE_FLOOR = 1e-6
 
 
-def gaussian_log_likelihood(reconstruction, X, noise_variance):
-    """Per-row ``log N(X; reconstruction, diag(noise_variance))``, summed over features."""
-    return -0.5 * (
-        (X - reconstruction).pow(2) / noise_variance + torch.log(noise_variance) + _LOG_2PI
-    ).sum(1)
+# A learned Gaussian likelihood is contaminated by a Cauchy tail of weight
+# ROW_CONTAMINATION / n_features per entry (about one far entry in 1,000 rows): on
+# Gaussian data it costs a row at most -n_features * log(1 - weight) ~ 1e-3 nats, and
+# an entry far outside what the decoder predicts costs about
+# log(n_features / ROW_CONTAMINATION) + 2 log(|residual| / noise sd) nats, not
+# residual^2 / (2 noise variance).
+ROW_CONTAMINATION = 1e-3
+_LOG_PI = math.log(math.pi)
 
 
-def bernoulli_log_likelihood(reconstruction, X, noise_variance=None):
+def gaussian_log_likelihood(reconstruction, X, noise_variance, contamination=None):
+    """Per-row log-likelihood of ``X``, summed over features, ``(B,)``.
+
+    ``log N(X; reconstruction, diag(noise_variance))``; with a
+    ``contamination`` ``c`` in (0, 1), each entry's density is instead the
+    mixture ``(1 - c) N(x; mu, s2) + c Cauchy(x; mu, sqrt(s2))`` (a
+    contaminated Gaussian: the same centre and scale, heavier tails), whose
+    cost grows like ``2 log |x - mu|`` instead of ``(x - mu)^2 / (2 s2)``.
+    """
+    return entry_log_likelihoods(reconstruction, X, noise_variance, contamination)[0].sum(1)
+
+
+def entry_log_likelihoods(reconstruction, X, noise_variance, contamination=None):
+    """Per-entry log-densities ``(B, n_features)``, and each entry's probability of the Gaussian core.
+
+    The core probability (the E-step of the mixture) is ``None`` without
+    ``contamination``.
+    """
+    standardized = (X - reconstruction).pow(2) / noise_variance  # (B, n_features)
+    gaussian = -0.5 * (standardized + torch.log(noise_variance) + _LOG_2PI)
+    if contamination is None or float(contamination) <= 0.0:
+        return gaussian, None
+    contamination = contamination.to(gaussian)
+    # log of tail / core: the Cauchy's -log(pi s) - log1p(r^2 / s2) against the Gaussian's
+    # -log(sqrt(2 pi) s) - r^2 / (2 s2), weighted c and 1 - c; the scales s cancel.
+    log_odds = (
+        torch.log(contamination) - torch.log1p(-contamination) + 0.5 * _LOG_2PI - _LOG_PI
+        + 0.5 * standardized - torch.log1p(standardized)
+    )
+    total = gaussian + torch.log1p(-contamination) + F.softplus(log_odds)
+    return total, torch.sigmoid(-log_odds)
+
+
+def bernoulli_log_likelihood(reconstruction, X, noise_variance=None, contamination=None):
     """Per-row log-likelihood of ``X`` given Bernoulli probabilities, ``(B,)``."""
     return -F.binary_cross_entropy(reconstruction, X, reduction="none").sum(1)
 
@@ -553,6 +589,7 @@ default="adam"
         # stops with DivergenceError's advice to scale the data), not a RuntimeError here.
         shape = module.noise_variance.shape
         module.noise_variance.copy_(torch.full(shape, float(noise), dtype=torch.float64))
+        module.noise_contamination.zero_()  # the start: a Gaussian likelihood, PCA's exactly
 
     def _noise_variance_floor(self, X):
         """The smallest learned noise variance: a fraction of X's mean feature variance."""
@@ -626,9 +663,9 @@ default="adam"
             linearize_sigmoid_output(decoder_linear, tensor(mean))
         return noise_variance
 
-    def _log_likelihood(self, reconstruction, X, noise_variance):
+    def _log_likelihood(self, reconstruction, X, noise_variance, contamination=None):
         """Per-row log p(x | z), summed over features, shape ``(B,)``."""
-        return LOG_LIKELIHOODS[self.loss](reconstruction, X, noise_variance)
+        return LOG_LIKELIHOODS[self.loss](reconstruction, X, noise_variance, contamination)
 
     def _kl_weight(self):
         net = self.net_
@@ -645,15 +682,26 @@ default="adam"
             expected = self._expected_log_likelihood(module, X_clean, mean, log_var)
             return -expected.mean() + self.beta * kl
         noise_variance = module.noise_variance
-        if noise_variance is not None and isinstance(self.noise_variance, str):
-            squared_residuals = (reconstruction.detach() - X_clean).pow(2)  # (B, n_features)
-            epoch = len(self.net_.history)
-            parallel = self.net_.parallel  # distributed=True: every rank's residuals
-            reduce = None if parallel is None else parallel.sum_with_count
-            noise_variance = module.update_noise_variance(squared_residuals, epoch, reduce=reduce)
-            self.net_.history.record("noise_variance", float(noise_variance.mean()))
-        log_likelihood = self._log_likelihood(reconstruction, X_clean, noise_variance)
-        return -log_likelihood.mean() + self._kl_weight() * kl
+        if noise_variance is None or not isinstance(self.noise_variance, str):
+            log_likelihood = self._log_likelihood(reconstruction, X_clean, noise_variance)
+            return -log_likelihood.mean() + self._kl_weight() * kl
+        # A learned variance: the loss under the noise so far (a Gaussian core and a
+        # Cauchy tail), then the noise's EM step from the same entries: the mean squared
+        # residual weighted by each entry's probability of the core, pooled over the
+        # epoch (nn.py).
+        contamination = module.noise_contamination.fill_(ROW_CONTAMINATION / X_clean.shape[1])
+        entries, core_weights = entry_log_likelihoods(
+            reconstruction, X_clean, noise_variance.clone(), contamination
+        )
+        squared_residuals = (reconstruction.detach() - X_clean).pow(2)  # (B, n_features)
+        epoch = len(self.net_.history)
+        parallel = self.net_.parallel  # distributed=True: every rank's residuals
+        reduce = None if parallel is None else parallel.sum_with_count
+        noise_variance = module.update_noise_variance(
+            squared_residuals, epoch, reduce=reduce, core_weights=core_weights.detach()
+        )
+        self.net_.history.record("noise_variance", float(noise_variance.mean()))
+        return -entries.sum(1).mean() + self._kl_weight() * kl
 
     def _expected_log_likelihood(self, module, X, mean, log_var, dtype=None):
         """``E_q[log p(x | z)]`` per row, ``(B,)``, by ``posterior_expectation``.
@@ -661,16 +709,17 @@ default="adam"
         ``dtype`` (e.g. ``torch.float64``) is the precision of the
         likelihood; the network runs in its own.
         """
-        noise_variance = module.noise_variance
+        noise_variance, contamination = module.noise_variance, module.noise_contamination
         if dtype is not None:
             X = X.to(dtype)
             noise_variance = None if noise_variance is None else noise_variance.to(dtype)
+            contamination = None if contamination is None else contamination.to(dtype)
 
         def log_likelihood(z):
             reconstruction = module.decode(z)
             if dtype is not None:
                 reconstruction = reconstruction.to(dtype)
-            return self._log_likelihood(reconstruction, X, noise_variance)
+            return self._log_likelihood(reconstruction, X, noise_variance, contamination)
 
         return posterior_expectation(log_likelihood, mean, log_var)
 
@@ -684,37 +733,51 @@ default="adam"
 
     @torch.no_grad()
     def _calibrate_noise_variance(self, module, X):
-        """Raise a learned noise variance to the mean expected squared residual of ``X``, if larger.
+        """Raise a learned noise variance to the one ``X`` calls for, where larger.
 
         Called by early stopping on the validation rows when it keeps a
         trained epoch: the training rows' residual then underestimates new
-        rows'. The start (probabilistic PCA) keeps its own noise variance.
+        rows'. The estimate is the EM step of the training loss on ``X``,
+        the mean squared residual weighted by each entry's probability of
+        the Gaussian core, its expectation over the posterior taken by
+        ``posterior_expectation``. The start (probabilistic PCA) keeps its
+        own noise variance.
         """
         if module.noise_variance is None or not isinstance(self.noise_variance, str):
             return
         was_training = module.training
         module.eval()
+        noise_variance = module.noise_variance.double()
+        contamination = module.noise_contamination.double()
         total, rows = 0.0, 0
         batch_size = self.net_.batch_size
         if isinstance(X, torch.Tensor):
             batches = (X[start : start + batch_size] for start in range(0, len(X), batch_size))
         else:  # rows left where they are (skae._data.LazyRows)
             batches = X.batches(batch_size)
+
+        def weighted_residuals(z, batch):  # (B, 2, n_features): core-weighted r^2, core weight
+            reconstruction = module.decode(z).double()
+            target = batch.double()
+            _, core = entry_log_likelihoods(reconstruction, target, noise_variance, contamination)
+            core = torch.ones_like(target) if core is None else core
+            return torch.stack([core * (reconstruction - target).pow(2), core], 1)
+
         for batch in batches:
             mean, log_var = module.posterior(batch)
-            residuals = posterior_expectation(
-                lambda z: (module.decode(z) - batch).double().pow(2), mean, log_var
-            )  # (B, n_features)
-            total, rows = total + residuals.sum(0), rows + len(batch)
+            sums = posterior_expectation(lambda z: weighted_residuals(z, batch), mean, log_var)
+            total, rows = total + sums.sum(0), rows + len(batch)  # (2, n_features)
         module.train(was_training)
+        n_features = X.shape[1]
         parallel = active_parallel()
         if parallel is not None:  # the validation rows of every rank
-            local = np.zeros(X.shape[1]) if rows == 0 else total.cpu().numpy()
+            local = np.zeros(2 * n_features) if rows == 0 else total.cpu().numpy().reshape(-1)
             sums = parallel.all_sum(np.append(local, rows))
-            total, rows = torch.from_numpy(sums[:-1]), sums[-1]
-        estimate = total / rows
+            total, rows = torch.from_numpy(sums[:-1]).reshape(2, n_features), sums[-1]
+        residual_sum, weight_sum = total
         if module.noise_variance.numel() == 1:
-            estimate = estimate.mean().reshape(1)
+            residual_sum, weight_sum = residual_sum.sum().reshape(1), weight_sum.sum().reshape(1)
+        estimate = residual_sum / weight_sum.clamp_min(1e-300)
         raised = torch.maximum(estimate.to(module.noise_variance), module.noise_variance)
         module.noise_variance.copy_(raised)
 
@@ -790,11 +853,13 @@ default="adam"
         def importance_weighted_bound(module, batch):  # float64 throughout
             mean, log_var = module.posterior(batch)
             std = torch.exp(0.5 * log_var)
-            noise_variance = module.noise_variance
+            noise_variance, contamination = module.noise_variance, module.noise_contamination
             log_weights = []
             for eps in draws:  # (k,)
                 z = mean + std * eps  # (B, k)
-                log_likelihood = self._log_likelihood(module.decode(z), batch, noise_variance)
+                log_likelihood = self._log_likelihood(
+                    module.decode(z), batch, noise_variance, contamination
+                )
                 log_prior = -0.5 * (z.pow(2) + _LOG_2PI).sum(1)
                 log_posterior = -0.5 * (eps.pow(2) + log_var + _LOG_2PI).sum(1)
                 log_weights.append(log_likelihood + log_prior - log_posterior)
