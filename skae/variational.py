@@ -72,14 +72,13 @@ def entry_log_likelihoods(reconstruction, X, noise_variance, contamination=None)
     if contamination is None or float(contamination) <= 0.0:
         return gaussian, None
     contamination = contamination.to(gaussian)
-    # log of tail / core: the Cauchy's -log(pi s) - log1p(r^2 / s2) against the Gaussian's
-    # -log(sqrt(2 pi) s) - r^2 / (2 s2), weighted c and 1 - c; the scales s cancel.
-    log_odds = (
-        torch.log(contamination) - torch.log1p(-contamination) + 0.5 * _LOG_2PI - _LOG_PI
-        + 0.5 * standardized - torch.log1p(standardized)
+    core = gaussian + torch.log1p(-contamination)
+    tail = (
+        torch.log(contamination) - _LOG_PI - 0.5 * torch.log(noise_variance)
+        - torch.log1p(standardized)
     )
-    total = gaussian + torch.log1p(-contamination) + F.softplus(log_odds)
-    return total, torch.sigmoid(-log_odds)
+    # logaddexp, not core + softplus(tail - core): exact when a far entry's core is -1e9.
+    return torch.logaddexp(core, tail), torch.sigmoid(core - tail)
 
 
 def bernoulli_log_likelihood(reconstruction, X, noise_variance=None, contamination=None):
@@ -231,7 +230,16 @@ class VariationalAE(BaseAutoencoder):
     with it, the linear VAE's optimum is probabilistic PCA, and the ELBO
     does not depend on how the data are scaled beyond the change of units);
     for ``loss="bce"``, a Bernoulli whose probabilities are the
-    reconstruction (data in [0, 1]).
+    reconstruction (data in [0, 1]). Once training moves away from the
+    start, a learned Gaussian likelihood has heavier tails: each entry is
+    drawn, with probability ``c = 1e-3 / n_features`` (about one entry in
+    1,000 rows), from a Cauchy of the same centre and scale instead
+    (a contaminated Gaussian). On Gaussian data this costs a row at most
+    about ``1e-3`` nats, while an entry far outside what the decoder
+    predicts (a standardized pixel that was almost constant on the training
+    rows) costs about ``log(1 / c) + 2 log(|residual| / s)`` nats instead of
+    ``residual**2 / (2 s**2)``: a few such entries no longer decide the
+    mean ELBO of a set of rows.
 
     ``transform`` returns the posterior mean (deterministic), ``sample`` draws
     codes from the prior and decodes them, and ``score_samples`` returns each
@@ -256,15 +264,18 @@ class VariationalAE(BaseAutoencoder):
         ``covariance_type="diag"``). A learned variance is the mean squared
         residual of the reconstruction (the value that maximizes the
         likelihood), recomputed at every training batch and pooled over the
-        epoch (Rybkin et al., 2021), and never below a floor of
+        epoch (Rybkin et al., 2021), each entry weighted by its probability
+        of the Gaussian core rather than the Cauchy tail (the EM step of
+        the contaminated Gaussian), and never below a floor of
         ``1e-6`` times the mean feature variance of the training data, so a
         constant feature gets a finite density. When early stopping keeps a
         trained epoch, the variance is then raised to the validation rows'
         mean squared residual where that is larger: the training rows'
         residual underestimates new rows' once the network starts to fit
-        their noise. A float fixes the variance
-        (``1.0`` is the unit-variance Gaussian, a squared error; it makes the
-        ELBO depend on the data's scale and can collapse the code).
+        their noise. A float fixes the variance of a plain Gaussian, without
+        the Cauchy tail (``1.0`` is the unit-variance Gaussian, a squared
+        error; it makes the ELBO depend on the data's scale and can collapse
+        the code).
     kl_warmup : int, default=0
         Number of epochs over which the KL weight grows linearly from 0 to
         ``beta`` (weight ``beta * min(1, (epoch - 1) / kl_warmup)`` at epoch
@@ -299,10 +310,16 @@ class VariationalAE(BaseAutoencoder):
         ``lambda_j <= beta * s2`` start collapsed to the prior. For
         ``loss="mse"``, ``s2`` starts at the optimum of the linear beta-VAE:
         PCA's ``noise_variance_`` (the mean discarded eigenvalue) for
-        ``beta=1``, or the fixed ``noise_variance``. The starting ELBO is
-        then probabilistic PCA's log-likelihood, ``PCA.score_samples``, and
-        early stopping, which counts the start as a candidate, never ends
-        below it on the validation rows. For ``loss="bce"`` there is no
+        ``beta=1``, or the fixed ``noise_variance``, and the likelihood is a
+        plain Gaussian (its Cauchy tail comes with the first training
+        step). The PCA is that of the rows the network trains on: with a
+        validation split (``early_stopping=True``), the rows passed to
+        ``fit`` less that split; without one, or for the final model after
+        cross-validation, all of them. The starting ELBO is then the
+        log-likelihood of probabilistic PCA fitted on those rows,
+        ``PCA(n_components).fit(X_train).score_samples``, and early
+        stopping, which counts the start as a candidate, never ends below
+        it on the validation rows. For ``loss="bce"`` there is no
         closed form and ``s2`` is ``beta`` times PCA's noise variance, a
         heuristic start (linearized in logit space). ``"random"`` is a plain
         MLP with PyTorch's default initialization.
@@ -326,7 +343,8 @@ default="adam"
         Whether to hold out ``validation_fraction`` of the rows and stop when
         their loss stops improving, restoring the best weights (and noise
         variance), the starting ones included: with ``init="pca"`` the
-        validation ELBO ends no lower than probabilistic PCA's. The
+        validation ELBO ends no lower than that of probabilistic PCA fitted
+        on the other rows (the rows the network trains on). The
         validation loss is the negative ELBO (with ``beta``) computed as in
         ``score_samples``. ``False``: train on all rows and stop when the
         training loss stops improving. ``"auto"``: as for the other
