@@ -506,7 +506,7 @@ class VariationalAutoencoder(nn.Module):
         return self.decode(z), z, mean, log_var
 
     @torch.no_grad()
-    def update_noise_variance(self, squared_residuals, epoch, reduce=None, core_weights=None):
+    def update_noise_variance(self, squared_residuals, epoch, reduce=None):
         """Set ``noise_variance`` to the mean squared residual of ``epoch``'s batches so far.
 
         The mean squared residual is the variance that maximizes a Gaussian
@@ -525,10 +525,6 @@ class VariationalAutoencoder(nn.Module):
         reduce : callable or None, default=None
             ``reduce(batch_sum, count) -> (batch_sum, count)``: in data-parallel
             training, the sums over every rank's batch of this step.
-        core_weights : torch.Tensor of shape (B, n_features), default=None
-            Each entry's probability of coming from the Gaussian core of a
-            mixture likelihood (the E-step); the variance is then the
-            weighted mean squared residual.
 
         Returns
         -------
@@ -536,20 +532,15 @@ class VariationalAutoencoder(nn.Module):
             The updated buffer.
         """
         shared = self.noise_variance.numel() == 1
-        count = len(squared_residuals)
-        weights = torch.ones_like(squared_residuals) if core_weights is None else core_weights
-        weighted = squared_residuals * weights
-        sums = [weighted.sum(), weights.sum()] if shared else [weighted.sum(0), weights.sum(0)]
-        batch_sum = torch.cat([v.reshape(-1) for v in sums])  # (2,) | (2 * d,)
+        batch_sum = squared_residuals.sum() if shared else squared_residuals.sum(0)  # (1,) | (d,)
+        count = squared_residuals.numel() if shared else len(squared_residuals)
         if reduce is not None:
-            batch_sum, _ = reduce(batch_sum, count)
+            batch_sum, count = reduce(batch_sum, count)
         if self._noise_epoch != epoch:
-            self._noise_epoch, self._noise_sum = epoch, 0.0
+            self._noise_epoch, self._noise_sum, self._noise_count = epoch, 0.0, 0
         self._noise_sum = self._noise_sum + batch_sum.double()
-        residual_sum, weight_sum = self._noise_sum.chunk(2)
-        estimate = (residual_sum / weight_sum.clamp_min(1e-300)).clamp_min(
-            float(self.noise_variance_floor)
-        )
+        self._noise_count += count
+        estimate = (self._noise_sum / self._noise_count).clamp_min(float(self.noise_variance_floor))
         self.noise_variance.copy_(estimate.reshape(self.noise_variance.shape))
         return self.noise_variance
 

@@ -58,19 +58,15 @@ def gaussian_log_likelihood(reconstruction, X, noise_variance, contamination=Non
     contaminated Gaussian: the same centre and scale, heavier tails), whose
     cost grows like ``2 log |x - mu|`` instead of ``(x - mu)^2 / (2 s2)``.
     """
-    return entry_log_likelihoods(reconstruction, X, noise_variance, contamination)[0].sum(1)
+    return entry_log_likelihoods(reconstruction, X, noise_variance, contamination).sum(1)
 
 
 def entry_log_likelihoods(reconstruction, X, noise_variance, contamination=None):
-    """Per-entry log-densities ``(B, n_features)``, and each entry's probability of the Gaussian core.
-
-    The core probability (the E-step of the mixture) is ``None`` without
-    ``contamination``.
-    """
+    """Per-entry log-densities ``(B, n_features)`` of ``gaussian_log_likelihood``."""
     standardized = (X - reconstruction).pow(2) / noise_variance  # (B, n_features)
     gaussian = -0.5 * (standardized + torch.log(noise_variance) + _LOG_2PI)
     if contamination is None or float(contamination) <= 0.0:
-        return gaussian, None
+        return gaussian
     contamination = contamination.to(gaussian)
     core = gaussian + torch.log1p(-contamination)
     tail = (
@@ -78,7 +74,7 @@ def entry_log_likelihoods(reconstruction, X, noise_variance, contamination=None)
         - torch.log1p(standardized)
     )
     # logaddexp, not core + softplus(tail - core): exact when a far entry's core is -1e9.
-    return torch.logaddexp(core, tail), torch.sigmoid(core - tail)
+    return torch.logaddexp(core, tail)
 
 
 def bernoulli_log_likelihood(reconstruction, X, noise_variance=None, contamination=None):
@@ -264,9 +260,7 @@ class VariationalAE(BaseAutoencoder):
         ``covariance_type="diag"``). A learned variance is the mean squared
         residual of the reconstruction (the value that maximizes the
         likelihood), recomputed at every training batch and pooled over the
-        epoch (Rybkin et al., 2021), each entry weighted by its probability
-        of the Gaussian core rather than the Cauchy tail (the EM step of
-        the contaminated Gaussian), and never below a floor of
+        epoch (Rybkin et al., 2021), and never below a floor of
         ``1e-6`` times the mean feature variance of the training data, so a
         constant feature gets a finite density. When early stopping keeps a
         trained epoch, the variance is then raised to the validation rows'
@@ -703,23 +697,17 @@ default="adam"
         if noise_variance is None or not isinstance(self.noise_variance, str):
             log_likelihood = self._log_likelihood(reconstruction, X_clean, noise_variance)
             return -log_likelihood.mean() + self._kl_weight() * kl
-        # A learned variance: the loss under the noise so far (a Gaussian core and a
-        # Cauchy tail), then the noise's EM step from the same entries: the mean squared
-        # residual weighted by each entry's probability of the core, pooled over the
-        # epoch (nn.py).
-        contamination = module.noise_contamination.fill_(ROW_CONTAMINATION / X_clean.shape[1])
-        entries, core_weights = entry_log_likelihoods(
-            reconstruction, X_clean, noise_variance.clone(), contamination
-        )
+        # A learned variance: the mean squared residual, pooled over the epoch (nn.py),
+        # then the loss with the likelihood's Cauchy tail, whose weight is set here.
         squared_residuals = (reconstruction.detach() - X_clean).pow(2)  # (B, n_features)
         epoch = len(self.net_.history)
         parallel = self.net_.parallel  # distributed=True: every rank's residuals
         reduce = None if parallel is None else parallel.sum_with_count
-        noise_variance = module.update_noise_variance(
-            squared_residuals, epoch, reduce=reduce, core_weights=core_weights.detach()
-        )
+        noise_variance = module.update_noise_variance(squared_residuals, epoch, reduce=reduce)
         self.net_.history.record("noise_variance", float(noise_variance.mean()))
-        return -entries.sum(1).mean() + self._kl_weight() * kl
+        contamination = module.noise_contamination.fill_(ROW_CONTAMINATION / X_clean.shape[1])
+        log_likelihood = self._log_likelihood(reconstruction, X_clean, noise_variance, contamination)
+        return -log_likelihood.mean() + self._kl_weight() * kl
 
     def _expected_log_likelihood(self, module, X, mean, log_var, dtype=None):
         """``E_q[log p(x | z)]`` per row, ``(B,)``, by ``posterior_expectation``.
@@ -751,51 +739,37 @@ default="adam"
 
     @torch.no_grad()
     def _calibrate_noise_variance(self, module, X):
-        """Raise a learned noise variance to the one ``X`` calls for, where larger.
+        """Raise a learned noise variance to the mean expected squared residual of ``X``, if larger.
 
         Called by early stopping on the validation rows when it keeps a
         trained epoch: the training rows' residual then underestimates new
-        rows'. The estimate is the EM step of the training loss on ``X``,
-        the mean squared residual weighted by each entry's probability of
-        the Gaussian core, its expectation over the posterior taken by
-        ``posterior_expectation``. The start (probabilistic PCA) keeps its
-        own noise variance.
+        rows'. The start (probabilistic PCA) keeps its own noise variance.
         """
         if module.noise_variance is None or not isinstance(self.noise_variance, str):
             return
         was_training = module.training
         module.eval()
-        noise_variance = module.noise_variance.double()
-        contamination = module.noise_contamination.double()
         total, rows = 0.0, 0
         batch_size = self.net_.batch_size
         if isinstance(X, torch.Tensor):
             batches = (X[start : start + batch_size] for start in range(0, len(X), batch_size))
         else:  # rows left where they are (skae._data.LazyRows)
             batches = X.batches(batch_size)
-
-        def weighted_residuals(z, batch):  # (B, 2, n_features): core-weighted r^2, core weight
-            reconstruction = module.decode(z).double()
-            target = batch.double()
-            _, core = entry_log_likelihoods(reconstruction, target, noise_variance, contamination)
-            core = torch.ones_like(target) if core is None else core
-            return torch.stack([core * (reconstruction - target).pow(2), core], 1)
-
         for batch in batches:
             mean, log_var = module.posterior(batch)
-            sums = posterior_expectation(lambda z: weighted_residuals(z, batch), mean, log_var)
-            total, rows = total + sums.sum(0), rows + len(batch)  # (2, n_features)
+            residuals = posterior_expectation(
+                lambda z: (module.decode(z) - batch).double().pow(2), mean, log_var
+            )  # (B, n_features)
+            total, rows = total + residuals.sum(0), rows + len(batch)
         module.train(was_training)
-        n_features = X.shape[1]
         parallel = active_parallel()
         if parallel is not None:  # the validation rows of every rank
-            local = np.zeros(2 * n_features) if rows == 0 else total.cpu().numpy().reshape(-1)
+            local = np.zeros(X.shape[1]) if rows == 0 else total.cpu().numpy()
             sums = parallel.all_sum(np.append(local, rows))
-            total, rows = torch.from_numpy(sums[:-1]).reshape(2, n_features), sums[-1]
-        residual_sum, weight_sum = total
+            total, rows = torch.from_numpy(sums[:-1]), sums[-1]
+        estimate = total / rows
         if module.noise_variance.numel() == 1:
-            residual_sum, weight_sum = residual_sum.sum().reshape(1), weight_sum.sum().reshape(1)
-        estimate = residual_sum / weight_sum.clamp_min(1e-300)
+            estimate = estimate.mean().reshape(1)
         raised = torch.maximum(estimate.to(module.noise_variance), module.noise_variance)
         module.noise_variance.copy_(raised)
 
