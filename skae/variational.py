@@ -227,15 +227,19 @@ class VariationalAE(BaseAutoencoder):
     does not depend on how the data are scaled beyond the change of units);
     for ``loss="bce"``, a Bernoulli whose probabilities are the
     reconstruction (data in [0, 1]). Once training moves away from the
-    start, a learned Gaussian likelihood has heavier tails: each entry is
-    drawn, with probability ``c = 1e-3 / n_features`` (about one entry in
-    1,000 rows), from a Cauchy of the same centre and scale instead
-    (a contaminated Gaussian). On Gaussian data this costs a row at most
-    about ``1e-3`` nats, while an entry far outside what the decoder
-    predicts (a standardized pixel that was almost constant on the training
-    rows) costs about ``log(1 / c) + 2 log(|residual| / s)`` nats instead of
-    ``residual**2 / (2 s**2)``: a few such entries no longer decide the
-    mean ELBO of a set of rows.
+    start, the model's learned Gaussian likelihood has heavier tails: each
+    entry is drawn, with probability ``c = 1e-3 / n_features`` (about one
+    entry in 1,000 rows), from a Cauchy of the same centre and scale
+    instead (a contaminated Gaussian). The network is still fitted under
+    the Gaussian (the ``c -> 0`` member), and since the mixture's density
+    is at least ``1 - c`` times the Gaussian's, every row's ELBO is at
+    most ``-n_features * log(1 - c) ~ 1e-3`` nats below the Gaussian
+    model's; an entry far outside what the decoder predicts (a standardized
+    pixel that was almost constant on the training rows) costs about
+    ``log(1 / c) + 2 log(|residual| / s)`` nats instead of
+    ``residual**2 / (2 s**2)``, so a few such entries no longer decide the
+    mean ELBO of a set of rows. Early stopping's validation loss and the
+    scores use the model with its tail.
 
     ``transform`` returns the posterior mean (deterministic), ``sample`` draws
     codes from the prior and decodes them, and ``score_samples`` returns each
@@ -697,16 +701,17 @@ default="adam"
         if noise_variance is None or not isinstance(self.noise_variance, str):
             log_likelihood = self._log_likelihood(reconstruction, X_clean, noise_variance)
             return -log_likelihood.mean() + self._kl_weight() * kl
-        # A learned variance: the mean squared residual, pooled over the epoch (nn.py),
-        # then the loss with the likelihood's Cauchy tail, whose weight is set here.
+        # A learned variance: the mean squared residual, pooled over the epoch (nn.py).
+        # The network is fitted under the Gaussian (the tail's c -> 0 member), the
+        # model it gives has the Cauchy tail: validation and scores use it.
         squared_residuals = (reconstruction.detach() - X_clean).pow(2)  # (B, n_features)
         epoch = len(self.net_.history)
         parallel = self.net_.parallel  # distributed=True: every rank's residuals
         reduce = None if parallel is None else parallel.sum_with_count
         noise_variance = module.update_noise_variance(squared_residuals, epoch, reduce=reduce)
         self.net_.history.record("noise_variance", float(noise_variance.mean()))
-        contamination = module.noise_contamination.fill_(ROW_CONTAMINATION / X_clean.shape[1])
-        log_likelihood = self._log_likelihood(reconstruction, X_clean, noise_variance, contamination)
+        module.noise_contamination.fill_(ROW_CONTAMINATION / X_clean.shape[1])
+        log_likelihood = self._log_likelihood(reconstruction, X_clean, noise_variance)
         return -log_likelihood.mean() + self._kl_weight() * kl
 
     def _expected_log_likelihood(self, module, X, mean, log_var, dtype=None):
@@ -902,8 +907,9 @@ default="adam"
         add_noise : bool, default=False
             Whether to draw each row from the likelihood ``p(x | z)`` too,
             so that the rows are draws from the model's density ``p(x)``:
-            Gaussian noise of variance ``noise_variance_`` added to the
-            decoded mean (``loss="mse"``), or values 0 and 1 drawn with the
+            Gaussian noise of variance ``noise_variance_`` (or, with the
+            probability of the likelihood's tail, Cauchy noise of that scale)
+            added to the decoded mean (``loss="mse"``), or values 0 and 1 drawn with the
             decoded probabilities (``loss="bce"``). By default the rows are
             the decoded means ``E[x | z]``, smooth and noise-free (for images,
             the usual picture).
@@ -927,9 +933,12 @@ default="adam"
         X_new = self._map_batches(codes, self.module_.decode, self.n_features_in_)
         if add_noise and self.loss == "bce":
             X_new = (rng.uniform(size=X_new.shape) < X_new).astype(np.float32)
-        elif add_noise:
+        elif add_noise:  # the Gaussian, or with probability c its Cauchy tail
             scale = np.sqrt(np.asarray(self.noise_variance_, dtype=np.float64))
-            X_new = (X_new + scale * rng.standard_normal(X_new.shape)).astype(np.float32)
+            noise = rng.standard_normal(X_new.shape)
+            tail = rng.uniform(size=X_new.shape) < float(self.module_.noise_contamination)
+            noise[tail] = rng.standard_cauchy(int(tail.sum()))
+            X_new = (X_new + scale * noise).astype(np.float32)
         dense = _get_output_config("transform", self)["dense"]
         if dense == "default":
             return X_new
