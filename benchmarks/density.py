@@ -362,11 +362,13 @@ def report(rows, out_dir):
         "moved that much (the validation ELBO peaked as the network began to fit the training "
         "rows' noise; the later epochs, at least 300 optimizer steps of them, did not beat it). "
         "`epochs` and `kept` list the seeds' runs (kept 0: the PCA start).",
-        "Per cell, `median row (PCA)` is the mean over seeds of the median held-out row's ELBO "
+        "",
+        "Heavy tails (issue 28): per cell, `median row (PCA)` is the mean over seeds of the median held-out row's ELBO "
         "(PCA's log-likelihood), `worst row (PCA)` the lowest held-out row over the seeds, `tail` "
         "the largest distance of a held-out entry from its training mean in RMS training "
         f"standard deviations (heavy-tailed: above {HEAVY_TAIL:.0f}), and `seeds ELBO >= PCA` "
-        "how many seeds' mean ELBO reaches PCA.score.",
+        "how many seeds' mean ELBO reaches PCA.score (issue 28's target: every seed of every "
+        "cell).",
         "",
         rows_statement(rows["seed"]),
         "",
