@@ -39,8 +39,10 @@ report rows, seeds 100, 101, ..., only ever run to produce the report;
 while choosing the VAE's likelihood (its Cauchy tail), its defaults and this
 slice's cells. The report says which rows it shows; targets are counted from
 the rows ("N of M" cells, and runs for the every-seed target). The full run,
-5 report seeds (50 cells, 250 runs), takes about 20 minutes with
-``--jobs 2`` on 2 cores (about 40 minutes of CPU).
+5 report seeds (50 cells, 250 runs), takes about 25 minutes with
+``--jobs 2`` on 2 cores (an estimate: about 31 minutes of CPU before the
+tail, plus the longer standardized MNIST fits it allows, 2 to 4 times the
+epochs on the design rows).
 
 Run ``python -m benchmarks.density`` (``--quick``: the bundled datasets, one
 seed; ``--design``: the design rows; ``--help`` for options). Set
