@@ -452,6 +452,10 @@ class VariationalAutoencoder(nn.Module):
     noise_variance_floor : float, default=0.0
         The smallest value ``update_noise_variance`` sets.
 
+    With a noise variance the module also holds ``noise_contamination``, a
+    buffer of shape ``(1,)``, 0 unless its owner sets it: the weight of a
+    heavy-tailed part of the likelihood (``skae.variational``).
+
     Examples
     --------
     >>> import torch
@@ -471,6 +475,8 @@ class VariationalAutoencoder(nn.Module):
         self.register_buffer("noise_variance", noise_variance)
         floor = torch.tensor(float(noise_variance_floor), dtype=torch.float64).float()
         self.register_buffer("noise_variance_floor", floor)
+        contamination = None if noise_variance is None else torch.zeros(1)
+        self.register_buffer("noise_contamination", contamination)
         self._noise_epoch = None  # the epoch whose batches update_noise_variance averages
 
     def posterior(self, x):
@@ -537,3 +543,10 @@ class VariationalAutoencoder(nn.Module):
         estimate = (self._noise_sum / self._noise_count).clamp_min(float(self.noise_variance_floor))
         self.noise_variance.copy_(estimate.reshape(self.noise_variance.shape))
         return self.noise_variance
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Files written before the contamination existed: a Gaussian likelihood.
+        key = prefix + "noise_contamination"
+        if self.noise_contamination is not None and key not in state_dict:
+            state_dict[key] = torch.zeros_like(self.noise_contamination)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

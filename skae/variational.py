@@ -39,14 +39,45 @@ _LOG_2PI = math.log(2.0 * math.pi)
 NOISE_VARIANCE_FLOOR = 1e-6
 
 
-def gaussian_log_likelihood(reconstruction, X, noise_variance):
-    """Per-row ``log N(X; reconstruction, diag(noise_variance))``, summed over features."""
-    return -0.5 * (
-        (X - reconstruction).pow(2) / noise_variance + torch.log(noise_variance) + _LOG_2PI
-    ).sum(1)
+# A learned Gaussian likelihood is contaminated by a Cauchy tail of weight
+# ROW_CONTAMINATION / n_features per entry (about one far entry in 1,000 rows): on
+# Gaussian data it costs a row at most -n_features * log(1 - weight) ~ 1e-3 nats, and
+# an entry far outside what the decoder predicts costs about
+# log(n_features / ROW_CONTAMINATION) + 2 log(|residual| / noise sd) nats, not
+# residual^2 / (2 noise variance).
+ROW_CONTAMINATION = 1e-3
+_LOG_PI = math.log(math.pi)
 
 
-def bernoulli_log_likelihood(reconstruction, X, noise_variance=None):
+def gaussian_log_likelihood(reconstruction, X, noise_variance, contamination=None):
+    """Per-row log-likelihood of ``X``, summed over features, ``(B,)``.
+
+    ``log N(X; reconstruction, diag(noise_variance))``; with a
+    ``contamination`` ``c`` in (0, 1), each entry's density is instead the
+    mixture ``(1 - c) N(x; mu, s2) + c Cauchy(x; mu, sqrt(s2))`` (a
+    contaminated Gaussian: the same centre and scale, heavier tails), whose
+    cost grows like ``2 log |x - mu|`` instead of ``(x - mu)^2 / (2 s2)``.
+    """
+    return entry_log_likelihoods(reconstruction, X, noise_variance, contamination).sum(1)
+
+
+def entry_log_likelihoods(reconstruction, X, noise_variance, contamination=None):
+    """Per-entry log-densities ``(B, n_features)`` of ``gaussian_log_likelihood``."""
+    standardized = (X - reconstruction).pow(2) / noise_variance  # (B, n_features)
+    gaussian = -0.5 * (standardized + torch.log(noise_variance) + _LOG_2PI)
+    if contamination is None or float(contamination) <= 0.0:
+        return gaussian
+    contamination = contamination.to(gaussian)
+    core = gaussian + torch.log1p(-contamination)
+    tail = (
+        torch.log(contamination) - _LOG_PI - 0.5 * torch.log(noise_variance)
+        - torch.log1p(standardized)
+    )
+    # logaddexp, not core + softplus(tail - core): exact when a far entry's core is -1e9.
+    return torch.logaddexp(core, tail)
+
+
+def bernoulli_log_likelihood(reconstruction, X, noise_variance=None, contamination=None):
     """Per-row log-likelihood of ``X`` given Bernoulli probabilities, ``(B,)``."""
     return -F.binary_cross_entropy(reconstruction, X, reduction="none").sum(1)
 
@@ -132,7 +163,20 @@ class VariationalAE(BaseAutoencoder):
     with it, the linear VAE's optimum is probabilistic PCA, and the ELBO
     does not depend on how the data are scaled beyond the change of units);
     for ``loss="bce"``, a Bernoulli whose probabilities are the
-    reconstruction (data in [0, 1]).
+    reconstruction (data in [0, 1]). Once training moves away from the
+    start, the model's learned Gaussian likelihood has heavier tails: each
+    entry is drawn, with probability ``c = 1e-3 / n_features`` (about one
+    entry in 1,000 rows), from a Cauchy of the same centre and scale
+    instead (a contaminated Gaussian). The network is still fitted under
+    the Gaussian (the ``c -> 0`` member), and since the mixture's density
+    is at least ``1 - c`` times the Gaussian's, every row's ELBO is at
+    most ``-n_features * log(1 - c) ~ 1e-3`` nats below the Gaussian
+    model's; an entry far outside what the decoder predicts (a standardized
+    pixel that was almost constant on the training rows) costs about
+    ``log(1 / c) + 2 log(|residual| / s)`` nats instead of
+    ``residual**2 / (2 s**2)``, so a few such entries no longer decide the
+    mean ELBO of a set of rows. Early stopping's validation loss and the
+    scores use the model with its tail.
 
     ``transform`` returns the posterior mean (deterministic), ``sample`` draws
     codes from the prior and decodes them, and ``score_samples`` returns each
@@ -163,9 +207,10 @@ class VariationalAE(BaseAutoencoder):
         trained epoch, the variance is then raised to the validation rows'
         mean squared residual where that is larger: the training rows'
         residual underestimates new rows' once the network starts to fit
-        their noise. A float fixes the variance
-        (``1.0`` is the unit-variance Gaussian, a squared error; it makes the
-        ELBO depend on the data's scale and can collapse the code).
+        their noise. A float fixes the variance of a plain Gaussian, without
+        the Cauchy tail (``1.0`` is the unit-variance Gaussian, a squared
+        error; it makes the ELBO depend on the data's scale and can collapse
+        the code).
     kl_warmup : int, default=0
         Number of epochs over which the KL weight grows linearly from 0 to
         ``beta`` (weight ``beta * min(1, (epoch - 1) / kl_warmup)`` at epoch
@@ -192,10 +237,16 @@ class VariationalAE(BaseAutoencoder):
         ``lambda_j <= beta * s2`` start collapsed to the prior. For
         ``loss="mse"``, ``s2`` starts at the optimum of the linear beta-VAE:
         PCA's ``noise_variance_`` (the mean discarded eigenvalue) for
-        ``beta=1``, or the fixed ``noise_variance``. The starting ELBO is
-        then probabilistic PCA's log-likelihood, ``PCA.score_samples``, and
-        early stopping, which counts the start as a candidate, never ends
-        below it on the validation rows. For ``loss="bce"`` there is no
+        ``beta=1``, or the fixed ``noise_variance``, and the likelihood is a
+        plain Gaussian (its Cauchy tail comes with the first training
+        step). The PCA is that of the rows the network trains on: with a
+        validation split (``early_stopping=True``), the rows passed to
+        ``fit`` less that split; without one, or for the final model after
+        cross-validation, all of them. The starting ELBO is then the
+        log-likelihood of probabilistic PCA fitted on those rows,
+        ``PCA(n_components).fit(X_train).score_samples``, and early
+        stopping, which counts the start as a candidate, never ends below
+        it on the validation rows. For ``loss="bce"`` there is no
         closed form and ``s2`` is ``beta`` times PCA's noise variance, a
         heuristic start (linearized in logit space). ``"random"`` is a plain
         MLP with PyTorch's default initialization.
@@ -219,7 +270,8 @@ default="adam"
         Whether to hold out ``validation_fraction`` of the rows and stop when
         their loss stops improving, restoring the best weights (and noise
         variance), the starting ones included: with ``init="pca"`` the
-        validation ELBO ends no lower than probabilistic PCA's. The
+        validation ELBO ends no lower than that of probabilistic PCA fitted
+        on the other rows (the rows the network trains on). The
         validation loss is the negative ELBO (with ``beta``) computed as in
         ``score_samples``. ``False``: train on all rows and stop when the
         training loss stops improving. ``"auto"``: as for the other
@@ -459,6 +511,7 @@ default="adam"
         # stops with DivergenceError's advice to scale the data), not a RuntimeError here.
         shape = module.noise_variance.shape
         module.noise_variance.copy_(torch.full(shape, float(noise), dtype=torch.float64))
+        module.noise_contamination.zero_()  # the start: a Gaussian likelihood, PCA's exactly
 
     def _noise_variance_floor(self, X):
         """The smallest learned noise variance: a fraction of X's mean feature variance."""
@@ -532,9 +585,9 @@ default="adam"
             linearize_sigmoid_output(decoder_linear, tensor(mean))
         return noise_variance
 
-    def _log_likelihood(self, reconstruction, X, noise_variance):
+    def _log_likelihood(self, reconstruction, X, noise_variance, contamination=None):
         """Per-row log p(x | z), summed over features, shape ``(B,)``."""
-        return LOG_LIKELIHOODS[self.loss](reconstruction, X, noise_variance)
+        return LOG_LIKELIHOODS[self.loss](reconstruction, X, noise_variance, contamination)
 
     def _kl_weight(self, epoch):
         """The KL term's weight at training ``epoch`` (counted from 1): ``beta`` after warm-up."""
@@ -550,12 +603,18 @@ default="adam"
             expected = self._expected_log_likelihood(module, X_clean, mean, log_var)
             return -expected.mean() + self.beta * kl
         noise_variance = module.noise_variance
-        if noise_variance is not None and isinstance(self.noise_variance, str):
-            squared_residuals = (reconstruction.detach() - X_clean).pow(2)  # (B, n_features)
-            parallel = self.net_.parallel  # distributed=True: every rank's residuals
-            reduce = None if parallel is None else parallel.sum_with_count
-            noise_variance = module.update_noise_variance(squared_residuals, epoch, reduce=reduce)
-            self.net_.history.record("noise_variance", float(noise_variance.mean()))
+        if noise_variance is None or not isinstance(self.noise_variance, str):
+            log_likelihood = self._log_likelihood(reconstruction, X_clean, noise_variance)
+            return -log_likelihood.mean() + self._kl_weight(epoch) * kl
+        # A learned variance: the mean squared residual, pooled over the epoch (nn.py).
+        # The network is fitted under the Gaussian (the tail's c -> 0 member), the
+        # model it gives has the Cauchy tail: validation and scores use it.
+        squared_residuals = (reconstruction.detach() - X_clean).pow(2)  # (B, n_features)
+        parallel = self.net_.parallel  # distributed=True: every rank's residuals
+        reduce = None if parallel is None else parallel.sum_with_count
+        noise_variance = module.update_noise_variance(squared_residuals, epoch, reduce=reduce)
+        self.net_.history.record("noise_variance", float(noise_variance.mean()))
+        module.noise_contamination.fill_(ROW_CONTAMINATION / X_clean.shape[1])
         log_likelihood = self._log_likelihood(reconstruction, X_clean, noise_variance)
         return -log_likelihood.mean() + self._kl_weight(epoch) * kl
 
@@ -565,16 +624,17 @@ default="adam"
         ``dtype`` (e.g. ``torch.float64``) is the precision of the
         likelihood; the network runs in its own.
         """
-        noise_variance = module.noise_variance
+        noise_variance, contamination = module.noise_variance, module.noise_contamination
         if dtype is not None:
             X = X.to(dtype)
             noise_variance = None if noise_variance is None else noise_variance.to(dtype)
+            contamination = None if contamination is None else contamination.to(dtype)
 
         def log_likelihood(z):
             reconstruction = module.decode(z)
             if dtype is not None:
                 reconstruction = reconstruction.to(dtype)
-            return self._log_likelihood(reconstruction, X, noise_variance)
+            return self._log_likelihood(reconstruction, X, noise_variance, contamination)
 
         return posterior_expectation(log_likelihood, mean, log_var)
 
@@ -697,11 +757,13 @@ default="adam"
         def importance_weighted_bound(module, batch):  # float64 throughout
             mean, log_var = module.posterior(batch)
             std = torch.exp(0.5 * log_var)
-            noise_variance = module.noise_variance
+            noise_variance, contamination = module.noise_variance, module.noise_contamination
             log_weights = []
             for eps in draws:  # (k,)
                 z = mean + std * eps  # (B, k)
-                log_likelihood = self._log_likelihood(module.decode(z), batch, noise_variance)
+                log_likelihood = self._log_likelihood(
+                    module.decode(z), batch, noise_variance, contamination
+                )
                 log_prior = -0.5 * (z.pow(2) + _LOG_2PI).sum(1)
                 log_posterior = -0.5 * (eps.pow(2) + log_var + _LOG_2PI).sum(1)
                 log_weights.append(log_likelihood + log_prior - log_posterior)
@@ -752,8 +814,9 @@ default="adam"
         add_noise : bool, default=False
             Whether to draw each row from the likelihood ``p(x | z)`` too,
             so that the rows are draws from the model's density ``p(x)``:
-            Gaussian noise of variance ``noise_variance_`` added to the
-            decoded mean (``loss="mse"``), or values 0 and 1 drawn with the
+            Gaussian noise of variance ``noise_variance_`` (or, with the
+            probability of the likelihood's tail, Cauchy noise of that scale)
+            added to the decoded mean (``loss="mse"``), or values 0 and 1 drawn with the
             decoded probabilities (``loss="bce"``). By default the rows are
             the decoded means ``E[x | z]``, smooth and noise-free (for images,
             the usual picture).
@@ -777,7 +840,10 @@ default="adam"
         X_new = self._map_batches(codes, self.module_.decode, self.n_features_in_)
         if add_noise and self.loss == "bce":
             X_new = (rng.uniform(size=X_new.shape) < X_new).astype(np.float32)
-        elif add_noise:
+        elif add_noise:  # the Gaussian, or with probability c its Cauchy tail
             scale = np.sqrt(np.asarray(self.noise_variance_, dtype=np.float64))
-            X_new = (X_new + scale * rng.standard_normal(X_new.shape)).astype(np.float32)
+            noise = rng.standard_normal(X_new.shape)
+            tail = rng.uniform(size=X_new.shape) < float(self.module_.noise_contamination)
+            noise[tail] = rng.standard_cauchy(int(tail.sum()))
+            X_new = (X_new + scale * noise).astype(np.float32)
         return output_container(self, X_new)

@@ -407,3 +407,32 @@ def test_the_selection_rule_diagnostic_scores_the_rule_the_library_applies():
         assert ratio == rec["test"][epochs]
     # Early stopping cut by a shorter patience: the curve ends `patience` epochs after its best.
     assert selection_rule._cut([1.0, 0.9, 0.95, 0.96, 0.97], 2) == [1.0, 0.9, 0.95, 0.96]
+
+
+def test_density_slice_runs_the_asked_rows_and_counts_what_they_show(tmp_path):
+    import pandas as pd
+
+    from benchmarks import density
+
+    config = {"quick": True, "seeds": 2, "data_dir": None}
+    assert {r["seed"] for r in density.plan(config)} == {100}  # --quick: one seed
+    assert {r["seed"] for r in density.plan({**config, "quick": False})} == {100, 101}
+    assert {r["seed"] for r in density.plan({**config, "quick": False, "rows": "design"})} == {0, 1}
+    row = dict(iwae=0.0, accuracy=0.9, pca_accuracy=0.9, epochs=10, kept_epoch=3, fit_seconds=1.0,
+               noise_change=0.0, kl_change=0.0, stop_noise_change=0.0, stop_kl_change=0.0,
+               pca_median=-1.0, pca_worst=-9e5, n_train=100, n_features=5)
+    runs = [  # one heavy-tailed cell, its second seed below PCA
+        {"dataset": "a", "scaling": "standard", "k": 2, "seed": 100, "elbo": 2.0, "pca_score": 1.0,
+         "elbo_median": 3.0, "elbo_worst": -40.0, "tail": 900.0},
+        {"dataset": "a", "scaling": "standard", "k": 2, "seed": 101, "elbo": 0.5, "pca_score": 1.0,
+         "elbo_median": 3.0, "elbo_worst": -50.0, "tail": 800.0},
+        {"dataset": "b", "scaling": "minmax", "k": 2, "seed": 100, "elbo": 2.0, "pca_score": 1.0,
+         "elbo_median": 3.0, "elbo_worst": -5.0, "tail": 3.0},
+    ]
+    rows = pd.DataFrame([{**row, **run} for run in runs])
+    section = density.report(rows, tmp_path)
+    assert "Rows: the report rows (seeds 100, 101)" in section and "no design decision" in section
+    assert "ELBO >= PCA.score on every seed: 2 of 3 runs; not: a standard k=2 seed 101." in section
+    assert "Heavy-tailed cells: 1 of 2; a standard k=2:" in section and "worst row -50 (-9e+05)" in section
+    design = density.report(rows.assign(seed=rows["seed"] - 100), tmp_path)
+    assert "Rows: the design rows (seeds 0, 1)" in design and "not as the report" in design
