@@ -6,11 +6,13 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
-from sklearn.utils import get_tags
+from sklearn.impute import KNNImputer
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import Interval, MissingValues
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._columns import TableCodec, _as_float
 from ._docstrings import fill_budget_docs
 from ._rollback import rollback_on_error
 from .tabular import TabularAE
@@ -39,7 +41,14 @@ _SHARED = (
     "verbose",
 )
 
-
+# The check cells that choose the blend with the nearest neighbours' fill (see
+# AutoencoderImputer's class docstring): this fraction of the observed numeric cells,
+# in at most MAX_CHECK_ROWS rows, and only in columns with at least
+# MIN_COLUMN_OBSERVED observed cells; with fewer than MIN_CHECK_CELLS, no blend.
+CHECK_FRACTION = 0.1
+MAX_CHECK_ROWS = 2000
+MIN_COLUMN_OBSERVED = 20
+MIN_CHECK_CELLS = 20
 
 class ImputationNetwork(TabularAE):
     """The ``TabularAE`` that ``AutoencoderImputer`` trains (its ``estimator_``).
@@ -182,6 +191,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         "missing_values": [MissingValues()],
         **{key: TabularAE._parameter_constraints[key] for key in _SHARED},
         "n_refinements": [Interval(Integral, 0, None, closed="left")],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left"), None],
         "keep_empty_features": ["boolean"],
     }
 
@@ -193,6 +203,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         categorical_features="auto",
         noise_level=0.25,
         n_refinements=0,
+        n_neighbors=5,
         hidden_layer_sizes=(128, 128),
         activation="relu",
         dropout=0.0,
@@ -215,6 +226,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.categorical_features = categorical_features
         self.noise_level = noise_level
         self.n_refinements = n_refinements
+        self.n_neighbors = n_neighbors
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.dropout = dropout
@@ -283,13 +295,16 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         with rollback_on_error(self):  # a failed fit leaves the imputer as it was
             X = self._with_nan(X, reset=True)
+            table = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X, copy=False)
+            check = self._check_cells(table)
             params = {key: getattr(self, key) for key in _SHARED}
             estimator = ImputationNetwork(**params, missing="learn", noise="masking")
             with warnings.catch_warnings():  # said below, with what this imputer does
                 warnings.filterwarnings("ignore", message=r"Column\(s\) .* no observed value")
-                self.estimator_ = estimator.fit(X)
+                self.estimator_ = estimator.fit(X if check is None else self._hide(X, check))
             self.estimator_.codec_.name = type(self).__name__  # for transform's errors
             self.n_iter_ = self.estimator_.n_iter_
+            self._fit_neighbors(X, table, check)
         self._warn_empty_features()
         return self
 
@@ -316,12 +331,135 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             # The completed table goes back in, imputed cells shown as observed,
             # and the missing cells of X are predicted again.
             filled = self.estimator_.impute(X, source=filled)
+        if self.neighbors_weight_ > 0:
+            filled = self._blend_neighbors(X, filled)
         empty = self.estimator_.codec_.empty_
         if self.keep_empty_features or not empty:
             return filled
         if isinstance(filled, pd.DataFrame):
             return filled.drop(columns=filled.columns[empty])
         return np.delete(filled, empty, axis=1)
+
+    # ------------------------------------------------ nearest neighbours
+    def _numeric_columns(self):
+        """Positions of the numeric columns with observed values at ``fit``."""
+        codec = self.estimator_.codec_
+        return [j for j in codec.groups_["numeric"] if j not in codec.empty_]
+
+    def _standardized(self, table):
+        """The numeric columns of ``table`` standardized as the network sees them, NaN where missing."""
+        codec = self.estimator_.codec_
+        names = [str(c) for c in table.columns]
+        position = {j: g for g, j in enumerate(codec.groups_["numeric"])}
+        columns = self._numeric_columns()
+        values = np.empty((len(table), len(columns)))
+        for i, j in enumerate(columns):
+            g = position[j]
+            values[:, i] = (_as_float(table.iloc[:, j], names[j]) - codec.mean_[g]) / codec.scale_[g]
+        return values
+
+    def _check_cells(self, table):
+        """The observed numeric cells hidden from the network to choose the blend, or None.
+
+        A boolean mask of ``table``'s shape: ``CHECK_FRACTION`` of the
+        observed cells of the numeric columns holding at least
+        ``MIN_COLUMN_OBSERVED`` observed values, in at most
+        ``MAX_CHECK_ROWS`` rows drawn at random; None when ``n_neighbors`` is
+        None or fewer than ``MIN_CHECK_CELLS`` cells qualify.
+        """
+        if self.n_neighbors is None:
+            return None
+        rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31))
+        observed = table.notna().to_numpy()
+        with warnings.catch_warnings():  # the network's fit says it
+            warnings.filterwarnings("ignore", message=r"Column\(s\) .* no observed value")
+            codec = TableCodec(self.categorical_features, missing="learn").fit(table)
+        numeric = np.zeros(table.shape[1], dtype=bool)
+        numeric[codec.groups_["numeric"]] = True
+        numeric &= observed.sum(axis=0) >= MIN_COLUMN_OBSERVED
+        rows = np.zeros(len(table), dtype=bool)
+        rows[rng.permutation(len(table))[:MAX_CHECK_ROWS]] = True
+        check = observed & numeric[None, :] & rows[:, None]
+        check &= rng.random(check.shape) < CHECK_FRACTION
+        return check if check.sum() >= MIN_CHECK_CELLS else None
+
+    @staticmethod
+    def _hide(X, check):
+        """A copy of ``X`` with the ``check`` cells missing."""
+        if isinstance(X, pd.DataFrame):
+            return X.mask(pd.DataFrame(check, index=X.index, columns=X.columns))
+        hidden = np.array(X, dtype=np.float64 if X.dtype.kind in "iub" else X.dtype, copy=True)
+        hidden[check] = np.nan
+        return hidden
+
+    def _fit_neighbors(self, X, table, check):
+        """Choose ``neighbors_weight_`` on the check cells; keep the neighbours if it is positive.
+
+        The network (trained without the check cells) and a ``KNNImputer`` of
+        the standardized numeric columns (the check cells hidden too) fill the
+        check cells; the weight is the least-squares one of the blend, in
+        [0, 1].
+        """
+        self.neighbors_weight_ = 0.0
+        if check is None:
+            return
+        columns = self._numeric_columns()
+        check = check[:, columns]
+        rows = check.any(axis=1)
+        truth = self._standardized(table)
+        hidden = np.where(check, np.nan, truth)
+        neighbors = KNNImputer(n_neighbors=self.n_neighbors, keep_empty_features=True)
+        by_neighbors = neighbors.fit(hidden).transform(hidden[rows])[check[rows]]
+        shown = self._hide(X, self._full_mask(check, X.shape[1]))
+        shown = shown.iloc[rows] if isinstance(shown, pd.DataFrame) else shown[rows]
+        filled = self.estimator_.impute(shown)
+        filled = filled if isinstance(filled, pd.DataFrame) else pd.DataFrame(filled, copy=False)
+        by_network = self._standardized(filled)[check[rows]]
+        target = truth[check]
+        gap = by_network - by_neighbors
+        if not np.any(gap):
+            return
+        weight = float(np.dot(gap, by_network - target) / np.dot(gap, gap))
+        self.neighbors_weight_ = float(np.clip(weight, 0.0, 1.0))
+        if self.neighbors_weight_ > 0:
+            self.neighbors_ = KNNImputer(n_neighbors=self.n_neighbors, keep_empty_features=True)
+            self.neighbors_.fit(truth)
+
+    def _full_mask(self, check, n_columns):
+        """``check`` (numeric columns only) as a mask over every column."""
+        full = np.zeros((len(check), n_columns), dtype=bool)
+        full[:, self._numeric_columns()] = check
+        return full
+
+    def _blend_neighbors(self, X, filled):
+        """``filled`` with its numeric holes blended with the nearest training rows' values."""
+        codec = self.estimator_.codec_
+        table = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X, copy=False)
+        values = self._standardized(table)
+        holes = np.isnan(values)
+        if not holes.any():
+            return filled
+        by_neighbors = self.neighbors_.transform(values)
+        position = {j: g for g, j in enumerate(codec.groups_["numeric"])}
+        weight = self.neighbors_weight_
+        for i, j in enumerate(self._numeric_columns()):
+            hole = holes[:, i]
+            if not hole.any():
+                continue
+            g = position[j]
+            theirs = by_neighbors[hole, i] * codec.scale_[g] + codec.mean_[g]
+            if isinstance(filled, pd.DataFrame):
+                column = filled.iloc[:, j]
+                mine = _as_float(column, str(filled.columns[j]))[hole]
+                blended = (1 - weight) * mine + weight * theirs
+                if pd.api.types.is_integer_dtype(column.dtype):
+                    blended = np.round(blended)
+                values_j = np.array(column.to_numpy(dtype=np.float64, na_value=np.nan))
+                values_j[hole] = blended
+                filled.iloc[:, j] = pd.Series(values_j, index=filled.index).astype(column.dtype)
+            else:
+                filled[hole, j] = (1 - weight) * filled[hole, j] + weight * theirs
+        return filled
 
     def _warn_empty_features(self):
         """Say which columns had no observed value at ``fit``, and what becomes of them."""
