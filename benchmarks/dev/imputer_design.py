@@ -67,7 +67,16 @@ def run_one(name, seed, mask, method, data_dir, max_rows):
         warnings.simplefilter("ignore", ConvergenceWarning)
         imputer.fit(X_train)
         filled = imputer.transform(X_test)
+    extra = {}
+    if getattr(imputer, "neighbors_weight_", 0) > 0:  # the same network without the blend
+        weight, imputer.neighbors_weight_ = imputer.neighbors_weight_, 0.0
+        alone = imputer.transform(X_test)
+        imputer.neighbors_weight_ = weight
+        extra["rmse_network"] = float(np.sqrt(np.mean((alone[holes] - X_true[holes]) ** 2)))
+    elif hasattr(imputer, "neighbors_weight_"):
+        extra["rmse_network"] = float(np.sqrt(np.mean((filled[holes] - X_true[holes]) ** 2)))
     return {
+        **extra,
         "rmse": float(np.sqrt(np.mean((filled[holes] - X_true[holes]) ** 2))),
         "seconds": time.perf_counter() - start,
         "rows": len(X), "features": X.shape[1],
