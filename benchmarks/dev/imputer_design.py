@@ -38,8 +38,8 @@ PEERS = ("SimpleImputer", "KNNImputer", "IterativeImputer")
 METHODS = {
     **{name: imputation.IMPUTERS[name] for name in PEERS},
     # Before this study (the network alone), and the blend with the neighbours' fill.
-    "AutoencoderImputer": lambda seed: AutoencoderImputer(random_state=seed, n_neighbors=None),
-    "AE+kNN": lambda seed: AutoencoderImputer(random_state=seed, n_neighbors=5),
+    "AutoencoderImputer": lambda seed: AutoencoderImputer(random_state=seed, blend=False),
+    "AE+blend": lambda seed: AutoencoderImputer(random_state=seed),
 }
 
 
@@ -68,19 +68,18 @@ def run_one(name, seed, mask, method, data_dir, max_rows):
         imputer.fit(X_train)
         filled = imputer.transform(X_test)
     extra = {}
-    if getattr(imputer, "neighbors_weight_", 0) > 0:  # the same network without the blend
-        weight, imputer.neighbors_weight_ = imputer.neighbors_weight_, 0.0
+    weights = getattr(imputer, "blend_weights_", None)
+    if weights is not None:  # the same network without the blend
+        imputer.blend_weights_ = dict.fromkeys(weights, 0.0) | {"network": 1.0}
         alone = imputer.transform(X_test)
-        imputer.neighbors_weight_ = weight
+        imputer.blend_weights_ = weights
         extra["rmse_network"] = float(np.sqrt(np.mean((alone[holes] - X_true[holes]) ** 2)))
-    elif hasattr(imputer, "neighbors_weight_"):
-        extra["rmse_network"] = float(np.sqrt(np.mean((filled[holes] - X_true[holes]) ** 2)))
+        extra.update({f"weight_{name}": value for name, value in weights.items()})
     return {
         **extra,
         "rmse": float(np.sqrt(np.mean((filled[holes] - X_true[holes]) ** 2))),
         "seconds": time.perf_counter() - start,
         "rows": len(X), "features": X.shape[1],
-        "neighbors_weight": getattr(imputer, "neighbors_weight_", None),
     }
 
 
