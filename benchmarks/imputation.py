@@ -18,10 +18,10 @@ Design rows and report rows (issue 28; docs/benchmarks/README.md). Nothing is
 fitted or chosen on the reported cells: every imputer runs at its defaults,
 and the seeds come from :func:`benchmarks.slices.seeds_for`. Seeds 0-99 are
 the design rows: skae's defaults were compared on seeds 0-2 of the ten tables
-while they were developed, and the blend with the nearest neighbours' fill
-(``AutoencoderImputer(n_neighbors=5)``) was chosen on seeds 0-1 of these
-tables and of four more built from scikit-learn and the shared datasets
-(``benchmarks/dev/imputer_design.py``). Seeds 100 and up are the report rows,
+while they were developed, and the blend of the network's fill with a
+nearest-neighbour and a Gaussian fill (``AutoencoderImputer(blend=True)``)
+on seeds 0-1 of these tables and of three more built from scikit-learn and the
+shared datasets (``benchmarks/dev/imputer_design.py``). Seeds 100 and up are the report rows,
 run only to produce the report (``--design`` runs the design rows instead);
 the section says which rows it shows.
 
@@ -211,9 +211,8 @@ def report(rows, out_dir):
         f"{', '.join(FRESH_TABLES[1:])} to {SMALL_ROWS}. Every imputer runs with its defaults.",
         "",
         rows_statement(rows["seed"]) + " skae's defaults were compared on seeds 0-2 of these "
-        "tables, and the blend with the nearest neighbours' fill (`n_neighbors=5`) chosen on "
-        "seeds 0-1 of these and four more tables (design rows, "
-        "`benchmarks/dev/imputer_design.py`).",
+        "tables, and the blend of three fills (`blend=True`) chosen on seeds 0-1 of these and "
+        "three more tables (design rows, `benchmarks/dev/imputer_design.py`).",
         "",
         table.to_markdown(),
         "",

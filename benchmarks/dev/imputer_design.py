@@ -85,19 +85,27 @@ def run_one(name, seed, mask, method, data_dir, max_rows):
 
 def score(path):
     rows = pd.DataFrame([json.loads(line) for line in Path(path).read_text().splitlines()])
-    means = rows.pivot_table(index="dataset", columns="method", values="rmse")
-    peers = [p for p in PEERS if p in means]
-    best = means[peers].min(axis=1)
-    ratio = means.div(best, axis=0)
-    print(ratio.round(3).to_markdown())
+    if "rmse_network" in rows:  # the blend's own network, without the blend
+        alone = rows.dropna(subset=["rmse_network"]).assign(
+            method=lambda r: r["method"] + " (its network alone)", rmse=lambda r: r["rmse_network"])
+        rows = pd.concat([rows, alone])
+    keys = ["dataset", "seed", "mask"]
+    peers = [p for p in PEERS if p in set(rows["method"])]
+    wide = rows.pivot_table(index=keys, columns="method", values="rmse")
+    ratios = {}
+    for method in wide.columns.difference(peers):
+        cells = wide[[method, *peers]].dropna()  # the splits and masks the method ran on
+        means = cells.groupby("dataset").mean()
+        ratios[method] = means[method] / means[peers].min(axis=1)
+        ratios[f"best peer ({method})"] = means[peers].idxmin(axis=1)
+    table = pd.DataFrame(ratios)
+    print(table.round(3).to_markdown())
     print()
-    for method in ratio.columns:
-        if method in peers:
-            continue
-        within = ratio[method].dropna()
+    for method in wide.columns.difference(peers):
+        within = table[method].dropna()
         geo = float(np.exp(np.log(within).mean()))
-        print(f"{method}: within 5% on {int((within <= 1.05).sum())} of {len(within)}, "
-              f"worst {within.max():.3f}, geo-mean {geo:.3f}")
+        print(f"{method}: within 5% of the best peer on {int((within <= 1.05).sum())} of "
+              f"{len(within)} tables, worst {within.max():.3f}, geo-mean {geo:.3f}")
 
 
 def main(argv=None):
