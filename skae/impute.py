@@ -47,7 +47,7 @@ _SHARED = (
 # rows, and only in columns with at least MIN_COLUMN_OBSERVED observed cells; with
 # fewer than MIN_CHECK_CELLS, the network alone.
 CHECK_FRACTION = 0.1
-MAX_CHECK_ROWS = 2000
+MAX_CHECK_ROWS = 1000
 MIN_COLUMN_OBSERVED = 20
 MIN_CHECK_CELLS = 20
 # The Gaussian fill: expectation-maximization of a Gaussian on the standardized
@@ -178,7 +178,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     clusters, digits drawn alike) and the conditional mean of a Gaussian
     (where the columns depend on one another linearly, as IterativeImputer
     assumes). Which wins on a table is measured in ``fit``: a tenth of the
-    observed numeric cells (of at most 2,000 rows) are hidden from the
+    observed numeric cells (of at most 1,000 rows) are hidden from the
     network while it trains, then filled by the network, by a
     :class:`~sklearn.impute.KNNImputer` and by a Gaussian fitted by
     expectation-maximization, both of the standardized numeric columns with
