@@ -473,14 +473,14 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return filled.drop(columns=filled.columns[empty])
         return np.delete(filled, empty, axis=1)
 
-    # ------------------------------------------------ nearest neighbours
+    # ------------------------------------------------ the blend of fills
     def _numeric_columns(self):
         """Positions of the numeric columns with observed values at ``fit``."""
         codec = self.estimator_.codec_
         return [j for j in codec.groups_["numeric"] if j not in codec.empty_]
 
     def _standardized(self, table):
-        """The numeric columns of ``table`` standardized as the network sees them, NaN where missing."""
+        """The numeric columns of ``table``, standardized as the network sees them (NaN: missing)."""
         codec = self.estimator_.codec_
         names = [str(c) for c in table.columns]
         position = {j: g for g, j in enumerate(codec.groups_["numeric"])}
@@ -488,7 +488,8 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         values = np.empty((len(table), len(columns)))
         for i, j in enumerate(columns):
             g = position[j]
-            values[:, i] = (_as_float(table.iloc[:, j], names[j]) - codec.mean_[g]) / codec.scale_[g]
+            column = _as_float(table.iloc[:, j], names[j])
+            values[:, i] = (column - codec.mean_[g]) / codec.scale_[g]
         return values
 
     def _check_cells(self, table):
@@ -552,7 +553,8 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         shown = self._hide(X, self._full_mask(check, X.shape[1]))
         shown = shown.iloc[rows] if isinstance(shown, pd.DataFrame) else shown[rows]
         by_network = self.estimator_.impute(shown)
-        by_network = by_network if isinstance(by_network, pd.DataFrame) else pd.DataFrame(by_network)
+        if not isinstance(by_network, pd.DataFrame):
+            by_network = pd.DataFrame(by_network)
         neighbors = KNNImputer(n_neighbors=self.n_neighbors, keep_empty_features=True)
         fills = np.column_stack([
             self._standardized(by_network)[check[rows]],
