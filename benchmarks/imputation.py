@@ -3,9 +3,9 @@
 Protocol. Ten numeric tables: the six of issue 15's target (:data:`ISSUE_TABLES`:
 wine, diabetes and breast_cancer bundled with scikit-learn; wine_quality_white,
 satimage and magic from the shared datasets folder, subsampled to
-:data:`MAX_ROWS` fixed rows), and four small ones that played no part in
-choosing any default (:data:`FRESH_TABLES`: iris, and spambase, pendigits and
-texture subsampled to :data:`SMALL_ROWS` fixed rows). For each seed the rows
+:data:`MAX_ROWS` fixed rows), and four small ones added after issue 15
+(:data:`FRESH_TABLES`: iris, and spambase, pendigits and texture subsampled to
+:data:`SMALL_ROWS` fixed rows; their design rows too were looked at since). For each seed the rows
 are split 80/20 into training and held-out rows; for each of :data:`MASKS`
 masks per seed, 20% of the cells are hidden completely at random (MCAR). A
 ``StandardScaler`` is fitted on the observed cells of the training rows,
@@ -14,16 +14,22 @@ training rows (holes included) and fills the held-out rows; the score is the
 RMSE over the hidden cells of the held-out rows, in standardized units (1.0 is
 about the error of guessing the training mean; lower is better).
 
-Nothing is fitted or chosen on the reported cells: every imputer runs at its
-defaults, and the seeds start at :data:`SEED_OFFSET` (skae's defaults were
-compared on seeds 0-2 of the six tables while they were developed, so those
-splits and masks are not reported).
+Design rows and report rows (issue 28; docs/benchmarks/README.md). Nothing is
+fitted or chosen on the reported cells: every imputer runs at its defaults,
+and the seeds come from :func:`benchmarks.slices.seeds_for`. Seeds 0-99 are
+the design rows: skae's defaults were compared on seeds 0-2 of the ten tables
+while they were developed, and the blend of the network's fill with a
+nearest-neighbour and a Gaussian fill (``AutoencoderImputer(blend=True)``)
+on seeds 0-1 of these tables and of three more built from scikit-learn and the
+shared datasets (``benchmarks/dev/imputer_design.py``). Seeds 100 and up are the report rows,
+run only to produce the report (``--design`` runs the design rows instead);
+the section says which rows it shows.
 
 Imputers, in the same run: ``SimpleImputer(strategy="mean")``,
 ``KNNImputer()`` and ``IterativeImputer(random_state=seed)`` (scikit-learn's
 defaults) and ``AutoencoderImputer(random_state=seed)`` (skae's defaults).
 
-Run ``python -m benchmarks.imputation [--quick] [--seeds N] [--out DIR]``, or
+Run ``python -m benchmarks.imputation [--quick] [--seeds N] [--design] [--out DIR]``, or
 ``python -m benchmarks --only imputation``.
 """
 
@@ -44,13 +50,12 @@ from sklearn.preprocessing import StandardScaler
 from skae import AutoencoderImputer
 
 from .display import mean_std, pyplot, save_figure
-from .slices import main_for
+from .slices import main_for, rows_statement, seeds_for
 from .stats import paired, verdict_mark
 
 NAME = "imputation"
-DEFAULT_SEEDS = 3
+DEFAULT_SEEDS = 5
 QUICK_SEEDS = 1
-SEED_OFFSET = 100
 MASKS = 2
 
 BUNDLED = {"wine": load_wine, "diabetes": load_diabetes, "breast_cancer": load_breast_cancer,
@@ -99,12 +104,12 @@ def tables(config):
 
 
 def plan(config):
-    seeds = config.get("seeds") or (QUICK_SEEDS if config.get("quick") else DEFAULT_SEEDS)
+    n_seeds = config.get("seeds") or (QUICK_SEEDS if config.get("quick") else DEFAULT_SEEDS)
     return [
-        {"dataset": name, "seed": SEED_OFFSET + seed, "mask": mask, "method": method,
+        {"dataset": name, "seed": seed, "mask": mask, "method": method,
          "data_dir": None if name in BUNDLED else config.get("data_dir")}
         for name in tables(config)
-        for seed in range(seeds)
+        for seed in seeds_for({**config, "seeds": n_seeds})
         for mask in range(MASKS)
         for method in IMPUTERS
     ]
@@ -203,10 +208,11 @@ def report(rows, out_dir):
         "training rows and scored on the hidden cells of the held-out rows (RMSE in "
         f"standardized units, mean ± std over {n_seeds} seeds x {n_masks} masks; lower is "
         f"better). Tables above {MAX_ROWS} rows are subsampled to that many fixed rows; "
-        f"{', '.join(FRESH_TABLES[1:])} to {SMALL_ROWS}. Every imputer runs with its defaults. "
-        f"Seeds {SEED_OFFSET} and up: the splits and masks skae's defaults were compared on "
-        f"(seeds 0-2) are not reported. {', '.join(FRESH_TABLES)} played no part in choosing "
-        "any default.",
+        f"{', '.join(FRESH_TABLES[1:])} to {SMALL_ROWS}. Every imputer runs with its defaults.",
+        "",
+        rows_statement(rows["seed"]) + " skae's defaults were compared on seeds 0-2 of these "
+        "tables, and the blend of three fills (`blend=True`) chosen on seeds 0-1 of these and "
+        "three more tables (design rows, `benchmarks/dev/imputer_design.py`).",
         "",
         table.to_markdown(),
         "",
@@ -222,7 +228,7 @@ def report(rows, out_dir):
             against.to_markdown(index=False),
             "",
         ]
-        for label, group in (("issue 15's six tables", ISSUE_TABLES), ("the fresh tables", FRESH_TABLES)):
+        for label, group in (("issue 15's six tables", ISSUE_TABLES), ("the four later tables", FRESH_TABLES)):
             part = against[against["dataset"].isin(group)]
             if part.empty:
                 continue

@@ -21,7 +21,14 @@ made by :mod:`benchmarks.outlier_tables`. Every table is tagged ``design``,
 ``check`` or ``fresh``: the detector's defaults were chosen on the design
 tables, and the others test them afterwards.
 
-Run ``python -m benchmarks.outliers [--quick] [--seeds N] [--out DIR]``.
+Design rows and report rows (issue 28; docs/benchmarks/README.md). The seeds
+come from :func:`benchmarks.slices.seeds_for`: the detector's default (the
+ensemble) was chosen on the design and check tables at seeds 0-2, design rows;
+the report runs seeds 100 and up, new draws and splits of every table that no
+design decision saw (``--design`` runs seeds 0, 1, ... instead). The section
+says which rows it shows.
+
+Run ``python -m benchmarks.outliers [--quick] [--seeds N] [--design] [--out DIR]``.
 """
 
 import math
@@ -42,6 +49,7 @@ from .outlier_tables import (  # noqa: F401 (the slice's tables, read here by th
     build_table,
     split_and_scale,
 )
+from .slices import rows_statement, seeds_for
 from .stats import paired
 
 NAME = "outliers"
@@ -120,12 +128,12 @@ def plan(config):
     names = available_tables(config.get("data_dir"))
     if config.get("quick"):
         names = [name for name in QUICK_TABLES if name in names]
-    seeds = QUICK_SEEDS if config.get("quick") else int(config.get("seeds", DEFAULT_SEEDS))
+    n_seeds = QUICK_SEEDS if config.get("quick") else int(config.get("seeds", DEFAULT_SEEDS))
     data_dir = config.get("data_dir")
     return [
         {"table": name, "seed": seed, "method": method, "data_dir": data_dir}
         for name in names
-        for seed in range(seeds)
+        for seed in seeds_for({**config, "seeds": n_seeds})
         for method in METHODS
     ]
 
@@ -186,6 +194,7 @@ class _Scores:
     roles: pd.Series  # each table's group
     kinds: pd.Series  # each table's kind of outliers ("real", "local", ...)
     seconds: pd.DataFrame  # fit seconds, one row per table and seed
+    rows_statement: str  # which seeds: design or report rows
 
 
 def _mean_and_std_per_table(rows, value):
@@ -211,6 +220,7 @@ def _scores(rows):
         kinds=pd.Series({t: TABLES[t].kind for t in tables}),
         seconds=rows.pivot_table(index=["table", "seed"], columns="method",
                                  values="fit_seconds"),
+        rows_statement=rows_statement(rows.seed),
     )
 
 
@@ -309,7 +319,11 @@ def _protocol(scores):
         "The tables come in three groups. *design*: the default's first rule (latent + residual "
         "score) was chosen on them; *check*: that rule's check, which it failed (see the user "
         "guide), then, with the design tables, the design set of the final ensemble; *fresh*: "
-        "never looked at before the final rule was frozen, its check.",
+        "never looked at before the final rule was frozen, its check. Those choices saw seeds "
+        "0-2 of the design and check tables; every table is drawn and split anew by the seeds "
+        "below.",
+        "",
+        scores.rows_statement,
         "",
     ]
 

@@ -34,7 +34,15 @@ import pandas as pd
 from .cache import RUNS_FOLDER, RunCache, code_fingerprint, run_key, skae_fingerprint
 from .record import REPO, write_report, write_slice
 
-__all__ = ["SliceRun", "code_fingerprint", "default_data_dir", "main_for", "run_slice", "seeds_for"]
+__all__ = [
+    "SliceRun",
+    "code_fingerprint",
+    "default_data_dir",
+    "main_for",
+    "rows_statement",
+    "run_slice",
+    "seeds_for",
+]
 
 # Design rows and report rows (docs/benchmarks/README.md). Seeds from 0 up are
 # the design rows: what one may look at while choosing a default, a rule or a
@@ -55,6 +63,36 @@ def seeds_for(config):
     """
     first = 0 if config.get("rows") == "design" else REPORT_FIRST_SEED
     return range(first, first + config["seeds"])
+
+
+def _span(seeds):
+    if seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2:
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ", ".join(str(seed) for seed in seeds)
+
+
+def rows_statement(seeds):
+    """The sentence a report section says about its rows: which seeds, design or report rows.
+
+    Examples
+    --------
+    >>> rows_statement([100, 101, 102])
+    'Rows: seeds 100-102, report rows ...: run only to produce the report; no design decision saw them.'
+    >>> rows_statement([0, 1])
+    'Rows: seeds 0, 1, design rows (`--design`): defaults and rules were chosen on rows like ...'
+    """
+    seeds = sorted({int(seed) for seed in seeds})
+    if not seeds:
+        return "Rows: none."
+    which = f"Rows: seed{'s' if len(seeds) > 1 else ''} {_span(seeds)}"
+    if seeds[0] >= REPORT_FIRST_SEED:
+        return (f"{which}, report rows (docs/benchmarks/README.md): run only to produce the "
+                "report; no design decision saw them.")
+    if seeds[-1] < REPORT_FIRST_SEED:
+        return (f"{which}, design rows (`--design`): defaults and rules were chosen on rows "
+                "like these; not held-out figures.")
+    return (f"{which}: design rows (below {REPORT_FIRST_SEED}) and report rows mixed; not "
+            "held-out figures.")
 
 
 def default_data_dir():

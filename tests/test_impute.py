@@ -134,7 +134,8 @@ def test_its_network_keeps_the_lowest_mean_rule_when_cloned():
     # cross-validated loss (skae._budget.LOWEST_MEAN); a clone of it (e.g. refitted in a
     # GridSearchCV) must choose the same way, and train to the same model.
     X, _ = remove(low_rank(n=150), 0.2)
-    imputer = AutoencoderImputer(hidden_layer_sizes=(8,), max_iter=20, random_state=0).fit(X)
+    imputer = AutoencoderImputer(hidden_layer_sizes=(8,), max_iter=20, blend=False,
+                                 random_state=0).fit(X)  # the network trained on X itself
     network = imputer.estimator_
     assert network._selection_rule is LOWEST_MEAN
     again = clone(network).fit(X)
@@ -142,3 +143,59 @@ def test_its_network_keeps_the_lowest_mean_rule_when_cloned():
     assert again.n_iter_ == network.n_iter_
     np.testing.assert_allclose(again.impute(X), network.impute(X), rtol=1e-6, atol=1e-6)
     assert clone(TabularAE())._selection_rule is SHORTEST_NOT_WORSE
+
+
+def _rmse(imputer, damaged, X, holes):
+    filled = imputer.transform(damaged)
+    return np.sqrt(np.mean((filled[holes] - X[holes]) ** 2))
+
+
+def test_blends_with_the_nearest_neighbours_where_they_know_better():
+    # Rows in 12 tight clusters: a row's neighbours know its hidden cells, a small network
+    # trained briefly does not, nor does one Gaussian. The weights, chosen on cells hidden
+    # from the network, go to the neighbours, and the blend beats the network alone.
+    rng = np.random.default_rng(0)
+    X = (3 * rng.normal(size=(12, 6)))[rng.integers(12, size=400)] + 0.01 * rng.normal(size=(400, 6))
+    damaged, holes = remove(X, 0.2)
+    blended = AutoencoderImputer(**FAST).fit(damaged)
+    alone = AutoencoderImputer(**FAST, blend=False).fit(damaged)
+    weights = blended.blend_weights_
+    assert weights["neighbors"] > 0.5 and sum(weights.values()) == pytest.approx(1.0)
+    assert min(weights.values()) >= 0 and hasattr(blended, "neighbors_")
+    assert alone.blend_weights_ == {"network": 1.0, "neighbors": 0.0, "gaussian": 0.0}
+    assert not hasattr(alone, "neighbors_") and not hasattr(alone, "gaussian_mean_")
+    assert _rmse(blended, damaged, X, holes) < 0.8 * _rmse(alone, damaged, X, holes)
+
+
+def test_blends_with_the_gaussian_where_the_columns_are_linear():
+    # Columns that are linear functions of three factors: the Gaussian's conditional mean
+    # is exact (up to its ridge); the weights go to it.
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(400, 3)) @ rng.normal(size=(3, 8))
+    damaged, holes = remove(X, 0.2, seed=2)
+    imputer = AutoencoderImputer(**FAST).fit(damaged)
+    assert imputer.blend_weights_["gaussian"] > 0.5
+    assert _rmse(imputer, damaged, X, holes) < 0.05 * np.std(X)
+
+
+def test_the_blend_keeps_a_dataframes_dtypes_and_observed_cells():
+    rng = np.random.default_rng(1)
+    X = (3 * rng.normal(size=(8, 3)))[rng.integers(8, size=300)] + 0.01 * rng.normal(size=(300, 3))
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1],
+                          "n": pd.array(np.round(10 * X[:, 2]), dtype="Int64"),
+                          "c": pd.Categorical(np.where(X[:, 0] > 0, "x", "y"))})
+    damaged = frame.mask(pd.DataFrame(rng.random(frame.shape) < 0.2, columns=frame.columns))
+    imputer = AutoencoderImputer(**FAST).fit(damaged)
+    assert imputer.blend_weights_["network"] < 1  # clusters: the neighbours help
+    filled = imputer.transform(damaged)
+    assert filled.dtypes.equals(frame.dtypes) and filled.notna().all().all()
+    observed = damaged.notna()
+    assert filled.where(observed).equals(damaged.where(observed))
+    assert set(filled["c"]) <= {"x", "y"}
+
+
+def test_too_few_cells_to_check_keep_the_network_alone():
+    X, _ = remove(low_rank(n=30), 0.2)
+    imputer = AutoencoderImputer(**FAST).fit(X)
+    assert imputer.blend_weights_ == {"network": 1.0, "neighbors": 0.0, "gaussian": 0.0}
+    assert not np.isnan(imputer.transform(X)).any()
