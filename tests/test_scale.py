@@ -273,6 +273,8 @@ def test_imputer_fits_a_nan_memmap_out_of_core(memmap_of):
                   random_state=0)
     imputer = AutoencoderImputer(**params).fit(memmap_of(X))
     assert isinstance(imputer.estimator_._validate_input(memmap_of(X), reset=False), LazyRows)
+    assert imputer.blend_weights_["network"] == 1.0  # the blend needs the rows in memory
+    params["blend"] = False  # in memory too: the network alone
     np.testing.assert_allclose(
         imputer.transform(X), AutoencoderImputer(**params).fit(X).transform(X), atol=1e-4
     )
