@@ -42,7 +42,7 @@ seeds 0 to 4 only (``benchmarks/dev/selection_rule.py``,
 ``benchmarks/dev/training_path.py``). Report rows are seeds 100 to 104: run only
 to produce the report, after the code they measure was fixed; no design
 decision saw them. ``--design`` runs seeds 0, 1, ... instead, labelled as
-design rows in the section. The full run (5 report seeds, 465 fits) takes about
+design rows in the section. The full run (5 report seeds, 830 fits) takes about
 25 minutes of one core (``--jobs 2``: about 15 minutes).
 
 Run ``python -m benchmarks.small [--quick] [--design] [--seeds N] [--out DIR]``,

@@ -19,19 +19,28 @@ the estimators count in optimizer steps and validation rows instead:
   least ``MIN_VALIDATION_ROWS`` rows; below, the training length is chosen by
   ``CV_FOLDS``-fold cross-validation (every row is a validation row once),
   then the model is trained on all rows for as many optimizer steps
-  (``refit_epochs``). The length is the shortest whose mean validation loss
-  is within ``SELECTION_STANDARD_ERRORS`` standard errors (over folds) of the
-  lowest (``best_epoch``): on a few hundred rows the lowest mean is partly
-  luck, and the shorter run stays nearer the PCA start, which held-out rows
-  reward. A fold stops after ``CV_PATIENCE_STEPS`` steps without improvement
-  (half the patience of a validation split: the rule rarely picks the far
-  end of a long flat stretch). That is ``SHORTEST_NOT_WORSE``;
+  (``refit_epochs``). Each fold also scores, after each epoch, the points
+  ``start + alpha * (network - start)`` of the segment back to its PCA start
+  (``alpha`` in steps of ``1 / SHRINKAGE_STEPS``). The chosen point (a
+  length and an ``alpha``) is the one whose gain over the start is surest:
+  its mean validation loss minus the start's, plus
+  ``SELECTION_STANDARD_ERRORS`` standard errors of that difference taken
+  fold by fold, is the lowest, the start counting 0 (``surest_gain``). So
+  the chosen point passes a paired test against the start on the fold
+  losses, or the start is kept: a candidate is never chosen for being
+  near the lowest mean, which on a few hundred rows is partly luck. The
+  refit is then shrunk toward its own start by the chosen ``alpha``
+  (``skae._shrinkage``): one network, between PCA and the trained one. A
+  fold stops after ``CV_PATIENCE_STEPS`` steps without improvement (half
+  the patience of a validation split). That is ``SUREST_GAIN``;
   ``AutoencoderImputer`` keeps ``LOWEST_MEAN``, the rule it was developed
-  with (see ``SelectionRule``). Mean losses within ``TIE_RTOL`` of the
-  curve's largest are tied, and a tie goes to the shorter length: the
-  choice, and keeping the PCA start, do not flip with the last bits of a
-  float32 loss, which change with the CPU, its vector instructions and the
-  BLAS (see ``best_epoch``).
+  with, and ``SHORTEST_NOT_WORSE`` (the shortest length within two
+  standard errors of the lowest mean, the rule before issue 28) stays for
+  comparison (see ``SelectionRule``). Losses within ``TIE_RTOL`` of the
+  largest are tied, and a tie goes to the start, then to the shorter
+  length and the smaller ``alpha``: the choice, and keeping the PCA start,
+  do not flip with the last bits of a float32 loss, which change with the
+  CPU, its vector instructions and the BLAS (see ``best_epoch``).
 
 A new network's learning rate also warms up linearly over its first
 ``WARMUP_STEPS`` optimizer steps (at most a tenth of the steps ``max_iter``
@@ -45,7 +54,9 @@ split). The constants were chosen on the learning curves of
 ``benchmarks/small.py`` (held-out rows, several datasets, seeds 0-2) and
 checked on the others; ``SELECTION_STANDARD_ERRORS`` and ``CV_PATIENCE_STEPS``
 on every cell of that slice at seeds 0-2, checked at seeds 3-4
-(``benchmarks/dev/selection_rule.py``). ``VariationalAE`` shares
+(``benchmarks/dev/selection_rule.py``); the test against the start and
+``SHRINKAGE_STEPS`` on the slice's design rows (seeds 0-2, the k = d - 1
+cells at 120 rows first; ``benchmarks/dev/training_path.py``). ``VariationalAE`` shares
 ``n_iter_no_change="auto"`` (the rule it was measured with) but keeps fixed
 defaults for the others.
 

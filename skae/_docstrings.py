@@ -31,8 +31,11 @@ _VALIDATION = (
     "training rows only, so that its validation loss is honest."
 )
 VALIDATION = _VALIDATION.format(
-    rule="the shortest length within two standard errors of the lowest mean loss wins), "
-    "then the model trains on all rows for as many optimizer steps"
+    rule="the folds also score the way back from each epoch's weights to the start, in "
+    "quarters; the point whose mean loss is lowest once charged two standard errors of its "
+    "paired difference to the start's wins, the start counting 0), then the model trains "
+    "on all rows for as many optimizer steps and is pulled back toward its start by the "
+    "chosen fraction"
 )
 VALIDATION_LOWEST = _VALIDATION.format(
     rule="the length with the lowest mean loss wins), then the model trains on all rows "

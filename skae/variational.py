@@ -365,7 +365,7 @@ default="adam"
     best_validation_score_ : float
         Negative validation loss of the returned weights: the best of
         ``validation_scores_``; after cross-validation, its score at the
-        chosen count, within two standard errors of the lowest mean
+        chosen point (a length and a shrinkage, ``skae._budget.surest_gain``)
         (only with ``early_stopping``).
     n_iter_ : int
         %(n_iter_)s
