@@ -28,12 +28,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from skorch.callbacks import Callback
 from sklearn.decomposition import PCA
 from sklearn.utils import check_random_state
 
 from skae import AutoencoderTransformer
-from skae._budget import refit_epochs
+from skae._budget import best_epoch, refit_epochs, surest_gain
+from skae._shrinkage import PathLosses
 from skae._threads import torch_threads
 
 from .. import small
@@ -41,40 +41,12 @@ from .. import small
 ALPHAS = tuple(i / 8 for i in range(9))
 
 
-class PathLosses(Callback):
-    """After each epoch, the validation loss of the weights ``start + alpha * (current - start)``."""
-
-    def __init__(self, alphas=ALPHAS):
-        self.alphas = alphas
-
-    def on_train_begin(self, net, X_valid=None, **kwargs):
-        self.start_ = [p.detach().clone() for p in net.module_.parameters()]
-        self.losses_ = []
-        if X_valid is not None:
-            self.losses_.append([net.evaluate(X_valid)] * len(self.alphas))
-
-    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
-        if dataset_valid is None:
-            return
-        params = list(net.module_.parameters())
-        current = [p.detach().clone() for p in params]
-        row = []
-        with torch.no_grad():
-            for alpha in self.alphas:
-                for p, s, c in zip(params, self.start_, current):
-                    p.copy_(s + alpha * (c - s))
-                row.append(net.evaluate(dataset_valid))
-            for p, c in zip(params, current):
-                p.copy_(c)
-        self.losses_.append(row)
-
-
 def record(run):
     X_train, X_test = small.split(run["dataset"], run["n_train"], run["seed"], run.get("data_dir"))
     k = run["k"]
     pca = PCA(n_components=k, random_state=0).fit(X_train)
     pca_mse = float(np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2))
-    path = PathLosses()
+    path = PathLosses(ALPHAS[1:])
     estimator = AutoencoderTransformer(k, random_state=run["seed"], callbacks=[("path", path)])
     with warnings.catch_warnings(), torch_threads(1):
         warnings.simplefilter("ignore")
@@ -96,7 +68,8 @@ def record(run):
             estimator.net_ = estimator._start_engine(X_tr, seed, generator, budget, "valid_loss")
             estimator._train(X_tr, X_va, budget.max_epochs, torch_seed, pretraining=True)
             cb = dict(estimator.net_.callbacks_)["path"]
-            folds.append(cb.losses_)
+            start = dict(estimator.net_.callbacks_)["early_stopping"].valid_losses_[0]
+            folds.append([[start] * len(ALPHAS)] + [[start] + row for row in cb.losses_])
             weights.append(len(valid_rows))
         longest = max(len(f) for f in folds) - 1
         length = refit_epochs(longest, budget.n_fold_rows, len(X), budget.batch_size) + 1
@@ -107,7 +80,9 @@ def record(run):
         refit = dataclasses.replace(budget, patience=math.inf)
         estimator.net_ = estimator._start_engine(X, seed, generator, refit, "valid_loss")
         estimator._train(X, X_test.astype(np.float32), length, torch_seed, pretraining=True)
-        test = np.asarray(dict(estimator.net_.callbacks_)["path"].losses_) / pca_mse
+        cb = dict(estimator.net_.callbacks_)["path"]
+        start = dict(estimator.net_.callbacks_)["early_stopping"].valid_losses_[0]
+        test = np.asarray([[start] * len(ALPHAS)] + [[start] + row for row in cb.losses_]) / pca_mse
     return {**run, "n_rows": len(X), "n_fold_rows": budget.n_fold_rows,
             "batch_size": budget.batch_size, "folds": folds, "weights": weights,
             "test": test.tolist()}
@@ -130,6 +105,65 @@ def plan(cells, seeds, data_dir):
     return runs
 
 
+def _grids(rec):
+    folds = rec["folds"]
+    length = max(len(fold) for fold in folds)
+    padded = np.array([fold + [fold[-1]] * (length - len(fold)) for fold in folds])  # (F, E, A)
+    return padded, rec["weights"], np.asarray(rec["test"])
+
+
+def pick(rec, rule):
+    """The held-out ratio, fold epochs and alpha a rule picks on one recorded fit.
+
+    ``rule``: ``("shortest", z)``, the shortest length within ``z`` standard
+    errors of the lowest mean, no shrinkage (``z=2``: the rule before issue 28);
+    ``("surest", z, step)``: ``skae._budget.surest_gain`` charging ``z``
+    standard errors, on the alphas of :data:`ALPHAS` that are multiples of
+    ``step`` (``step=1``: no shrinkage; ``0.25``: the library's rule).
+    """
+    padded, weights, test = _grids(rec)
+    if rule[0] == "shortest":
+        epochs, alpha, column = best_epoch(list(padded[:, :, -1]), weights, rule[1])[0], 1.0, -1
+    else:
+        columns = [i for i, a in enumerate(ALPHAS) if a > 0 and (a / rule[2]).is_integer()]
+        chosen = surest_gain(list(padded[:, :, columns]), weights,
+                             [ALPHAS[i] for i in columns], rule[1])
+        epochs, alpha = chosen.epochs, chosen.alpha
+        column = ALPHAS.index(alpha)
+    refit = min(refit_epochs(epochs, rec["n_fold_rows"], rec["n_rows"], rec["batch_size"]),
+                len(test) - 1)
+    return float(test[refit, column]), epochs, alpha
+
+
+RULES = {
+    "shortest within 2 SE of the lowest (before)": ("shortest", 2.0),
+    "lowest mean": ("shortest", 0.0),
+    "surest gain over the start, 2 SE, no shrinkage": ("surest", 2.0, 1.0),
+    "surest gain, 2 SE, alpha in halves": ("surest", 2.0, 0.5),
+    "surest gain, 2 SE, alpha in quarters (chosen)": ("surest", 2.0, 0.25),
+    "surest gain, 2 SE, alpha in eighths": ("surest", 2.0, 0.125),
+    "surest gain, 1 SE, alpha in quarters": ("surest", 1.0, 0.25),
+    "surest gain, 3 SE, alpha in quarters": ("surest", 3.0, 0.25),
+}
+
+
+def score(records):
+    """Per rule and group of cells: worst fit, fits above 1.02, geometric mean, share at PCA."""
+    out = []
+    groups = [("k = d - 1, 120 rows", lambda r: r["n_train"] == 120),
+              ("slice cells", lambda r: r["n_train"] != 120), ("all", lambda r: True)]
+    for name, rule in RULES.items():
+        for group, member in groups:
+            ratios = np.array([pick(r, rule)[0] for r in records if member(r)])
+            if len(ratios) == 0:
+                continue
+            out.append({"rule": name, "cells": group, "fits": len(ratios), "worst": ratios.max(),
+                        "fits > 1.02": int((ratios > 1.02).sum()),
+                        "geo-mean": float(np.exp(np.log(ratios).mean())),
+                        "at PCA (>= 0.999)": float((ratios >= 0.999).mean())})
+    return pd.DataFrame(out)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=None)
@@ -137,6 +171,7 @@ def main(argv=None):
     parser.add_argument("--cells", default="k=d-1")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--score-only", action="store_true", help="score the recorded fits only")
     args = parser.parse_args(argv)
     assert args.first_seed + args.seeds <= 100, "design rows only"
     done = set()
@@ -146,7 +181,7 @@ def main(argv=None):
             done.add((rec["dataset"], rec["n_train"], rec["k"], rec["seed"]))
     runs = [r for r in plan(args.cells.split(","), args.first_seed + args.seeds, args.data_dir)
             if r["seed"] >= args.first_seed]
-    for run in runs:
+    for run in [] if args.score_only else runs:
         key = (run["dataset"], run["n_train"], run["k"], run["seed"])
         if key in done:
             continue
@@ -155,6 +190,8 @@ def main(argv=None):
             with args.out.open("a") as file:
                 file.write(json.dumps(rec) + "\n")
             print(*key, len(rec["test"]) - 1, file=sys.stderr, flush=True)
+    records = [json.loads(line) for line in args.out.read_text().splitlines()]
+    print(score(records).to_markdown(index=False, floatfmt=".3f"))
     return 0
 
 
