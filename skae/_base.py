@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._budget import (
     SELECTION_RULES,
-    best_epoch,
+    choose_training,
     fold_rows,
     refit_epochs,
     training_budget,
@@ -38,6 +38,7 @@ from ._output import output_container
 from ._pretraining import PRETRAINING_METHODS, pretrain
 from ._random import draw_seed, seeded_torch, torch_generator
 from ._rollback import rollback_on_error
+from ._shrinkage import PathLosses, shrink_toward_start
 from ._threads import torch_threads
 from ._training import OPTIMIZERS, engine_settings, new_early_stopping, new_engine
 from ._validation import (
@@ -306,7 +307,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     # How cross-validation chooses the training length: a name in
     # ``skae._budget.SELECTION_RULES``.
-    _cv_rule = "shortest_not_worse"
+    _cv_rule = "surest_gain"
 
     @property
     def _selection_rule(self):
@@ -473,7 +474,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             try:
                 if budget.validation == "cv":
                     cross_validation = self._cross_validated_epochs(X, budget, seed)
-                    epochs = cross_validation[0]
+                    epochs = cross_validation.epochs
                     if self._selection_rule.refit_in_steps:
                         epochs = refit_epochs(
                             epochs, budget.n_fold_rows, n_rows, budget.batch_size
@@ -491,7 +492,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 else:
                     self.net_.configure(**self._engine_settings(budget, monitor))
                 epochs = budget.max_epochs if epochs is None else epochs
-                self._train(X_train, X_valid, epochs, torch_seed, pretraining=reset)
+                if cross_validation is not None:
+                    self._train_toward_start(X_train, epochs, torch_seed, cross_validation.alpha)
+                else:
+                    self._train(X_train, X_valid, epochs, torch_seed, pretraining=reset)
             except DivergenceError as error:
                 outcome = (
                     " The estimator is left as it was before this call "
@@ -512,7 +516,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self._set_fitted_attributes()
         epochs_run = len(self.history_) - (0 if reset else n_epochs_before)
         self._count_epochs(counts_before, epochs_run, cross_validation)
-        self._set_validation_scores(cross_validation)
+        self._set_validation_scores(None if cross_validation is None else cross_validation[:2])
+        if cross_validation is not None:  # the returned weights' point of the path, shrunk or not
+            self.best_validation_score_ = -cross_validation.loss
         return self
 
     def _training_lengths(self):
@@ -630,22 +636,32 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return _take(X, order[n_valid:]), _take(X, order[:n_valid])
 
     def _cross_validated_epochs(self, X, budget, seed):
-        """The number of epochs chosen by cross-validation, and the mean validation curve.
+        """What cross-validation chooses: a number of epochs and a shrinkage toward the start.
 
-        ``best_epoch`` chooses the epoch count from the folds' validation
-        curves (``self._selection_rule``); 0 keeps the start.
+        ``skae._budget.choose_training`` chooses from the folds' validation
+        losses (``self._selection_rule``): epochs 0 keeps the start; ``alpha``
+        below 1 pulls the refit back toward its start (``_train_toward_start``).
+
+        Returns
+        -------
+        skae._budget.CrossValidation
         """
-        curves, weights = self._fold_curves(X, budget, seed)
-        return best_epoch(curves, weights, self._selection_rule.standard_errors)
+        paths, weights = self._fold_curves(X, budget, seed)
+        return choose_training(self._selection_rule, paths, weights)
 
     def _fold_curves(self, X, budget, seed):
-        """Each fold's validation curve (the start's loss first) and its validation rows.
+        """Each fold's validation losses along its training path, and its validation rows.
 
         Each of the ``budget.n_folds`` folds trains a new network (the same
         seed; its PCA start fitted on the fold's training rows) with early
-        stopping on the fold's validation rows.
+        stopping on the fold's validation rows. A fold's path has one row per
+        epoch count (the start's loss first) and one column per shrinkage
+        ``alpha`` of ``self._selection_rule.alphas``: the loss of ``start +
+        alpha * (weights - start)`` (``PathLosses``); the last column
+        (``alpha = 1``) is the validation curve early stopping recorded.
         """
-        curves, weights = [], []
+        alphas = self._selection_rule.alphas
+        paths, weights = [], []
         self._n_fold_epochs = 0  # epochs run in the folds (pretraining included), for n_iter_
         folds = fold_rows(len(X), budget.n_folds, torch_generator(seed))
         for train_rows, valid_rows in folds:
@@ -653,14 +669,36 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             generator = torch_generator(seed)
             torch_seed = draw_seed(generator)
             self.net_ = self._start_engine(X_train, seed, generator, budget, "valid_loss")
+            path = PathLosses(alphas[:-1])
+            # First: it scores every epoch, the one whose end early stopping stops at too.
+            self.net_.callbacks_.insert(0, ("training_path", path))
             self._train(X_train, X_valid, budget.max_epochs, torch_seed, pretraining=True)
-            curves.append(list(dict(self.net_.callbacks_)["early_stopping"].valid_losses_))
+            curve = dict(self.net_.callbacks_)["early_stopping"].valid_losses_
+            shrunk = path.losses_ if len(alphas) > 1 else [[] for _ in curve[1:]]
+            shrunk = [[curve[0]] * (len(alphas) - 1)] + shrunk
+            paths.append([row + [loss] for row, loss in zip(shrunk, curve)])
             weights.append(len(valid_rows))
             self._n_fold_epochs += len(self.net_.history)
         parallel = active_parallel()
         if parallel is not None:  # the folds' validation rows on every rank
             weights = parallel.all_sum(weights).tolist()
-        return curves, weights
+        return paths, weights
+
+    def _train_toward_start(self, X, epochs, torch_seed, alpha):
+        """Train ``net_`` on every row for ``epochs`` epochs, then shrink it toward its start.
+
+        The final weights are ``start + alpha * (trained - start)``, the start
+        being the weights training began from (after any greedy
+        pretraining), as in the folds that chose ``alpha``.
+        """
+        path = PathLosses()
+        self.net_.callbacks_.insert(0, ("training_path", path))
+        try:
+            self._train(X, None, epochs, torch_seed, pretraining=True)
+        finally:
+            self.net_.callbacks_.remove(("training_path", path))
+        if epochs > 0 and alpha < 1:
+            shrink_toward_start(self.net_.module_, path.start_, alpha)
 
     def _architecture(self):
         """``{name: value}`` of the ``_architecture_params``, comparable from call to call."""

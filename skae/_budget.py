@@ -19,19 +19,28 @@ the estimators count in optimizer steps and validation rows instead:
   least ``MIN_VALIDATION_ROWS`` rows; below, the training length is chosen by
   ``CV_FOLDS``-fold cross-validation (every row is a validation row once),
   then the model is trained on all rows for as many optimizer steps
-  (``refit_epochs``). The length is the shortest whose mean validation loss
-  is within ``SELECTION_STANDARD_ERRORS`` standard errors (over folds) of the
-  lowest (``best_epoch``): on a few hundred rows the lowest mean is partly
-  luck, and the shorter run stays nearer the PCA start, which held-out rows
-  reward. A fold stops after ``CV_PATIENCE_STEPS`` steps without improvement
-  (half the patience of a validation split: the rule rarely picks the far
-  end of a long flat stretch). That is ``SHORTEST_NOT_WORSE``;
+  (``refit_epochs``). Each fold also scores, after each epoch, the points
+  ``start + alpha * (network - start)`` of the segment back to its PCA start
+  (``alpha`` in steps of ``1 / SHRINKAGE_STEPS``). The chosen point (a
+  length and an ``alpha``) is the one whose gain over the start is surest:
+  its mean validation loss minus the start's, plus
+  ``SELECTION_STANDARD_ERRORS`` standard errors of that difference taken
+  fold by fold, is the lowest, the start counting 0 (``surest_gain``). So
+  the chosen point passes a paired test against the start on the fold
+  losses, or the start is kept: a candidate is never chosen for being
+  near the lowest mean, which on a few hundred rows is partly luck. The
+  refit is then shrunk toward its own start by the chosen ``alpha``
+  (``skae._shrinkage``): one network, between PCA and the trained one. A
+  fold stops after ``CV_PATIENCE_STEPS`` steps without improvement (half
+  the patience of a validation split). That is ``SUREST_GAIN``;
   ``AutoencoderImputer`` keeps ``LOWEST_MEAN``, the rule it was developed
-  with (see ``SelectionRule``). Mean losses within ``TIE_RTOL`` of the
-  curve's largest are tied, and a tie goes to the shorter length: the
-  choice, and keeping the PCA start, do not flip with the last bits of a
-  float32 loss, which change with the CPU, its vector instructions and the
-  BLAS (see ``best_epoch``).
+  with, and ``SHORTEST_NOT_WORSE`` (the shortest length within two
+  standard errors of the lowest mean, the rule before issue 28) stays for
+  comparison (see ``SelectionRule``). Losses within ``TIE_RTOL`` of the
+  largest are tied, and a tie goes to the start, then to the shorter
+  length and the smaller ``alpha``: the choice, and keeping the PCA start,
+  do not flip with the last bits of a float32 loss, which change with the
+  CPU, its vector instructions and the BLAS (see ``best_epoch``).
 
 A new network's learning rate also warms up linearly over its first
 ``WARMUP_STEPS`` optimizer steps (at most a tenth of the steps ``max_iter``
@@ -45,7 +54,9 @@ split). The constants were chosen on the learning curves of
 ``benchmarks/small.py`` (held-out rows, several datasets, seeds 0-2) and
 checked on the others; ``SELECTION_STANDARD_ERRORS`` and ``CV_PATIENCE_STEPS``
 on every cell of that slice at seeds 0-2, checked at seeds 3-4
-(``benchmarks/dev/selection_rule.py``). ``VariationalAE`` shares
+(``benchmarks/dev/selection_rule.py``); the test against the start and
+``SHRINKAGE_STEPS`` on the slice's design rows (seeds 0-2, the k = d - 1
+cells at 120 rows first; ``benchmarks/dev/training_path.py``). ``VariationalAE`` shares
 ``n_iter_no_change="auto"`` (the rule it was measured with) but keeps fixed
 defaults for the others.
 
@@ -54,21 +65,26 @@ Only numbers and tensors here: the estimator asks, this module answers.
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 __all__ = [
+    "CrossValidation",
     "LOWEST_MEAN",
     "SELECTION_RULES",
     "SHORTEST_NOT_WORSE",
+    "SUREST_GAIN",
     "SelectionRule",
     "TIE_RTOL",
     "TrainingBudget",
     "best_epoch",
+    "choose_training",
     "fold_rows",
     "n_batches",
     "refit_epochs",
+    "surest_gain",
     "training_budget",
 ]
 
@@ -88,40 +104,93 @@ SELECTION_STANDARD_ERRORS = 2.0
 # trajectories drift apart): ties are resolved far above the rounding, not at it.
 TIE_RTOL = 1e-4
 WARMUP_STEPS = 100
+# The points of the segment from the start to the trained network that the folds score:
+# start + alpha * (trained - start) for alpha = 0, 1/SHRINKAGE_STEPS, ..., 1.
+SHRINKAGE_STEPS = 4
 # Rows needed to validate at all: one validation row and two training rows.
 MIN_ROWS_TO_VALIDATE = 3
 
 
 @dataclass(frozen=True)
 class SelectionRule:
-    """How cross-validation chooses the training length.
+    """How cross-validation chooses the training length (and the shrinkage toward the start).
 
     Attributes
     ----------
     standard_errors : float
-        The chosen length is the shortest whose mean validation loss is within
-        this many standard errors of the lowest (``best_epoch``).
+        With ``against_start``, how many standard errors of its paired
+        difference to the start a candidate's mean validation loss is
+        charged (``surest_gain``); otherwise, the chosen length is the
+        shortest whose mean validation loss is within this many standard
+        errors of the lowest (``best_epoch``).
     patience_steps : int
         A fold stops after this many optimizer steps without improvement
         (``n_iter_no_change="auto"``).
     refit_in_steps : bool
         Whether the refit on all rows takes the folds' optimizer steps
         (``refit_epochs``) rather than their epochs.
+    against_start : bool, default=False
+        Whether candidates are tested against the start (``surest_gain``)
+        rather than against the lowest mean (``best_epoch``).
+    shrinkage_steps : int, default=0
+        With ``against_start``: the folds also score the weights ``start +
+        alpha * (trained - start)`` for ``alpha`` in steps of
+        ``1 / shrinkage_steps``, and the refit is shrunk toward its start by
+        the chosen ``alpha``. 0: no shrinkage (``alpha = 1``).
     """
 
     standard_errors: float
     patience_steps: int
     refit_in_steps: bool
+    against_start: bool = False
+    shrinkage_steps: int = 0
+
+    @property
+    def alphas(self):
+        """The points of the segment the folds score: ``(1,)`` without shrinkage."""
+        steps = self.shrinkage_steps if self.against_start else 0
+        return tuple(i / steps for i in range(1, steps + 1)) if steps else (1.0,)
 
 
-# The reconstruction autoencoders': a short run near the PCA start unless a longer one
-# is clearly better.
+# The reconstruction autoencoders': the point of the training path (a length, and a
+# shrinkage toward the PCA start) whose gain over the start is surest.
+SUREST_GAIN = SelectionRule(
+    SELECTION_STANDARD_ERRORS, CV_PATIENCE_STEPS, True, against_start=True,
+    shrinkage_steps=SHRINKAGE_STEPS,
+)
+# Their rule before issue 28: a short run near the PCA start unless a longer one is clearly
+# better (the shortest length within two standard errors of the lowest mean).
 SHORTEST_NOT_WORSE = SelectionRule(SELECTION_STANDARD_ERRORS, CV_PATIENCE_STEPS, True)
 # AutoencoderImputer's: the lowest mean, as it was developed with (no PCA promise to keep;
 # on its development seeds the rule above cost 2-15% RMSE).
 LOWEST_MEAN = SelectionRule(0.0, PATIENCE_STEPS, False)
 # By name: an estimator names its rule (a string, which skae.save can store).
-SELECTION_RULES = {"shortest_not_worse": SHORTEST_NOT_WORSE, "lowest_mean": LOWEST_MEAN}
+SELECTION_RULES = {
+    "surest_gain": SUREST_GAIN,
+    "shortest_not_worse": SHORTEST_NOT_WORSE,
+    "lowest_mean": LOWEST_MEAN,
+}
+
+
+class CrossValidation(NamedTuple):
+    """What cross-validation chose: a training length and a shrinkage toward the start.
+
+    Attributes
+    ----------
+    epochs : int
+        Epochs of the folds (0: the start).
+    mean_curve : ndarray
+        The mean validation loss of the folds' networks at each epoch count.
+    alpha : float
+        The final weights are ``start + alpha * (trained - start)``.
+    loss : float
+        The mean validation loss of the folds at that point.
+    """
+
+    epochs: int
+    mean_curve: np.ndarray
+    alpha: float
+    loss: float
 
 
 @dataclass(frozen=True)
@@ -347,3 +416,93 @@ def refit_epochs(epochs, n_fold_rows, n_rows, batch_size):
     """
     steps = epochs * n_batches(n_fold_rows, batch_size)
     return int(round(steps / n_batches(n_rows, batch_size)))
+
+
+def surest_gain(paths, weights, alphas=(1.0,), standard_errors=SELECTION_STANDARD_ERRORS,
+                tie_rtol=TIE_RTOL):
+    """The point of the training path whose gain over the start is surest.
+
+    A candidate is an epoch count and, with shrinkage, a point ``start +
+    alpha * (trained - start)`` of the segment from the start to the
+    network trained that long. Each is charged its mean validation loss
+    minus the start's plus ``standard_errors`` standard errors of that
+    difference, taken fold by fold (a paired test against the start: a
+    fold's luck is shared by the start and the candidate). The start is
+    charged 0. The lowest charge wins: a candidate beats the start only
+    when its loss is lower by more than ``standard_errors`` standard errors,
+    and among those the one lower by the most in that sense. So no
+    candidate the folds cannot tell from a worse-than-start one is chosen,
+    whatever the threshold of a "lowest" (there is none); on the rows
+    validated, the chosen point is better than the start by at least
+    ``standard_errors`` standard errors, or it is the start.
+
+    Charges within ``tie_rtol`` times the largest mean loss of the grid are
+    tied; a tie goes to the shorter length, then to the smaller ``alpha``,
+    and to the start before anything (see ``best_epoch``).
+
+    Parameters
+    ----------
+    paths : list of array-like of shape (n_epochs + 1, len(alphas))
+        Per fold, the validation loss at each epoch count (row 0: the start,
+        every column) and each ``alpha``. A fold that stopped early keeps
+        its last row for the epochs it did not run.
+    weights : sequence of float
+        Validation rows of each fold: the average is over rows.
+    alphas : sequence of float, default=(1.0,)
+        The shrinkage of each column, increasing; the last is 1 (the
+        trained network).
+    standard_errors : float, default=SELECTION_STANDARD_ERRORS
+    tie_rtol : float, default=TIE_RTOL
+
+    Returns
+    -------
+    CrossValidation
+        ``epochs`` (0: the start), the folds' mean curve at ``alpha = 1``,
+        the chosen ``alpha`` (1 when ``epochs`` is 0) and the mean
+        validation loss at the chosen point.
+
+    Examples
+    --------
+    >>> from skae._budget import surest_gain
+    >>> every_fold_gains = [[[1.0], [0.8], [0.7]], [[1.0], [0.75], [0.65]]]
+    >>> surest_gain(every_fold_gains, [10, 10]).epochs
+    2
+    >>> one_fold_loses = [[[1.0], [0.8]], [[1.0], [0.6]], [[1.0], [1.05]]]
+    >>> surest_gain(one_fold_loses, [10, 10, 10]).epochs  # lower on average, not surely
+    0
+    >>> half_way = [[[1.0, 1.0], [0.8, 0.9]], [[1.0, 1.0], [0.78, 0.7]]]  # alphas 0.5, 1
+    >>> surest_gain(half_way, [10, 10], alphas=(0.5, 1.0)).alpha
+    0.5
+    """
+    alphas = tuple(float(alpha) for alpha in alphas)
+    paths = [np.asarray(path, dtype=np.float64).reshape(len(path), len(alphas)) for path in paths]
+    length = max(len(path) for path in paths)
+    padded = np.stack([
+        np.concatenate([path, np.repeat(path[-1:], length - len(path), axis=0)]) for path in paths
+    ])  # (n_folds, length, n_alphas)
+    weights = np.asarray(weights, dtype=np.float64)
+    mean_loss = np.einsum("f,fea->ea", weights, padded) / weights.sum()
+    excess = padded - padded[:, :1, -1:]  # each fold's loss minus its start's
+    mean_excess = np.einsum("f,fea->ea", weights, excess) / weights.sum()
+    n_folds = len(paths)
+    standard_error = excess.std(axis=0, ddof=1) / math.sqrt(n_folds) if n_folds > 1 else 0.0
+    charge = mean_excess + standard_errors * standard_error
+    charge[0, :] = 0.0  # every column of row 0 is the start
+    tie = tie_rtol * float(np.max(np.abs(mean_loss)))
+    epochs, column = np.argwhere(charge <= charge.min() + tie)[0]  # row-major: shortest first
+    alpha = alphas[column] if epochs > 0 else 1.0
+    return CrossValidation(int(epochs), mean_loss[:, -1], alpha, float(mean_loss[epochs, column]))
+
+
+def choose_training(rule, paths, weights):
+    """What ``rule`` chooses from the folds' ``paths`` (see ``surest_gain``; columns: ``rule.alphas``).
+
+    Returns
+    -------
+    CrossValidation
+    """
+    if rule.against_start:
+        return surest_gain(paths, weights, rule.alphas, rule.standard_errors)
+    curves = [np.asarray(path, dtype=np.float64).reshape(len(path), -1)[:, -1] for path in paths]
+    epochs, mean_curve = best_epoch(curves, weights, rule.standard_errors)
+    return CrossValidation(epochs, mean_curve, 1.0, float(mean_curve[epochs]))

@@ -112,8 +112,11 @@ _VALIDATION = (
 VALIDATION = render(
     _VALIDATION,
     {
-        "rule": "the shortest length within two standard errors of the lowest mean loss "
-        "wins), then the model trains on all rows for as many optimizer steps"
+        "rule": "the folds also score the way back from each epoch's weights to the start, "
+        "in quarters; the point whose mean loss is lowest once charged two standard errors of "
+        "its paired difference to the start's wins, the start counting 0), then the model "
+        "trains on all rows for as many optimizer steps and is pulled back toward its start "
+        "by the chosen fraction"
     },
 )
 VALIDATION_LOWEST = render(
@@ -319,7 +322,7 @@ default="adam"
     best_validation_score_ : float
         Negative validation loss of the returned weights: the best of
         ``validation_scores_``; after cross-validation, its score at the
-        chosen count, within two standard errors of the lowest mean
+        chosen point (a length and a shrinkage, ``skae._budget.surest_gain``)
         (only with ``early_stopping``).
     n_iter_ : int
         %(n_iter_)s

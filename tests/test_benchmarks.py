@@ -341,7 +341,11 @@ def test_fit_time_plan_and_the_quick_starts_tables():
 
 
 def test_small_slice_pairs_each_seed_with_pca_and_reports_every_cell(tmp_path):
-    runs = [r for r in small.plan({"quick": True, "seeds": 2, "data_dir": None})
+    report_rows = small.plan({"quick": True, "seeds": 2, "data_dir": None})
+    assert {r["seed"] for r in report_rows} == {100, 101}  # seeds_for: the report rows
+    assert small.close_k_cells(None) == [  # k = d - 1 on 120 rows (issue 28)
+        ("iris", 120, [3]), ("wine", 120, [12]), ("breast_cancer", 120, [29]), ("diabetes", 120, [9])]
+    runs = [r for r in small.plan({"quick": True, "seeds": 2, "data_dir": None, "rows": "design"})
             if r["dataset"] == "iris" and r["k"] == 2]
     assert {r["method"] for r in runs} == {"AutoencoderTransformer", "previous budget"}
     assert {r["seed"] for r in runs} == {0, 1}
@@ -353,7 +357,8 @@ def test_small_slice_pairs_each_seed_with_pca_and_reports_every_cell(tmp_path):
     assert len(cells) == 1 and cells.loc[0, "trained"].endswith("/2")
     expected = paired(rows["mse"], rows["pca_mse"], log=True)["mean"]
     assert cells.loc[0, "vs PCA, paired"].strip("*_").startswith(f"{expected:.3f}")
-    assert "## Small tables" in small.report(rows, tmp_path)
+    section = small.report(rows, tmp_path)
+    assert "## Small tables" in section and "DESIGN rows, seeds 0 to 1" in section
 
 
 def test_readme_quotes_only_figures_of_the_committed_report():

@@ -20,13 +20,17 @@ from skae._budget import (
     PATIENCE_STEPS,
     SELECTION_STANDARD_ERRORS,
     SHORTEST_NOT_WORSE,
+    SUREST_GAIN,
     TIE_RTOL,
     best_epoch,
+    choose_training,
     fold_rows,
     n_batches,
     refit_epochs,
+    surest_gain,
     training_budget,
 )
+from skae._shrinkage import PathLosses, shrink_toward_start
 from skae._engine import TensorBatches
 
 AUTO = dict(batch_size="auto", n_iter_no_change="auto", max_iter="auto", early_stopping="auto",
@@ -222,13 +226,13 @@ def test_the_imputer_trains_by_the_same_budget():
 
 def test_the_imputer_refits_for_the_length_with_the_lowest_cross_validated_loss():
     # LOWEST_MEAN: the epoch count of the lowest mean fold loss, refit for as many
-    # epochs; the reconstruction autoencoders keep SHORTEST_NOT_WORSE.
+    # epochs; the reconstruction autoencoders take SUREST_GAIN.
     X = _curved_table(150, seed=0)
     X[np.random.RandomState(0).rand(*X.shape) < 0.1] = np.nan
     model = AutoencoderImputer(n_components=2, hidden_layer_sizes=(8,), max_iter=6,
                                learning_rate_init=1e-2, random_state=0).fit(X).estimator_
     assert model._selection_rule == LOWEST_MEAN
-    assert TabularAE()._selection_rule == SHORTEST_NOT_WORSE
+    assert TabularAE()._selection_rule == SUREST_GAIN
     assert model.best_validation_score_ == max(model.validation_scores_)
     assert model.n_epochs_ == len(model.validation_scores_) - 1 > 0
     assert model.n_iter_ == CV_FOLDS * 6 + model.n_epochs_
@@ -295,16 +299,16 @@ def _random_rows(seed, missing=0.0):
 def test_each_fold_stops_after_the_cross_validation_patience(
     kind, fold_patience, max_iter, monkeypatch
 ):
-    rule = SHORTEST_NOT_WORSE if kind == "transformer" else LOWEST_MEAN
+    rule = SUREST_GAIN if kind == "transformer" else LOWEST_MEAN
     assert fold_patience == math.ceil(rule.patience_steps / n_batches(120, 32))
     trained = AutoencoderTransformer if kind == "transformer" else TabularAE
     recorded = []
     fold_curves = trained._fold_curves
 
     def recording(self, X, budget, seed):
-        curves, weights = fold_curves(self, X, budget, seed)
-        recorded.extend(curves)
-        return curves, weights
+        paths, weights = fold_curves(self, X, budget, seed)
+        recorded.extend([row[-1] for row in path] for path in paths)  # alpha = 1: the network
+        return paths, weights
 
     monkeypatch.setattr(trained, "_fold_curves", recording)
     params = dict(n_components=2, hidden_layer_sizes=(4,), max_iter=max_iter, random_state=0)
@@ -333,34 +337,151 @@ EXCESS = [1.0, 0.5, 0.2, 0.1, 0.05, 0.019, 0.015, 0.012, 0.009, 0.004, 0.0]
 FOLD_SPREAD = 0.01 * math.sqrt(5) * np.array([1.0, -1.0, 1.0, -1.0, 0.0])
 
 
+def _disagreeing_curves():
+    return [[0.5 + excess + (spread if excess else 0.0) for excess in EXCESS]
+            for spread in FOLD_SPREAD]
+
+
+def _paths(curves, alphas):
+    """Fold paths whose every column is the network's curve (shrinking never helps)."""
+    return [[[loss] * len(alphas) for loss in curve] for curve in curves]
+
+
 def _disagreeing_fold_curves(self, X, budget, seed):
-    curves = [[0.5 + excess + (spread if excess else 0.0) for excess in EXCESS]
-              for spread in FOLD_SPREAD]
-    return curves, [30] * CV_FOLDS
+    return _paths(_disagreeing_curves(), self._selection_rule.alphas), [30] * CV_FOLDS
 
 
 def test_the_fixed_curves_separate_the_rules():
-    curves, weights = _disagreeing_fold_curves(None, None, None, None)
+    curves, weights = _disagreeing_curves(), [30] * CV_FOLDS
     assert best_epoch(curves, weights, 2.0)[0] == 5
     assert best_epoch(curves, weights, 1.0)[0] == 8
     assert best_epoch(curves, weights, 0.0)[0] == 10
+    # Against the start, epochs 1 to 9 gain 1 - EXCESS[e] in every fold (the fold's spread
+    # cancels in the paired difference), epoch 10 gains 1 on average but +-0.01 * sqrt(5):
+    # charged 2 standard errors (0.02), it is less sure than epoch 9's 0.996.
+    chosen = surest_gain(_paths(curves, (1.0,)), weights)
+    assert (chosen.epochs, chosen.alpha) == (9, 1.0)
+    assert chosen.loss == pytest.approx(0.504)
 
 
 def test_the_estimators_apply_their_documented_selection_rule(monkeypatch):
-    # The reconstruction autoencoders: the shortest length within two standard errors
-    # of the lowest mean (epoch 5 of the folds: 20 optimizer steps), refit for as many
-    # optimizer steps on all 150 rows: 4 epochs of 5 steps. The lowest mean (10 epochs)
-    # would refit 8 epochs; one standard error (8 epochs) 6; 5 fold epochs as epochs, 5.
+    # The reconstruction autoencoders: the surest gain over the start, epoch 9 of the
+    # folds (36 optimizer steps), refit for about as many optimizer steps on all 150 rows:
+    # 7 epochs of 5 steps. The shortest length within two standard errors (epoch 5) would
+    # refit 4 epochs; the lowest mean (epoch 10), 8; 9 fold epochs as epochs, 9.
     monkeypatch.setattr(AutoencoderTransformer, "_fold_curves", _disagreeing_fold_curves)
     X = _curved_table(150, seed=0)
     model = AutoencoderTransformer(n_components=2, hidden_layer_sizes=(4,), random_state=0).fit(X)
-    assert len(model.history_) == 4
-    assert sum(row["train_batches"] for row in model.history_) == 20
+    assert len(model.history_) == 7
+    assert sum(row["train_batches"] for row in model.history_) == 35
+    assert model.best_validation_score_ == pytest.approx(-0.504)
     # AutoencoderImputer: the lowest mean, refit for as many epochs (documented LOWEST_MEAN).
     monkeypatch.setattr(TabularAE, "_fold_curves", _disagreeing_fold_curves)
     X[np.random.RandomState(0).rand(*X.shape) < 0.1] = np.nan
     imputer = AutoencoderImputer(n_components=2, hidden_layer_sizes=(4,), random_state=0).fit(X)
     assert len(imputer.estimator_.history_) == 10
+
+
+# Three folds, epochs 0 to 2, the start's loss 1.0. Epoch 1 gains 0.1 in every fold; epoch 2
+# gains 0.3 on average but loses in one fold.
+SURE_THEN_LUCKY = [[1.0, 0.9, 0.5], [1.0, 0.9, 0.4], [1.0, 0.9, 1.2]]
+
+
+def test_the_surest_gain_trains_where_the_shortest_not_worse_keeps_the_start():
+    weights = [10, 10, 10]
+    # The lowest mean (epoch 2) is not surely below the start: the old rule keeps the start.
+    assert best_epoch(SURE_THEN_LUCKY, weights, 2.0)[0] == 0
+    # Epoch 1 is below the start in every fold by the same 0.1: a sure gain.
+    assert surest_gain(_paths(SURE_THEN_LUCKY, (1.0,)), weights).epochs == 1
+
+
+def test_the_surest_gain_keeps_the_start_unless_a_gain_is_sure():
+    weights = [10, 10, 10]
+    lucky = [[1.0, 1.0, 0.5], [1.0, 1.0, 0.4], [1.0, 1.0, 1.2]]  # only the lucky epoch 2
+    chosen = surest_gain(_paths(lucky, (1.0,)), weights)
+    assert (chosen.epochs, chosen.alpha, chosen.loss) == (0, 1.0, 1.0)
+    # A gain below the float rounding of the losses is a tie, and ties keep the start.
+    flat = [[1.0, 1.0 - 1e-7], [1.0, 1.0 - 1e-7]]
+    assert surest_gain(_paths(flat, (1.0,)), [10, 10]).epochs == 0
+    # Without any loss: the start, by charge 0.
+    assert surest_gain(_paths([[1.0], [1.0]], (0.5, 1.0)), [10, 10], alphas=(0.5, 1.0)).epochs == 0
+
+
+def test_the_surest_gain_shrinks_where_half_way_is_surer():
+    # Columns alpha = 0.5 and 1. Half way gains 0.1 in every fold; the trained network gains
+    # 0.15 on average, from 0.35 to -0.05: less surely.
+    paths = [[[1.0, 1.0], [0.9, 0.65]], [[1.0, 1.0], [0.9, 1.05]], [[1.0, 1.0], [0.9, 0.85]]]
+    chosen = surest_gain(paths, [10, 10, 10], alphas=(0.5, 1.0))
+    assert (chosen.epochs, chosen.alpha) == (1, 0.5)
+    assert chosen.loss == pytest.approx(0.9)
+    # Equally sure gains (the same in every fold) tie: the smaller step toward the network.
+    same = [[[1.0, 1.0], [0.9, 0.9]], [[1.0, 1.0], [0.9, 0.9]]]
+    assert surest_gain(same, [10, 10], alphas=(0.5, 1.0)).alpha == 0.5
+    # The rule of an estimator: SUREST_GAIN scores quarters of the way.
+    assert SUREST_GAIN.alphas == (0.25, 0.5, 0.75, 1.0)
+    assert SHORTEST_NOT_WORSE.alphas == LOWEST_MEAN.alphas == (1.0,)
+    assert choose_training(SHORTEST_NOT_WORSE, _paths(SURE_THEN_LUCKY, (1.0,)), [1, 1, 1]).epochs == 0
+
+
+def _shrinking_fold_curves(alpha):
+    """Fold paths on which SUREST_GAIN chooses fold epoch 5 and ``alpha`` (0: the start)."""
+
+    def fold_curves(self, X, budget, seed):
+        alphas = self._selection_rule.alphas
+        chosen = alphas.index(alpha) if alpha else None
+        losses = [[1.0] * len(alphas)] + [
+            [0.5 if (epoch == 5 and column == chosen) else 1.0 for column in range(len(alphas))]
+            for epoch in range(1, 11)
+        ]
+        return [losses] * CV_FOLDS, [30] * CV_FOLDS
+
+    return fold_curves
+
+
+def test_the_refit_is_shrunk_toward_its_start_by_the_chosen_alpha(monkeypatch):
+    X = _curved_table(150, seed=0)
+    weights = {}
+    for alpha in (0, 0.5, 1.0):
+        monkeypatch.setattr(AutoencoderTransformer, "_fold_curves", _shrinking_fold_curves(alpha))
+        model = AutoencoderTransformer(n_components=2, hidden_layer_sizes=(8,),
+                                       random_state=0).fit(X)
+        weights[alpha] = [p.detach().clone() for p in model.module_.parameters()]
+        # fold epoch 5 (20 steps), refit for as many: 4 epochs of 5 steps (none at the start)
+        assert model.n_epochs_ == (0 if alpha == 0 else 4)
+    start, trained, shrunk = weights[0], weights[1.0], weights[0.5]
+    assert any(not torch.equal(a, b) for a, b in zip(start, trained))
+    for first, last, half in zip(start, trained, shrunk):
+        torch.testing.assert_close(half, first + 0.5 * (last - first), rtol=1e-5, atol=1e-6)
+
+
+def test_scoring_the_path_leaves_training_unchanged():
+    # PathLosses scores start + alpha * (weights - start) after each epoch and puts the
+    # weights back: the same seed trains to the same weights with and without it.
+    X = _curved_table(150, seed=0)
+    params = dict(n_components=2, hidden_layer_sizes=(8,), max_iter=5, early_stopping=True,
+                  validation_fraction=0.3, n_iter_no_change=100, random_state=0)
+    path = PathLosses((0.0, 0.5))
+    scored = AutoencoderTransformer(**params, callbacks=[("path", path)]).fit(X)
+    plain = AutoencoderTransformer(**params).fit(X)
+    for a, b in zip(scored.module_.parameters(), plain.module_.parameters()):
+        assert torch.equal(a, b)
+    recorded = dict(scored.net_.callbacks_)["path"]
+    assert len(recorded.losses_) == 5
+    # alpha = 0 is the start: its loss is the validation loss before training, every epoch.
+    start = -scored.validation_scores_[0]
+    np.testing.assert_allclose([row[0] for row in recorded.losses_], start, rtol=1e-6)
+
+
+def test_shrink_toward_start_moves_every_parameter_along_the_segment():
+    layer = torch.nn.Linear(3, 2)
+    start = [torch.zeros_like(p) for p in layer.parameters()]
+    end = [p.detach().clone() for p in layer.parameters()]
+    shrink_toward_start(layer, start, 0.25)
+    for p, e in zip(layer.parameters(), end):
+        torch.testing.assert_close(p.detach(), 0.25 * e)
+    shrink_toward_start(layer, start, 1.0)  # 1: unchanged
+    for p, e in zip(layer.parameters(), end):
+        torch.testing.assert_close(p.detach(), 0.25 * e)
 
 
 def test_the_lowest_is_the_lowest_mean_over_folds_not_one_fold_s():

@@ -10,7 +10,7 @@ from sklearn.pipeline import make_pipeline
 
 from benchmarks import imputation
 from skae import AutoencoderImputer, TabularAE
-from skae._budget import LOWEST_MEAN, SHORTEST_NOT_WORSE
+from skae._budget import LOWEST_MEAN, SUREST_GAIN
 
 FAST = dict(hidden_layer_sizes=(32,), n_components=8, max_iter=40, batch_size=64, random_state=0)
 
@@ -142,7 +142,7 @@ def test_its_network_keeps_the_lowest_mean_rule_when_cloned():
     assert again._selection_rule is LOWEST_MEAN
     assert again.n_iter_ == network.n_iter_
     np.testing.assert_allclose(again.impute(X), network.impute(X), rtol=1e-6, atol=1e-6)
-    assert clone(TabularAE())._selection_rule is SHORTEST_NOT_WORSE
+    assert clone(TabularAE())._selection_rule is SUREST_GAIN
 
 
 def _rmse(imputer, damaged, X, holes):
