@@ -12,7 +12,6 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.impute import KNNImputer
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import Interval, MissingValues
@@ -578,6 +577,8 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.blend_weights_ = dict(zip(FILLS, (1.0, 0.0, 0.0)))
         if check is None:
             return
+        from sklearn.impute import KNNImputer  # on first use: sklearn.neighbors costs 0.1 s
+
         rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31))
         check = check[:, self._numeric_columns()]
         rows = check.any(axis=1)

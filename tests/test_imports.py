@@ -31,6 +31,7 @@ LOWER = [
     "skae._pretraining",
     "skae._random",
     "skae._rollback",
+    "skae._shrinkage",
     "skae._threads",
     "skae._training",
     "skae._validation",
