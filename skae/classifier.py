@@ -148,6 +148,17 @@ class AutoencoderClassifier(ClassifierMixin, BaseAutoencoderSupervised):
        of the label distributions of its ``n_neighbors`` nearest training
        rows, in each space, averaged over the two.
 
+    The labels need not be balanced. Each spreading gives the classes their
+    estimated priors as total mass: the shares of the labeled rows, shrunk
+    toward equal shares as far as their sampling noise explains their
+    differences (positive-part James-Stein shrinkage), so that labels drawn
+    as they come, whose class counts vary by chance, do not impose those
+    chance counts on the unlabeled rows, while classes whose labeled shares
+    differ by more than chance keep their difference. A class with no
+    labeled row is not among ``classes_`` and is never predicted: label at
+    least one row of every class to be predicted. Labels of one class only
+    are an error (there is nothing to tell apart).
+
     With many labels (at least {MIN_VALIDATION_PER_CLASS} rows per class in
     {VALIDATION_FRACTION:.0%} of the labeled rows), that share of them is held
     out of steps 2 and 3 (they stay, unlabeled, in the graphs) and decides
@@ -162,7 +173,8 @@ class AutoencoderClassifier(ClassifierMixin, BaseAutoencoderSupervised):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The labels seen among the labeled rows.
+        The labels seen among the labeled rows (at least 2); a class no
+        labeled row shows is not among them and cannot be predicted.
     label_distributions_ : ndarray of shape (n_samples, n_classes)
         The final spreading's class distribution of each training row (a
         labeled row's is its label); absent with ``n_neighbors=None``.
