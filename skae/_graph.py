@@ -8,14 +8,13 @@ pair. Several graphs of the same rows (e.g. over the inputs and over the codes
 of an encoder) are summed. Labels spread over the sum as in Zhou et al.
 (2004): with ``S = D^{-1/2} W D^{-1/2}``, ``F = (I - alpha S)^{-1} Y``,
 solved by conjugate gradients, one column per class; each class's column is
-then rescaled to the class's estimated prior (class mass normalization, Zhu
-et al., 2003), and each row to a distribution. The prior is the class's share
-of the labeled rows shrunk toward equal shares by positive-part James-Stein
-shrinkage (:func:`class_priors`): labels drawn as they come (not stratified)
-have shares that stray from the true ones by sampling noise alone, which the
-normalization would otherwise enforce on every row. A new row takes the
-weighted mean of the distributions of its ``k`` nearest training rows, in
-each space, averaged over the spaces.
+then rescaled to the class's prior (class mass normalization, Zhu et al.,
+2003), and each row to a distribution. The priors are the classes' shares of
+the labeled rows, or given: :func:`class_priors` shrinks those shares toward
+equal shares by positive-part James-Stein shrinkage, for labels drawn as they
+come (not stratified), whose shares stray from the true ones by sampling
+noise alone. A new row takes the weighted mean of the distributions of its
+``k`` nearest training rows, in each space, averaged over the spaces.
 
 Only NumPy, SciPy and scikit-learn: no estimator, no torch.
 """
@@ -123,7 +122,7 @@ def class_priors(counts):
     return weight * equal + (1.0 - weight) * shares
 
 
-def spread_labels(affinity, labels, n_classes, alpha, *, tol=1e-6, max_iter=1000):
+def spread_labels(affinity, labels, n_classes, alpha, *, priors=None, tol=1e-6, max_iter=1000):
     """Label distributions of every row, spread from the labeled ones over ``affinity``.
 
     Parameters
@@ -137,15 +136,18 @@ def spread_labels(affinity, labels, n_classes, alpha, *, tol=1e-6, max_iter=1000
     alpha : float in [0, 1)
         How far labels travel: the weight of the neighbours against the
         row's own label.
+    priors : array-like of shape (n_classes,) or None, default=None
+        Each class's total mass (summing to one); ``None``: the classes'
+        shares of the labeled rows. E.g. :func:`class_priors` for labels
+        drawn at random.
     tol, max_iter
         Relative tolerance and iteration cap of the conjugate gradients.
 
     Returns
     -------
     distributions : ndarray of shape (n_samples, n_classes)
-        Rows sum to one; a labeled row is its label; the classes' total
-        masses are the :func:`class_priors` of the labeled rows, and a row no
-        label reaches gets those priors.
+        Rows sum to one; a labeled row is its label, a row no label reaches
+        the priors.
 
     Examples
     --------
@@ -159,7 +161,7 @@ def spread_labels(affinity, labels, n_classes, alpha, *, tol=1e-6, max_iter=1000
     labeled = labels >= 0
     Y = np.zeros((n, n_classes))
     Y[labeled, labels[labeled]] = 1.0
-    priors = class_priors(Y[labeled].sum(axis=0))
+    priors = Y[labeled].mean(axis=0) if priors is None else np.asarray(priors, dtype=np.float64)
     degree = np.asarray(affinity.sum(axis=1)).ravel()
     scale = 1.0 / np.sqrt(np.maximum(degree, np.finfo(np.float64).tiny))
     S = sp.diags(scale) @ affinity @ sp.diags(scale)

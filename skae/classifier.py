@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import map_batches
 from ._data import LazyRows
-from ._graph import induce, neighbor_affinity, spread_labels, unit_rows
+from ._graph import class_priors, induce, neighbor_affinity, spread_labels, unit_rows
 from ._head import SHARED_ATTRIBUTES, BaseAutoencoderSupervised, parameters_doc
 from .denoising import DenoisingAE
 
@@ -148,16 +148,17 @@ class AutoencoderClassifier(ClassifierMixin, BaseAutoencoderSupervised):
        of the label distributions of its ``n_neighbors`` nearest training
        rows, in each space, averaged over the two.
 
-    The labels need not be balanced. Each spreading gives the classes their
-    estimated priors as total mass: the shares of the labeled rows, shrunk
-    toward equal shares as far as their sampling noise explains their
-    differences (positive-part James-Stein shrinkage), so that labels drawn
-    as they come, whose class counts vary by chance, do not impose those
-    chance counts on the unlabeled rows, while classes whose labeled shares
-    differ by more than chance keep their difference. A class with no
-    labeled row is not among ``classes_`` and is never predicted: label at
-    least one row of every class to be predicted. Labels of one class only
-    are an error (there is nothing to tell apart).
+    The labels need not be balanced. The spreading of step 2 gives the
+    classes their estimated priors as total mass: the shares of the labeled
+    rows, shrunk toward equal shares as far as their sampling noise explains
+    their differences (positive-part James-Stein shrinkage), so that labels
+    drawn as they come, whose class counts vary by chance, do not impose
+    those chance counts on the pseudo labels, while classes whose labeled
+    shares differ by more than chance keep their difference; the spreading
+    of step 3, whose labels travel less far, keeps the labeled shares. A
+    class with no labeled row is not among ``classes_`` and is never
+    predicted: label at least one row of every class to be predicted.
+    Labels of one class only are an error (there is nothing to tell apart).
 
     With many labels (at least {MIN_VALIDATION_PER_CLASS} rows per class in
     {VALIDATION_FRACTION:.0%} of the labeled rows), that share of them is held
@@ -362,11 +363,14 @@ class AutoencoderClassifier(ClassifierMixin, BaseAutoencoderSupervised):
         network = self._network(X)
         row_graph = neighbor_affinity(rows, n_neighbors)
         codes = self._codes_of(network, X)
+        # Labels travel far here and the class masses decide the rows far from
+        # any label: chance class counts (labels drawn at random) must not.
         pseudo = spread_labels(
             row_graph + neighbor_affinity(codes, n_neighbors),
             fit_labels,
             n_classes,
             PSEUDO_LABEL_ALPHA,
+            priors=class_priors(np.bincount(fit_labels[fit_labels >= 0], minlength=n_classes)),
         )
         confidence = 1.0 - _entropy(pseudo) / np.log(n_classes)
         confidence[fit_labels >= 0] = 1.0

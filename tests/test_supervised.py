@@ -317,13 +317,25 @@ def _overlapping_classes_with_chance_label_counts():
     return StandardScaler().fit_transform(X), y, y_partial
 
 
-def test_labels_drawn_at_random_do_not_set_the_class_sizes():
+class PseudoLabelRecorder(AutoencoderClassifier):
+    """Records the targets the network is trained on (the pseudo labels)."""
+
+    def _train(self, module, data, *args, **kwargs):
+        self.trained_targets = np.asarray(data[1])
+        return super()._train(module, data, *args, **kwargs)
+
+
+def test_labels_drawn_at_random_do_not_set_the_class_sizes_of_the_pseudo_labels():
     # With the classes' masses at the labeled shares (0.375 to 0.125) the
-    # classifier scored 0.845 and gave the second-smallest class 75 rows.
+    # pseudo labels gave classes 1 and 2 (2 and 3 labels) 25 and 9 rows of their
+    # 100 each, 58% of them right; the final spreading keeps the shares.
     X, y, y_partial = _overlapping_classes_with_chance_label_counts()
-    clf = _tiny_classifier().fit(X, y_partial)
-    assert clf.score(X, y) > 0.86
-    assert np.bincount(clf.predict(X), minlength=4).min() > 80
+    ae = DenoisingAE(n_components=4, hidden_layer_sizes=(16,), max_iter=5, early_stopping=False)
+    clf = PseudoLabelRecorder(ae, freeze_epochs=2, max_iter=3, random_state=0).fit(X, y_partial)
+    sizes = np.bincount(clf.trained_targets, minlength=4)
+    assert sizes.min() > 70, sizes
+    assert np.mean(clf.trained_targets == y) > 0.8
+    assert clf.score(X, y) > 0.8
 
 
 def test_a_class_with_no_label_is_never_predicted():
