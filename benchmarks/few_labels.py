@@ -16,8 +16,9 @@ Design rows and report rows (issue 28). The seeds come from
 :func:`benchmarks.slices.seeds_for`: the report runs seeds 100, 101, ...
 (report rows), which no design decision looks at; ``--design`` runs seeds
 0, 1, ... (design rows), the only ones the classifier's rules (e.g. the
-class-balanced spreading chosen for random draws) were chosen on. The report
-says which rows it shows. A full run (5 datasets, 5 seeds, 5 fractions, the
+shrunk class priors of its pseudo labels, for random draws) were chosen on;
+seeds 0-4 of the stratified draws were also looked at by every earlier
+design. The report says which rows it shows. A full run (5 datasets, 5 seeds, 5 fractions, the
 random draws at 3 of them: 1,200 runs) takes about 90 CPU minutes, about 45
 minutes with ``--jobs 2`` on 2 cores (estimated from the timings of the
 stratified runs: 68 CPU minutes, plus 21 for the random draws).
