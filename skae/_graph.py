@@ -8,10 +8,13 @@ pair. Several graphs of the same rows (e.g. over the inputs and over the codes
 of an encoder) are summed. Labels spread over the sum as in Zhou et al.
 (2004): with ``S = D^{-1/2} W D^{-1/2}``, ``F = (I - alpha S)^{-1} Y``,
 solved by conjugate gradients, one column per class; each class's column is
-then rescaled to the class's share of the labeled rows (class mass
-normalization, Zhu et al., 2003), and each row to a distribution. A new row
-takes the weighted mean of the distributions of its ``k`` nearest training
-rows, in each space, averaged over the spaces.
+then rescaled to the class's prior (class mass normalization, Zhu et al.,
+2003), and each row to a distribution. The priors are the classes' shares of
+the labeled rows, or given: :func:`class_priors` shrinks those shares toward
+equal shares by positive-part James-Stein shrinkage, for labels drawn as they
+come (not stratified), whose shares stray from the true ones by sampling
+noise alone. A new row takes the weighted mean of the distributions of its
+``k`` nearest training rows, in each space, averaged over the spaces.
 
 Only NumPy, SciPy and scikit-learn: no estimator, no torch.
 """
@@ -21,7 +24,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import cg
 from sklearn.neighbors import NearestNeighbors
 
-__all__ = ["induce", "neighbor_affinity", "spread_labels", "unit_rows"]
+__all__ = ["class_priors", "induce", "neighbor_affinity", "spread_labels", "unit_rows"]
 
 # Rows of new data whose neighbours are looked up at once (memory ~ rows x training rows).
 QUERY_BATCH_ROWS = 1024
@@ -79,7 +82,47 @@ def neighbor_affinity(rows, n_neighbors):
     return W.maximum(W.T).tocsr()
 
 
-def spread_labels(affinity, labels, n_classes, alpha, *, tol=1e-6, max_iter=1000):
+def class_priors(counts):
+    """Class priors from the labeled rows' class counts, shrunk toward equal shares.
+
+    The labeled shares ``s = counts / n`` estimate the priors with a sampling
+    variance ``sum_c s_c (1 - s_c) / n = (1 - sum_c s_c^2) / n`` in all; their
+    spread around equal shares ``u = 1 / K`` is ``sum_c (s_c - u)^2``. The
+    estimate moves toward ``u`` by the share of that spread the noise alone
+    explains (positive-part James-Stein shrinkage; Efron & Morris, 1973):
+    ``w = min(1, noise / spread)``, priors ``w u + (1 - w) s``. Balanced
+    classes seen through few labels get equal priors; classes whose labeled
+    shares differ by more than their noise keep most of their difference,
+    and more of it the more labels there are. No threshold is tuned.
+
+    Parameters
+    ----------
+    counts : array-like of shape (n_classes,)
+        Labeled rows of each class (every one may be 0 but not all).
+
+    Returns
+    -------
+    priors : ndarray of shape (n_classes,)
+        Positive, summing to one.
+
+    Examples
+    --------
+    >>> class_priors([9, 11, 10])  # as balanced as 30 random labels get: equal priors
+    array([0.33333333, 0.33333333, 0.33333333])
+    >>> class_priors([900, 100]).round(3)  # far apart on 1,000 labels: about the shares
+    array([0.9, 0.1])
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    n_classes, n_labeled = len(counts), counts.sum()
+    shares = counts / n_labeled
+    equal = np.full(n_classes, 1.0 / n_classes)
+    spread = float(((shares - equal) ** 2).sum())
+    noise = (1.0 - float((shares**2).sum())) / n_labeled
+    weight = 1.0 if spread <= noise else noise / spread
+    return weight * equal + (1.0 - weight) * shares
+
+
+def spread_labels(affinity, labels, n_classes, alpha, *, priors=None, tol=1e-6, max_iter=1000):
     """Label distributions of every row, spread from the labeled ones over ``affinity``.
 
     Parameters
@@ -93,6 +136,10 @@ def spread_labels(affinity, labels, n_classes, alpha, *, tol=1e-6, max_iter=1000
     alpha : float in [0, 1)
         How far labels travel: the weight of the neighbours against the
         row's own label.
+    priors : array-like of shape (n_classes,) or None, default=None
+        Each class's total mass (summing to one); ``None``: the classes'
+        shares of the labeled rows. E.g. :func:`class_priors` for labels
+        drawn at random.
     tol, max_iter
         Relative tolerance and iteration cap of the conjugate gradients.
 
@@ -100,7 +147,7 @@ def spread_labels(affinity, labels, n_classes, alpha, *, tol=1e-6, max_iter=1000
     -------
     distributions : ndarray of shape (n_samples, n_classes)
         Rows sum to one; a labeled row is its label, a row no label reaches
-        the labeled rows' class shares.
+        the priors.
 
     Examples
     --------
@@ -114,7 +161,7 @@ def spread_labels(affinity, labels, n_classes, alpha, *, tol=1e-6, max_iter=1000
     labeled = labels >= 0
     Y = np.zeros((n, n_classes))
     Y[labeled, labels[labeled]] = 1.0
-    shares = Y[labeled].mean(axis=0)
+    priors = Y[labeled].mean(axis=0) if priors is None else np.asarray(priors, dtype=np.float64)
     degree = np.asarray(affinity.sum(axis=1)).ravel()
     scale = 1.0 / np.sqrt(np.maximum(degree, np.finfo(np.float64).tiny))
     S = sp.diags(scale) @ affinity @ sp.diags(scale)
@@ -123,9 +170,9 @@ def spread_labels(affinity, labels, n_classes, alpha, *, tol=1e-6, max_iter=1000
         [cg(A, Y[:, c], rtol=tol, atol=0.0, maxiter=max_iter)[0] for c in range(n_classes)]
     )
     F = np.maximum(F, 0.0)
-    F *= shares / np.maximum(F.sum(axis=0), np.finfo(np.float64).tiny)  # class mass
+    F *= priors / np.maximum(F.sum(axis=0), np.finfo(np.float64).tiny)  # class mass
     mass = F.sum(axis=1, keepdims=True)
-    F = np.where(mass > 0, F / np.where(mass > 0, mass, 1.0), shares)
+    F = np.where(mass > 0, F / np.where(mass > 0, mass, 1.0), priors)
     F[labeled] = Y[labeled]
     return F
 

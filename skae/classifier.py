@@ -14,7 +14,7 @@ from ._budget import n_batches
 from ._data import LazyRows
 from ._distributed import active_parallel
 from ._docstrings import fill_docstring
-from ._graph import induce, neighbor_affinity, spread_labels, unit_rows
+from ._graph import class_priors, induce, neighbor_affinity, spread_labels, unit_rows
 from ._head import SHARED_ATTRIBUTES, BaseAutoencoderSupervised, parameters_doc
 from ._validation import map_batches
 from .denoising import DenoisingAE
@@ -162,6 +162,18 @@ class AutoencoderClassifier(ClassifierMixin, BaseAutoencoderSupervised):
        of the label distributions of its ``n_neighbors`` nearest training
        rows, in each space, averaged over the two.
 
+    The labels need not be balanced. The spreading of step 2 gives the
+    classes their estimated priors as total mass: the shares of the labeled
+    rows, shrunk toward equal shares as far as their sampling noise explains
+    their differences (positive-part James-Stein shrinkage), so that labels
+    drawn as they come, whose class counts vary by chance, do not impose
+    those chance counts on the pseudo labels, while classes whose labeled
+    shares differ by more than chance keep their difference; the spreading
+    of step 3, whose labels travel less far, keeps the labeled shares. A
+    class with no labeled row is not among ``classes_`` and is never
+    predicted: label at least one row of every class to be predicted.
+    Labels of one class only are an error (there is nothing to tell apart).
+
     With many labels (at least %(min_validation_per_class)s rows per class in
     %(validation_share)s of the labeled rows), that share of them is held
     out of steps 2 and 3 (they stay, unlabeled, in the graphs) and decides
@@ -176,7 +188,8 @@ class AutoencoderClassifier(ClassifierMixin, BaseAutoencoderSupervised):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The labels seen among the labeled rows.
+        The labels seen among the labeled rows (at least 2); a class no
+        labeled row shows is not among them and cannot be predicted.
     label_distributions_ : ndarray of shape (n_samples, n_classes)
         The final spreading's class distribution of each training row (a
         labeled row's is its label); absent with ``n_neighbors=None``.
@@ -384,11 +397,14 @@ class AutoencoderClassifier(ClassifierMixin, BaseAutoencoderSupervised):
         network = self._network(X)
         row_graph = neighbor_affinity(rows, n_neighbors)
         codes = self._codes_of(network, X)
+        # Labels travel far here and the class masses decide the rows far from
+        # any label: chance class counts (labels drawn at random) must not.
         pseudo = spread_labels(
             row_graph + neighbor_affinity(codes, n_neighbors),
             fit_labels,
             n_classes,
             PSEUDO_LABEL_ALPHA,
+            priors=class_priors(np.bincount(fit_labels[fit_labels >= 0], minlength=n_classes)),
         )
         confidence = 1.0 - _entropy(pseudo) / np.log(n_classes)
         confidence[fit_labels >= 0] = 1.0
