@@ -16,6 +16,11 @@ then scored without training again (:func:`pick`).
     python -m benchmarks.dev.training_path --data-dir ../shared/datasets --out paths.jsonl \
         --cells k=d-1 --seeds 3
     python -m benchmarks.dev.training_path --out paths.jsonl --score-only
+    python -m benchmarks.dev.training_path --out paths.jsonl --add-rows rows.jsonl --score-only
+
+The last trains the folds of every recorded fit again (not the refits) to
+record each validation row's loss (:func:`record_rows`) and scores the rules
+with a per-row standard error too (:func:`surest_gain_rows`).
 """
 
 import argparse
@@ -30,15 +35,122 @@ import pandas as pd
 import torch
 from sklearn.decomposition import PCA
 from sklearn.utils import check_random_state
+from skorch.callbacks import Callback
 
 from skae import AutoencoderTransformer
-from skae._budget import best_epoch, refit_epochs, surest_gain
+from skae._budget import TIE_RTOL, best_epoch, refit_epochs, surest_gain
 from skae._shrinkage import PathLosses
 from skae._threads import torch_threads
 
 from .. import small
 
 ALPHAS = tuple(i / 8 for i in range(9))
+ROW_ALPHAS = (0.25, 0.5, 0.75, 1.0)  # the per-row losses are recorded at these points only
+
+
+class RowPathLosses(Callback):
+    """After each epoch, each validation row's loss at ``start + alpha * (current - start)``.
+
+    Mean squared error per row (the plain loss of ``AutoencoderTransformer``),
+    in float64, for each ``alpha`` of :data:`ROW_ALPHAS`; ``losses_[0]`` is
+    the start's (every column). The current weights are put back unchanged.
+    """
+
+    def __init__(self, estimator, X_valid):
+        self.estimator, self.X_valid = estimator, X_valid
+
+    def _row_losses(self, net):
+        module = net.module_
+        dtype = next(module.parameters()).dtype
+        with torch.no_grad():
+            X = torch.as_tensor(self.X_valid, dtype=dtype)
+            errors = self.estimator._reconstruction_errors(module(X)[0], X)
+        return errors.double().mean(1).numpy()
+
+    def on_train_begin(self, net, **kwargs):
+        self.start_ = [p.detach().clone() for p in net.module_.parameters()]
+        net._set_training(False)
+        start = self._row_losses(net)
+        self.losses_ = [[start] * len(ROW_ALPHAS)]
+
+    def on_epoch_end(self, net, **kwargs):
+        parameters = list(net.module_.parameters())
+        current = [p.detach().clone() for p in parameters]
+        net._set_training(False)
+        row = []
+        try:
+            for alpha in ROW_ALPHAS:
+                with torch.no_grad():
+                    for parameter, first, last in zip(parameters, self.start_, current):
+                        parameter.copy_(torch.lerp(first, last, float(alpha)))
+                row.append(self._row_losses(net))
+        finally:
+            with torch.no_grad():
+                for parameter, value in zip(parameters, current):
+                    parameter.copy_(value)
+        self.losses_.append(row)
+
+
+def record_rows(run, recorded):
+    """Each fold's per-row validation losses (:class:`RowPathLosses`) for a fit of ``recorded``.
+
+    The folds train again exactly as :func:`record` trained them (same seeds);
+    the refit's held-out grid is ``recorded``'s, not trained again. Also
+    checks that the folds' mean losses are the recorded ones.
+    """
+    from skae._base import _take
+    from skae._budget import fold_rows
+
+    X_train, _ = small.split(run["dataset"], run["n_train"], run["seed"], run.get("data_dir"))
+    estimator = AutoencoderTransformer(run["k"], random_state=run["seed"])
+    rows = []
+    with warnings.catch_warnings(), torch_threads(1):
+        warnings.simplefilter("ignore")
+        X = estimator._validate_input(X_train, reset=True, min_samples=2).astype(np.float32)
+        budget = estimator._training_budget(len(X), reset=True, early_stopping=True)
+        seed = check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max)
+        folds = fold_rows(len(X), budget.n_folds, torch.Generator().manual_seed(int(seed)))
+        for (train_rows, valid_rows), fold in zip(folds, recorded["folds"]):
+            X_tr, X_va = _take(X, train_rows), _take(X, valid_rows)
+            generator = torch.Generator().manual_seed(int(seed))
+            torch_seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+            estimator.net_ = estimator._start_engine(X_tr, seed, generator, budget, "valid_loss")
+            callback = RowPathLosses(estimator, X_va)
+            estimator.net_.callbacks_.insert(0, ("row_path", callback))
+            estimator._train(X_tr, X_va, budget.max_epochs, torch_seed, pretraining=True)
+            # (epochs + 1, len(ROW_ALPHAS), rows), cut to the recorded epochs (record's
+            # callback, after early stopping's, missed the epoch training stopped at)
+            losses = np.asarray(callback.losses_)[:len(fold)]
+            means = losses.mean(2)
+            expected = np.asarray(fold)[:, [ALPHAS.index(a) for a in ROW_ALPHAS]]
+            if means.shape != expected.shape or not np.allclose(means, expected, rtol=1e-3):
+                raise RuntimeError(f"folds of {run} differ from the recorded ones")
+            rows.append(losses.astype(np.float32).tolist())
+    return {**recorded, "fold_rows": rows}
+
+
+def surest_gain_rows(fold_rows, standard_errors, alphas=ROW_ALPHAS):
+    """``surest_gain`` with a per-row paired standard error instead of a per-fold one.
+
+    ``fold_rows``: per fold, the losses of shape (epochs + 1, len(alphas),
+    validation rows); a fold that stopped early keeps its last epoch. Each
+    candidate's loss minus the start's is taken row by row over every
+    validation row of every fold; the charge is the mean of those differences
+    plus ``standard_errors`` times their standard error (std / sqrt(n rows)).
+    Returns (epochs, alpha).
+    """
+    arrays = [np.asarray(f, dtype=np.float64) for f in fold_rows]
+    length = max(len(a) for a in arrays)
+    padded = np.concatenate(
+        [np.concatenate([a, np.repeat(a[-1:], length - len(a), axis=0)]) for a in arrays],
+        axis=2)  # (length, n_alphas, n_rows)
+    difference = padded - padded[:1, -1:, :]
+    n_rows = difference.shape[2]
+    charge = difference.mean(2) + standard_errors * difference.std(2, ddof=1) / math.sqrt(n_rows)
+    charge[0, :] = 0.0
+    tie = TIE_RTOL * float(np.max(np.abs(padded.mean(2))))
+    epochs, column = np.argwhere(charge <= charge.min() + tie)[0]
+    return int(epochs), (alphas[column] if epochs > 0 else 1.0)
 
 
 def record(run):
@@ -123,7 +235,10 @@ def pick(rec, rule):
     ``step`` (``step=1``: no shrinkage; ``0.25``: the library's rule).
     """
     padded, weights, test = _grids(rec)
-    if rule[0] == "shortest":
+    if rule[0] == "rows":
+        epochs, alpha = surest_gain_rows(rec["fold_rows"], rule[1])
+        column = ALPHAS.index(alpha)
+    elif rule[0] == "shortest":
         epochs, alpha, column = best_epoch(list(padded[:, :, -1]), weights, rule[1])[0], 1.0, -1
     else:
         columns = [i for i, a in enumerate(ALPHAS) if a > 0 and (a / rule[2]).is_integer()]
@@ -146,6 +261,10 @@ RULES = {
     "surest gain, 1 SE, alpha in quarters": ("surest", 1.0, 0.25),
     "surest gain, 3 SE, alpha in quarters": ("surest", 3.0, 0.25),
 }
+ROW_RULES = {
+    "surest gain, 2 SE per row, alpha in quarters": ("rows", 2.0),
+    "surest gain, 3 SE per row, alpha in quarters": ("rows", 3.0),
+}
 
 
 def score(records):
@@ -153,7 +272,10 @@ def score(records):
     out = []
     groups = [("k = d - 1, 120 rows", lambda r: r["n_train"] == 120),
               ("slice cells", lambda r: r["n_train"] != 120), ("all", lambda r: True)]
-    for name, rule in RULES.items():
+    rules = dict(RULES)
+    if all("fold_rows" in r for r in records):
+        rules.update(ROW_RULES)
+    for name, rule in rules.items():
         for group, member in groups:
             ratios = np.array([pick(r, rule)[0] for r in records if member(r)])
             if len(ratios) == 0:
@@ -173,6 +295,9 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--score-only", action="store_true", help="score the recorded fits only")
+    parser.add_argument("--add-rows", type=Path, default=None,
+                        help="write --out's fits with the folds' per-row losses (record_rows) "
+                             "to this file, then score it")
     args = parser.parse_args(argv)
     assert args.first_seed + args.seeds <= 100, "design rows only"
     done = set()
@@ -193,6 +318,20 @@ def main(argv=None):
             print(*key, len(rec["test"]) - 1, file=sys.stderr, flush=True)
     close = {name for name, _, _ in small.close_k_cells(args.data_dir)}
     records = [json.loads(line) for line in args.out.read_text().splitlines()]
+    if args.add_rows is not None:
+        key = lambda r: (r["dataset"], r["n_train"], r["k"], r["seed"])
+        done = set()
+        if args.add_rows.exists():
+            done = {key(json.loads(line)) for line in args.add_rows.read_text().splitlines()}
+        for rec in records:
+            if key(rec) in done or (rec["n_train"] == small.CLOSE_K_ROWS
+                                    and rec["dataset"] not in close):
+                continue
+            run = {name: rec[name] for name in ("dataset", "n_train", "k", "seed", "data_dir")}
+            with args.add_rows.open("a") as file:
+                file.write(json.dumps(record_rows(run, rec)) + "\n")
+            print(*key(rec), file=sys.stderr, flush=True)
+        records = [json.loads(line) for line in args.add_rows.read_text().splitlines()]
     # The k = d - 1 cells of the slice only (recordings made before it left texture and
     # spambase out include them).
     records = [r for r in records if r["n_train"] != small.CLOSE_K_ROWS or r["dataset"] in close]
