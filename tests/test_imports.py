@@ -33,6 +33,7 @@ LOWER = [
     "skae._rollback",
     "skae._shrinkage",
     "skae._threads",
+    "skae._training_length",
     "skae._training",
     "skae._validation",
     "skae._version",
