@@ -404,6 +404,7 @@ NON_DEFAULT = {
     "autoencoder": skae.AutoencoderTransformer(n_components=3, max_iter=2),
     "batch_norm": True,
     "batch_size": 7,
+    "blend": False,
     "beta": 0.5,
     "categorical_features": [0],
     "code_activation": "tanh",
