@@ -198,8 +198,15 @@ def _batch_losses(losses):
 
 
 def _mean_loss(values, sizes):
-    """Mean of per-batch mean losses ``values`` (``_batch_losses``) weighted by batch sizes."""
-    return float(values @ torch.tensor(sizes, dtype=torch.float64)) / sum(sizes)
+    """Mean of per-batch mean losses ``values`` (``_batch_losses``) weighted by batch sizes.
+
+    0 when the weights sum to 0: no cell to score (validation rows whose
+    cells are all missing, with ``row_loss`` weights of observed cells).
+    """
+    total = sum(sizes)
+    if total == 0:
+        return 0.0
+    return float(values @ torch.tensor(sizes, dtype=torch.float64)) / total
 
 
 def _store_loss(buffer, index, loss, capacity):

@@ -199,3 +199,12 @@ def test_too_few_cells_to_check_keep_the_network_alone():
     imputer = AutoencoderImputer(**FAST).fit(X)
     assert imputer.blend_weights_ == {"network": 1.0, "neighbors": 0.0, "gaussian": 0.0}
     assert not np.isnan(imputer.transform(X)).any()
+
+
+def test_a_validation_fold_without_an_observed_cell_does_not_divide_by_zero():
+    # Three rows, one missing: some cross-validation fold validates on the missing
+    # cell alone, whose loss has no observed cell to weigh (found by hypothesis).
+    filled = AutoencoderImputer(random_state=0, max_iter=3).fit_transform(
+        pd.DataFrame({"c0": [None, 0, 0]})
+    )
+    assert filled["c0"].tolist() == [0, 0, 0]
