@@ -24,11 +24,14 @@ the estimators count in optimizer steps and validation rows instead:
   (``alpha`` in steps of ``1 / SHRINKAGE_STEPS``). The chosen point (a
   length and an ``alpha``) is the one whose gain over the start is surest:
   its mean validation loss minus the start's, plus
-  ``SELECTION_STANDARD_ERRORS`` standard errors of that difference taken
-  fold by fold, is the lowest, the start counting 0 (``surest_gain``). So
-  the chosen point passes a paired test against the start on the fold
-  losses, or the start is kept: a candidate is never chosen for being
-  near the lowest mean, which on a few hundred rows is partly luck. The
+  ``SELECTION_STANDARD_ERRORS`` standard errors of that difference, is
+  the lowest, the start counting 0 (``surest_gain``). The standard error
+  is taken over the validation rows of every fold (each row's loss minus
+  its own loss at the start) where the estimator's loss has a per-row form
+  (``SelectionRule.by_rows``), fold by fold otherwise. So the chosen point
+  passes a paired test against the start, or the start is kept: a
+  candidate is never chosen for being near the lowest mean, which on a few
+  hundred rows is partly luck. The
   refit is then shrunk toward its own start by the chosen ``alpha``
   (``skae._shrinkage``): one network, between PCA and the trained one. A
   fold stops after ``CV_PATIENCE_STEPS`` steps without improvement (half
@@ -137,6 +140,12 @@ class SelectionRule:
         alpha * (trained - start)`` for ``alpha`` in steps of
         ``1 / shrinkage_steps``, and the refit is shrunk toward its start by
         the chosen ``alpha``. 0: no shrinkage (``alpha = 1``).
+    by_rows : bool, default=False
+        With ``against_start``: the standard error of a candidate's
+        difference to the start is taken over the validation rows (each
+        row's loss minus its loss at the start, every fold's rows pooled)
+        where the estimator's loss has a per-row form, instead of fold by
+        fold (``surest_gain``'s ``row_moments``).
     """
 
     standard_errors: float
@@ -144,6 +153,7 @@ class SelectionRule:
     refit_in_steps: bool
     against_start: bool = False
     shrinkage_steps: int = 0
+    by_rows: bool = False
 
     @property
     def alphas(self):
@@ -156,7 +166,7 @@ class SelectionRule:
 # shrinkage toward the PCA start) whose gain over the start is surest.
 SUREST_GAIN = SelectionRule(
     SELECTION_STANDARD_ERRORS, CV_PATIENCE_STEPS, True, against_start=True,
-    shrinkage_steps=SHRINKAGE_STEPS,
+    shrinkage_steps=SHRINKAGE_STEPS, by_rows=True,
 )
 # Their rule before issue 28: a short run near the PCA start unless a longer one is clearly
 # better (the shortest length within two standard errors of the lowest mean).
@@ -419,7 +429,7 @@ def refit_epochs(epochs, n_fold_rows, n_rows, batch_size):
 
 
 def surest_gain(paths, weights, alphas=(1.0,), standard_errors=SELECTION_STANDARD_ERRORS,
-                tie_rtol=TIE_RTOL):
+                tie_rtol=TIE_RTOL, row_moments=None):
     """The point of the training path whose gain over the start is surest.
 
     A candidate is an epoch count and, with shrinkage, a point ``start +
@@ -427,7 +437,10 @@ def surest_gain(paths, weights, alphas=(1.0,), standard_errors=SELECTION_STANDAR
     network trained that long. Each is charged its mean validation loss
     minus the start's plus ``standard_errors`` standard errors of that
     difference, taken fold by fold (a paired test against the start: a
-    fold's luck is shared by the start and the candidate). The start is
+    fold's luck is shared by the start and the candidate), or, with
+    ``row_moments``, row by row over every fold's validation rows (each
+    row's loss minus its own loss at the start; a network whose errors are
+    heavier-tailed than the start's over rows is charged for it). The start is
     charged 0. The lowest charge wins: a candidate beats the start only
     when its loss is lower by more than ``standard_errors`` standard errors,
     and among those the one lower by the most in that sense. So no
@@ -453,6 +466,11 @@ def surest_gain(paths, weights, alphas=(1.0,), standard_errors=SELECTION_STANDAR
         trained network).
     standard_errors : float, default=SELECTION_STANDARD_ERRORS
     tie_rtol : float, default=TIE_RTOL
+    row_moments : list of array-like of shape (n_epochs + 1, len(alphas), 3), default=None
+        Per fold, its validation rows counted and the sums over them of
+        ``d`` and ``d ** 2``, ``d`` being a row's loss at the candidate
+        minus at the start (row 0: zero sums), padded as ``paths``. The
+        mean difference and its standard error are then the pooled rows'.
 
     Returns
     -------
@@ -473,6 +491,13 @@ def surest_gain(paths, weights, alphas=(1.0,), standard_errors=SELECTION_STANDAR
     >>> half_way = [[[1.0, 1.0], [0.8, 0.9]], [[1.0, 1.0], [0.78, 0.7]]]  # alphas 0.5, 1
     >>> surest_gain(half_way, [10, 10], alphas=(0.5, 1.0)).alpha
     0.5
+    >>> # 2 folds of 4 rows: each fold gains 0.05 on average, from one row only
+    >>> one_row_gains = [[[1.0], [0.95]], [[1.0], [0.95]]]
+    >>> moments = [[[[4, 0.0, 0.0]], [[4, -0.2, 0.04]]]] * 2  # (rows, sum of d, of d ** 2)
+    >>> surest_gain(one_row_gains, [4, 4]).epochs  # every fold agrees
+    1
+    >>> surest_gain(one_row_gains, [4, 4], row_moments=moments).epochs  # 1 row in 4 does not
+    0
     """
     alphas = tuple(float(alpha) for alpha in alphas)
     paths = [np.asarray(path, dtype=np.float64).reshape(len(path), len(alphas)) for path in paths]
@@ -484,8 +509,11 @@ def surest_gain(paths, weights, alphas=(1.0,), standard_errors=SELECTION_STANDAR
     mean_loss = np.einsum("f,fea->ea", weights, padded) / weights.sum()
     excess = padded - padded[:, :1, -1:]  # each fold's loss minus its start's
     mean_excess = np.einsum("f,fea->ea", weights, excess) / weights.sum()
-    n_folds = len(paths)
-    standard_error = excess.std(axis=0, ddof=1) / math.sqrt(n_folds) if n_folds > 1 else 0.0
+    if row_moments is not None:
+        mean_excess, standard_error = _pooled_rows(row_moments, length, len(alphas))
+    else:
+        n_folds = len(paths)
+        standard_error = excess.std(axis=0, ddof=1) / math.sqrt(n_folds) if n_folds > 1 else 0.0
     charge = mean_excess + standard_errors * standard_error
     charge[0, :] = 0.0  # every column of row 0 is the start
     tie = tie_rtol * float(np.max(np.abs(mean_loss)))
@@ -494,15 +522,34 @@ def surest_gain(paths, weights, alphas=(1.0,), standard_errors=SELECTION_STANDAR
     return CrossValidation(int(epochs), mean_loss[:, -1], alpha, float(mean_loss[epochs, column]))
 
 
-def choose_training(rule, paths, weights):
+def _pooled_rows(row_moments, length, n_alphas):
+    """The mean of ``d`` over every fold's rows and its standard error, from the folds' sums."""
+    folds = [np.asarray(m, dtype=np.float64).reshape(-1, n_alphas, 3) for m in row_moments]
+    padded = np.stack([
+        np.concatenate([m, np.repeat(m[-1:], length - len(m), axis=0)]) for m in folds
+    ])  # (n_folds, length, n_alphas, 3)
+    n, total, squares = padded.sum(axis=0).transpose(2, 0, 1)
+    mean = np.divide(total, n, out=np.zeros_like(total), where=n > 0)
+    variance = np.divide(np.maximum(squares - n * mean * mean, 0.0), n - 1,
+                         out=np.zeros_like(total), where=n > 1)
+    standard_error = np.divide(variance, n, out=np.zeros_like(total), where=n > 0) ** 0.5
+    return mean, standard_error
+
+
+def choose_training(rule, paths, weights, row_moments=None):
     """What ``rule`` chooses from the folds' ``paths`` (see ``surest_gain``; columns: ``rule.alphas``).
+
+    ``row_moments`` (per fold, as ``surest_gain`` takes them) are used
+    when ``rule.by_rows``.
 
     Returns
     -------
     CrossValidation
     """
     if rule.against_start:
-        return surest_gain(paths, weights, rule.alphas, rule.standard_errors)
+        moments = row_moments if rule.by_rows else None
+        return surest_gain(paths, weights, rule.alphas, rule.standard_errors,
+                           row_moments=moments)
     curves = [np.asarray(path, dtype=np.float64).reshape(len(path), -1)[:, -1] for path in paths]
     epochs, mean_curve = best_epoch(curves, weights, rule.standard_errors)
     return CrossValidation(epochs, mean_curve, 1.0, float(mean_curve[epochs]))

@@ -632,13 +632,17 @@ class TrainingEngine(NeuralNet):
         device = torch.device("cpu") if device.type == "mps" else device
         return copy.deepcopy(module).to(device).double().eval(), device
 
-    def _row_validation_step(self, module64, device, batch):
-        """``validation_step`` by ``row_loss``: the batch's float64 mean loss and its weight."""
+    def _batch_row_losses(self, module64, device, batch):
+        """``row_loss`` of ``batch`` by ``module64``: each row's float64 loss and weight."""
         if isinstance(batch, tuple):
             batch64 = tuple(t.to(device, torch.float64) for t in batch)
         else:
             batch64 = batch.to(device, torch.float64)
-        losses, weights = self.row_loss(module64, batch64)
+        return self.row_loss(module64, batch64)
+
+    def _row_validation_step(self, module64, device, batch):
+        """``validation_step`` by ``row_loss``: the batch's float64 mean loss and its weight."""
+        losses, weights = self._batch_row_losses(module64, device, batch)
         total, weight = losses.sum(), float(weights.sum())
         # The mean, weighted by ``weight`` in the epoch's mean: the rows' sum over their weights.
         return {"loss": total / weight if weight > 0 else total, "weight": weight, "y_pred": None}
@@ -773,6 +777,28 @@ class TrainingEngine(NeuralNet):
                 sizes.append(step.get("weight", len(_inputs(batch))))
         values = _batch_losses(losses) if losses else torch.zeros(0, dtype=torch.float64)
         return self._mean_loss(values, sizes)
+
+    def evaluate_rows(self, X):
+        """Each row's float64 validation loss and weight on ``X`` (``row_loss``), not recorded.
+
+        Returns
+        -------
+        (losses, weights) : tuple of numpy.ndarray of shape (n_rows,), or None
+            ``None`` without ``row_loss`` (a loss with no per-row form).
+        """
+        if self.row_loss is None:
+            return None
+        self._set_training(False)
+        losses, weights = [], []
+        with self._validation_pass(), torch.no_grad():
+            for batch in self.get_iterator(X):
+                loss, weight = self._batch_row_losses(*self._scoring, batch)
+                losses.append(loss.cpu())
+                weights.append(weight.cpu())
+        if not losses:
+            empty = torch.zeros(0, dtype=torch.float64).numpy()
+            return empty, empty
+        return torch.cat(losses).numpy(), torch.cat(weights).numpy()
 
     def _mean_loss(self, values, sizes):
         """The mean of per-batch losses ``values``: over this process's batches, or every rank's."""

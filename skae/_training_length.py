@@ -97,11 +97,11 @@ class TrainingLength:
         -------
         skae._budget.CrossValidation
         """
-        paths, weights = self._fold_curves(X, budget, seed)
-        return choose_training(self._selection_rule, paths, weights)
+        paths, weights, row_moments = self._fold_curves(X, budget, seed)
+        return choose_training(self._selection_rule, paths, weights, row_moments)
 
     def _fold_curves(self, X, budget, seed):
-        """Each fold's validation losses along its training path, and its validation rows.
+        """Each fold's validation losses along its training path, its validation rows, its row moments.
 
         Each of the ``budget.n_folds`` folds trains a new network (the same
         seed; its PCA start fitted on the fold's training rows) with early
@@ -110,9 +110,13 @@ class TrainingLength:
         ``alpha`` of ``self._selection_rule.alphas``: the loss of ``start +
         alpha * (weights - start)`` (``PathLosses``); the last column
         (``alpha = 1``) is the validation curve early stopping recorded.
+        With a rule ``by_rows`` and a loss with a per-row form, each fold
+        also gives its rows' moments at each point (``PathLosses``'s
+        ``row_moments_``, the start's first: ``surest_gain``'s
+        ``row_moments``); otherwise the third value is ``None``.
         """
         alphas = self._selection_rule.alphas
-        paths, weights = [], []
+        paths, weights, row_moments = [], [], []
         self._n_fold_epochs = 0  # epochs run in the folds (pretraining included), for n_iter_
         folds = fold_rows(len(X), budget.n_folds, torch_generator(seed))
         for train_rows, valid_rows in folds:
@@ -120,7 +124,7 @@ class TrainingLength:
             generator = torch_generator(seed)
             torch_seed = draw_seed(generator)
             self.net_ = self._start_engine(X_train, seed, generator, budget, "valid_loss")
-            path = PathLosses(alphas[:-1])
+            path = PathLosses(alphas[:-1], by_rows=self._selection_rule.by_rows)
             # First: it scores every epoch, the one whose end early stopping stops at too.
             self.net_.callbacks_.insert(0, ("training_path", path))
             self._train(X_train, X_valid, budget.max_epochs, torch_seed, pretraining=True)
@@ -129,11 +133,15 @@ class TrainingLength:
             shrunk = [[curve[0]] * (len(alphas) - 1)] + shrunk
             paths.append([row + [loss] for row, loss in zip(shrunk, curve)])
             weights.append(len(valid_rows))
+            row_moments.append(_with_start(path.row_moments_, len(alphas)))
             self._n_fold_epochs += len(self.net_.history)
         parallel = active_parallel()
         if parallel is not None:  # the folds' validation rows on every rank
             weights = parallel.all_sum(weights).tolist()
-        return paths, weights
+            row_moments = [None if m is None else parallel.all_sum(m) for m in row_moments]
+        if any(m is None for m in row_moments):
+            row_moments = None
+        return paths, weights, row_moments
 
     def _train_toward_start(self, X, epochs, torch_seed, alpha):
         """Train ``net_`` on every row for ``epochs`` epochs, then shrink it toward its start.
@@ -150,3 +158,13 @@ class TrainingLength:
             self.net_.callbacks_.remove(("training_path", path))
         if epochs > 0 and alpha < 1:
             shrink_toward_start(self.net_.module_, path.start_, alpha)
+
+
+def _with_start(moments, n_alphas):
+    """``PathLosses.row_moments_`` with the start's first (the rows counted, zero sums); or None."""
+    if moments is None:
+        return None
+    per_epoch = np.array(moments, dtype=np.float64).reshape(-1, n_alphas, 3)
+    start = np.zeros((1, n_alphas, 3))
+    start[0, :, 0] = per_epoch[0, 0, 0] if len(per_epoch) else 0.0
+    return np.concatenate([start, per_epoch])

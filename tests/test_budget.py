@@ -1,5 +1,6 @@
 """The training budget read from the data's size (skae._budget), and what fit does with it."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -8,7 +9,14 @@ import torch
 from sklearn.decomposition import PCA
 from skorch.callbacks import Callback
 
-from skae import AutoencoderImputer, AutoencoderTransformer, DenoisingAE, TabularAE, VariationalAE
+from skae import (
+    AutoencoderImputer,
+    AutoencoderTransformer,
+    DenoisingAE,
+    SparseAE,
+    TabularAE,
+    VariationalAE,
+)
 from skae._budget import (
     CV_FOLDS,
     CV_PATIENCE_STEPS,
@@ -306,9 +314,9 @@ def test_each_fold_stops_after_the_cross_validation_patience(
     fold_curves = trained._fold_curves
 
     def recording(self, X, budget, seed):
-        paths, weights = fold_curves(self, X, budget, seed)
+        paths, weights, row_moments = fold_curves(self, X, budget, seed)
         recorded.extend([row[-1] for row in path] for path in paths)  # alpha = 1: the network
-        return paths, weights
+        return paths, weights, row_moments
 
     monkeypatch.setattr(trained, "_fold_curves", recording)
     params = dict(n_components=2, hidden_layer_sizes=(4,), max_iter=max_iter, random_state=0)
@@ -348,7 +356,7 @@ def _paths(curves, alphas):
 
 
 def _disagreeing_fold_curves(self, X, budget, seed):
-    return _paths(_disagreeing_curves(), self._selection_rule.alphas), [30] * CV_FOLDS
+    return _paths(_disagreeing_curves(), self._selection_rule.alphas), [30] * CV_FOLDS, None
 
 
 def test_the_fixed_curves_separate_the_rules():
@@ -423,6 +431,54 @@ def test_the_surest_gain_shrinks_where_half_way_is_surer():
     assert choose_training(SHORTEST_NOT_WORSE, _paths(SURE_THEN_LUCKY, (1.0,)), [1, 1, 1]).epochs == 0
 
 
+def test_by_rows_the_surest_gain_charges_a_gain_that_few_rows_carry():
+    # Two folds of 10 rows: the trained network gains 0.05 on average in both folds, but in
+    # each fold one row gains 0.5 and the nine others nothing. Fold by fold the gain is sure
+    # (the same in both); over the 20 rows it is not (standard error 0.05 > 0.025).
+    paths = _paths([[1.0, 0.95], [1.0, 0.95]], (1.0,))
+    row_moments = [[[[10, 0.0, 0.0]], [[10, -0.5, 0.25]]]] * 2
+    assert surest_gain(paths, [10, 10]).epochs == 1
+    assert surest_gain(paths, [10, 10], row_moments=row_moments).epochs == 0
+    # The same mean gain spread evenly over the rows (every row -0.05) is sure by rows too.
+    even = [[[[10, 0.0, 0.0]], [[10, -0.5, 0.025]]]] * 2
+    chosen = surest_gain(paths, [10, 10], row_moments=even)
+    assert (chosen.epochs, chosen.loss) == (1, pytest.approx(0.95))
+    # The library's rule takes the rows; the comparison rules ignore them.
+    assert SUREST_GAIN.by_rows
+    rule = dataclasses.replace(SUREST_GAIN, shrinkage_steps=0)
+    assert choose_training(rule, paths, [10, 10], row_moments).epochs == 0
+    assert choose_training(dataclasses.replace(rule, by_rows=False), paths, [10, 10],
+                           row_moments).epochs == 1
+
+
+@pytest.mark.parametrize("estimator", [AutoencoderTransformer, SparseAE])
+def test_the_folds_give_row_moments_where_the_loss_has_a_per_row_form(estimator, monkeypatch):
+    recorded = {}
+    fold_curves = estimator._fold_curves
+
+    def recording(self, X, budget, seed):
+        recorded["folds"] = fold_curves(self, X, budget, seed)
+        return recorded["folds"]
+
+    monkeypatch.setattr(estimator, "_fold_curves", recording)
+    estimator(n_components=2, hidden_layer_sizes=(4,), max_iter=20, random_state=0).fit(
+        _curved_table(120, seed=1))
+    paths, weights, row_moments = recorded["folds"]
+    if estimator is SparseAE:  # a penalty of the batch: no per-row loss, fold by fold
+        assert row_moments is None
+        return
+    assert len(row_moments) == len(paths) == CV_FOLDS
+    for path, moments, rows in zip(paths, row_moments, weights):
+        path, moments = np.asarray(path), np.asarray(moments)
+        assert moments.shape == path.shape + (3,)
+        assert np.all(moments[..., 0] == rows)  # every validation row, at every point
+        assert np.all(moments[0, :, 1:] == 0.0)  # the start minus itself
+        assert np.all(moments[1:, :, 2] > 0.0)  # rows moved
+        # Equal weights (the features): the rows' mean difference is the fold's mean excess.
+        np.testing.assert_allclose(moments[..., 1] / rows, path - path[0, -1], rtol=1e-9,
+                                   atol=1e-12)
+
+
 def _shrinking_fold_curves(alpha):
     """Fold paths on which SUREST_GAIN chooses fold epoch 5 and ``alpha`` (0: the start)."""
 
@@ -433,7 +489,7 @@ def _shrinking_fold_curves(alpha):
             [0.5 if (epoch == 5 and column == chosen) else 1.0 for column in range(len(alphas))]
             for epoch in range(1, 11)
         ]
-        return [losses] * CV_FOLDS, [30] * CV_FOLDS
+        return [losses] * CV_FOLDS, [30] * CV_FOLDS, None
 
     return fold_curves
 
@@ -537,9 +593,9 @@ def _fold_curves_with_validation_batches(monkeypatch, estimator, X, rows_per_bat
     fold_curves = type(estimator)._fold_curves
 
     def recording(self, X, budget, seed):
-        curves, weights = fold_curves(self, X, budget, seed)
-        recorded.extend(curves)
-        return curves, weights
+        curves, weights, row_moments = fold_curves(self, X, budget, seed)
+        recorded.extend(zip(curves, row_moments))
+        return curves, weights, row_moments
 
     monkeypatch.setattr(type(estimator), "_fold_curves", recording)
     estimator.fit(X)
@@ -571,5 +627,8 @@ def test_fold_curves_do_not_depend_on_the_validation_batches(make, missing, monk
     assert len(by_size[1000]) == CV_FOLDS
     for size in (7, 2):
         assert [len(curve) for curve in by_size[size]] == [len(c) for c in by_size[1000]]
-        for curve, reference in zip(by_size[size], by_size[1000]):
+        for (curve, moments), (reference, reference_moments) in zip(by_size[size],
+                                                                    by_size[1000]):
             np.testing.assert_allclose(curve, reference, rtol=1e-12, atol=0)
+            # and the rows' moments of the surest gain's standard error
+            np.testing.assert_allclose(moments, reference_moments, rtol=1e-9, atol=1e-15)

@@ -73,8 +73,8 @@ def record(run):
         patience = max(MIN_PATIENCE_EPOCHS, math.ceil(PATIENCE_STEPS / steps))
         long = dataclasses.replace(budget, patience=2 * patience)
         estimator._cv_rule = "shortest_not_worse"  # the folds' own curves, no shrinkage
-        paths5, weights5 = estimator._fold_curves(X, dataclasses.replace(long, n_folds=5), seed)
-        paths3, weights3 = estimator._fold_curves(X, dataclasses.replace(long, n_folds=3), seed)
+        paths5, weights5, _ = estimator._fold_curves(X, dataclasses.replace(long, n_folds=5), seed)
+        paths3, weights3, _ = estimator._fold_curves(X, dataclasses.replace(long, n_folds=3), seed)
         curves5 = [[row[-1] for row in path] for path in paths5]
         curves3 = [[row[-1] for row in path] for path in paths3]
         length = max(len(curve) for curve in curves5 + curves3) - 1
