@@ -12,7 +12,7 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils import check_random_state, get_tags
+from sklearn.utils import get_tags
 from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import Interval, MissingValues
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._columns import TableCodec, column_as_float
 from ._distributed import check_process_group
 from ._docstrings import fill_budget_docs
+from ._random import draw_seed
 from ._rollback import rollback_on_error
 from .tabular import TabularAE
 
@@ -535,7 +536,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         if not self.blend:
             return None
-        rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31))
+        rng = np.random.default_rng(draw_seed(self.random_state))
         observed = table.notna().to_numpy()
         with warnings.catch_warnings():  # the network's fit says it
             warnings.filterwarnings("ignore", message=r"Column\(s\) .* no observed value")
@@ -579,7 +580,7 @@ class AutoencoderImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return
         from sklearn.impute import KNNImputer  # on first use: sklearn.neighbors costs 0.1 s
 
-        rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31))
+        rng = np.random.default_rng(draw_seed(self.random_state))
         check = check[:, self._numeric_columns()]
         rows = check.any(axis=1)
         truth = self._standardized(table)
