@@ -15,6 +15,11 @@ Optional inputs follow one rule:
 
 Tests marked ``slow`` take several seconds each; ``pytest -m "not slow"`` leaves
 them out.
+
+The suite runs on one pytest-xdist worker per core (``addopts`` in
+``pyproject.toml``); each worker limits torch to its share of the cores, so
+that the workers do not oversubscribe them (two processes of two OpenMP
+threads each on two cores can be many times slower than one).
 """
 
 import os
@@ -30,6 +35,14 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from skae import AutoencoderTransformer
 
 REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config):
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers:  # a pytest-xdist worker: its share of the cores
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(workers)))
 
 
 @pytest.fixture(scope="session")
