@@ -38,11 +38,11 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 
 
 def pytest_configure(config):
-    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
-    if workers:  # a pytest-xdist worker: its share of the cores
+    worker = getattr(config, "workerinput", None)  # set in a pytest-xdist worker only
+    if worker is not None:  # its share of the cores
         import torch
 
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(workers)))
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(worker["workercount"])))
 
 
 @pytest.fixture(scope="session")
