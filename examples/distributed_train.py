@@ -4,6 +4,7 @@ Launch it with one process per CPU core group or GPU::
 
     torchrun --standalone --nproc_per_node 2 examples/distributed_train.py
     accelerate launch --multi_gpu --num_processes 2 examples/distributed_train.py --backend nccl
+    accelerate launch --multi_gpu --num_processes 2 examples/distributed_train.py --backend gloo  # CPUs
 
 ``torchrun`` (and ``accelerate launch``) start the processes and set ``RANK``,
 ``WORLD_SIZE``, ``MASTER_ADDR`` and ``MASTER_PORT``; the script joins the process
