@@ -349,3 +349,27 @@ def test_one_model_over_the_workers_of_a_dask_cluster():
     assert (first["rank"], second["rank"]) == (0, 1)
     np.testing.assert_array_equal(first["weights"], second["weights"])
     assert first["loss_curve"] == second["loss_curve"]
+
+
+@pytest.mark.slow
+def test_the_launcher_example_runs_under_torchrun(tmp_path):
+    # examples/distributed_train.py as a user launches it (tiny settings): two ranks over
+    # gloo read their halves of a memmap, end with identical weights, and rank 0 saves.
+    example = Path(skae.__file__).parents[1] / "examples" / "distributed_train.py"
+    if not example.is_file():
+        pytest.skip("examples/ is not in this checkout")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        str(example), "--rows", "2000", "--features", "20", "--hidden", "16",
+        "--components", "4", "--epochs", "2", "--data", str(tmp_path / "rows.f32"),
+        "--model", str(tmp_path / "model.skae"), "--backend", "gloo",
+    ]
+    run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "2 rank(s): 2 epochs" in run.stdout
+    assert "weights identical on every rank: True" in run.stdout
+    model = skae.load(tmp_path / "model.skae")
+    rows = np.memmap(tmp_path / "rows.f32", dtype=np.float32, mode="r", shape=(2000, 20))
+    assert model.transform(np.asarray(rows[:5])).shape == (5, 4)
