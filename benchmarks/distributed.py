@@ -51,7 +51,6 @@ RANK_SCRIPT = """
 import datetime, json, os, sys
 import torch
 torch.set_num_threads(1)
-from benchmarks.distributed import train
 from benchmarks.distributed import train, train_ddp
 settings = json.loads(sys.argv[1])
 fit = train if settings.get("engine", "skae") == "skae" else train_ddp
@@ -240,8 +239,8 @@ READING = (
     "Reading it: every optimizer step ends with one all-reduce of the gradients (about 0.5 "
     "million numbers here), whose cost does not shrink with the batch: over gloo on one "
     "machine of 2 virtual cores, a rank's step waits about 2 to 4 ms for it (measured apart "
-    "on the 2-core machine of 2026-12-06: 0.55 ms for one number, 3.2 to 3.8 ms for 476,704, against 0.06 ms for a socket "
-    "round trip), while half of a 256-row step's arithmetic is about as long. So at small "
+    "on the 2-core machine of 2026-12-06: 0.55 ms for one number, 3.2 to 3.8 ms for "
+    "476,704, against 0.06 ms for a socket round trip), while half of a 256-row step's arithmetic is about as long. So at small "
     "global batches data-parallel training does not pay on such a machine, with skae or "
     "with DDP, and the speed-up grows with the batch. skae's path (its hand-written "
     "backward pass and fused Adam kept, one flat all-reduce per step) is compared with DDP "
