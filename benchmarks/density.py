@@ -9,7 +9,8 @@ and ``random_state``), one run fits, on the same training rows:
 
 * ``VariationalAE(n_components=k, random_state=s)``, its defaults untouched
   (learned noise variance, ``init="pca"``, early stopping on 10% of the
-  training rows);
+  training rows), plus a callback that only records the KL and the noise
+  variance per epoch;
 * ``PCA(n_components=k)``, whose ``score`` is probabilistic PCA's exact mean
   log-likelihood.
 
@@ -29,8 +30,8 @@ held-out entry from its feature's training mean, in units of the training
 rows' root-mean-square feature standard deviation (the scale a shared noise
 variance sees). A cell is *heavy-tailed* when that distance passes
 ``HEAVY_TAIL`` (10) on some seed: standardized pixels that were almost
-constant on the training rows (``mnist_test`` standard) reach thousands, and a
-few such rows can decide a mean.
+constant on the training rows (``mnist_test`` standard) can reach thousands
+(the ``tail`` column shows them), and a few such rows can decide a mean.
 
 Design rows and report rows (issue 28, ``docs/benchmarks/README.md``): the
 slice runs seeds ``benchmarks.slices.seeds_for(config)``: by default the
@@ -353,16 +354,18 @@ def report(rows, out_dir):
         "",
         (__doc__ or "").split("\n\n", 1)[1].split("\n\nRun ")[0].strip(),
         "",
-        "Targets (issue 17), per dataset, scaling and k: mean held-out ELBO >= PCA.score "
-        "(better: the 95% paired t-interval over seeds is above 0; a tie: it contains 0; "
-        "equal: the start was kept, to float32 rounding); "
+        "Targets (issue 17), per dataset, scaling and k: mean held-out ELBO >= PCA.score, "
+        f"to {ROUNDING:g} nats (float32 rounding): `met (better)` when the 95% paired "
+        "t-interval over seeds is above 0, `met` when the mean is at least PCA's but the "
+        "interval contains 0, `not met (tie)` when the mean is below and the interval contains "
+        "0; "
         "mean accuracy on the codes >= PCA's - 0.02; and no early stop before the KL and the "
         "variance settled: in every run, over the last "
         f"{SETTLED_WINDOW} epochs before training stopped, the mean KL of the validation rows and "
         "the noise variance they call for (their mean expected squared residual) moved less than "
         f"{SETTLED:.0%}. `moving at kept` counts the runs whose kept epoch came while they still "
-        "moved that much (the validation ELBO peaked as the network began to fit the training "
-        "rows' noise; the later epochs, at least 300 optimizer steps of them, did not beat it). "
+        "moved that much (early stopping waits max(10 epochs, 300 optimizer steps) for a better "
+        "validation ELBO; a run that reaches `max_iter` stops there). "
         "`epochs` and `kept` list the seeds' runs (kept 0: the PCA start).",
         "",
         "Heavy tails (issue 28): per cell, `median row (PCA)` is the mean over seeds of the median held-out row's ELBO "
@@ -420,7 +423,8 @@ def doc_figure(rows):
         f"Mean over {seeds.min()} seeds of the held-out ELBO minus ``PCA(k).score`` (nats per "
         "row; the log-density of the scaled data) and of the accuracy of a logistic regression on "
         "the codes minus that on PCA's codes (``python -m benchmarks.density``; the benchmark "
-        "report has every cell with its spread, the importance-weighted bound and the epochs).",
+        "report has every cell with its spread, the importance-weighted bound and the epochs; "
+        "-: no such k). " + rows_statement(rows["seed"]),
         "",
         ".. list-table::",
         "   :header-rows: 1",
@@ -431,14 +435,16 @@ def doc_figure(rows):
         "     - ELBO - PCA.score, k = " + "; ".join(str(k) for k in sorted(rows["k"].unique())),
         "     - accuracy - PCA's, k = " + "; ".join(str(k) for k in sorted(rows["k"].unique())),
     ]
+    ks = sorted(rows["k"].unique())
     for (name, scaling), group in rows.groupby(["dataset", "scaling"], sort=False):
-        means = group.groupby("k")[["gain", "accuracy_gain"]].mean()
+        means = group.groupby("k")[["gain", "accuracy_gain"]].mean().reindex(ks)
         n_rows = _rows_of_dataset(int(group["n_train"].iloc[0]))
         lines += [
             f"   * - {name} ({n_rows:,} x {int(group['n_features'].iloc[0])})",
             f"     - {scaling}",
-            "     - " + "; ".join(format(v, "+.2f") for v in means["gain"]),
-            "     - " + "; ".join(format(v, "+.3f") for v in means["accuracy_gain"]),
+            "     - " + "; ".join("-" if np.isnan(v) else format(v, "+.2f") for v in means["gain"]),
+            "     - " + "; ".join("-" if np.isnan(v) else format(v, "+.3f")
+                                  for v in means["accuracy_gain"]),
         ]
     table = cells(rows)
     elbo, accuracy = table["ELBO >= PCA"], table["acc >= PCA - 0.02"]
@@ -456,7 +462,7 @@ def doc_figure(rows):
         "",
         f"The mean ELBO is at least PCA's in {int(elbo.str.startswith('met').sum())} of {n} cells "
         f"(better in {int((elbo == 'met (better)').sum())}, by the 95% paired interval over "
-        "seeds; the start kept, or a tie, in the others)"
+        f"seeds; a tie, or equal to {ROUNDING:g} nats, in the others)"
         + (f"; below it in {listed(~elbo.str.startswith('met'))} (a tie by that interval in "
            f"{int((elbo == 'not met (tie)').sum())} of them)."
            if not elbo.str.startswith("met").all() else ".")

@@ -18,14 +18,16 @@ taken by ``fit``.
 
 The tables (``TABLES``: real ones, and ones generated as ADBench does) are
 made by :mod:`benchmarks.outlier_tables`. Every table is tagged ``design``,
-``check`` or ``fresh``: the detector's defaults were chosen on the design
-tables, and the others test them afterwards.
+``check`` or ``fresh``: the detector's first rule was chosen on the design
+tables and failed on the check tables; the final ensemble was chosen on both;
+the fresh tables, built after it was frozen, test it (its training length and
+widths, set afterwards for speed, were checked on design rows of all 40).
 
 Design rows and report rows (issue 28; docs/benchmarks/README.md). The seeds
 come from :func:`benchmarks.slices.seeds_for`: the detector's default (the
 ensemble) was chosen on the design and check tables at seeds 0-2, design rows;
-the report runs seeds 100 and up, new draws and splits of every table that no
-design decision saw (``--design`` runs seeds 0, 1, ... instead). The section
+the report runs seeds 100 and up, new splits (and new draws of the tables that
+subsample or generate rows) that no design decision saw (``--design`` runs seeds 0, 1, ... instead). The section
 says which rows it shows.
 
 Run ``python -m benchmarks.outliers [--quick] [--seeds N] [--design] [--out DIR]``.
@@ -302,15 +304,16 @@ def _protocol(scores):
         "every detector are fitted on the 70% training rows, which contain their share of the "
         "outliers, without labels; the held-out 30% are scored (ROC-AUC and average precision, "
         "AP). `ROC-AUC (train rows)` scores the training rows themselves (fit on the rows, "
-        "score them: a user cleaning a table). A seed sets the table's draw, the split and the "
-        "detector's `random_state`. Detectors, each with its defaults: `skae` = "
+        "score them: a user cleaning a table). A seed sets the split, the table's draw where it "
+        "subsamples or generates rows, and the detector's `random_state`. Detectors, each with its defaults: `skae` = "
         "`AutoencoderOutlierDetector(random_state=seed)`; `IForest`, `LOF` "
         "(`novelty=True` for the held-out rows, its own `negative_outlier_factor_` for the "
         "training rows) and `OCSVM` from scikit-learn; `PCA` = squared reconstruction error of a "
         "PCA keeping 90% of the variance; `PyOD-AE` = `pyod.models.auto_encoder.AutoEncoder"
-        "(verbose=0)`; `skae-VAE` = `AutoencoderOutlierDetector(VariationalAE(n_components="
+        "(verbose=0, random_state=seed)`; `skae-VAE` = `AutoencoderOutlierDetector(VariationalAE(n_components="
         "ceil(sqrt(d))))`, scored by the negative ELBO in nats (a calibrated density: the "
-        "Gaussian likelihood's variance is learned, one shared by all features), "
+        "likelihood, a Gaussian with a light Cauchy tail, has a learned variance, one shared "
+        "by all features), "
         "`skae-VAE(per-feature)` the same with `noise_variance=\"learned_per_feature\"` "
         "(one variance per feature); `skae-AE(defaults)` = "
         "`AutoencoderOutlierDetector(AutoencoderTransformer())`, the detector's default before "
@@ -320,8 +323,9 @@ def _protocol(scores):
         "score) was chosen on them; *check*: that rule's check, which it failed (see the user "
         "guide), then, with the design tables, the design set of the final ensemble; *fresh*: "
         "never looked at before the final rule was frozen, its check. Those choices saw seeds "
-        "0-2 of the design and check tables; every table is drawn and split anew by the seeds "
-        "below.",
+        "0-2 of the design and check tables; the training length and widths set afterwards "
+        "for speed were checked on design rows of all the tables. The seeds below split every "
+        "table anew and redraw those that subsample or generate rows.",
         "",
         scores.rows_statement,
         "",
@@ -361,10 +365,11 @@ def _summary(scores):
 
 def _paired_differences(rows, scores):
     """skae minus each peer and alternative, over the tables and table by table."""
-    lines = ["### Paired differences, skae minus each peer (held-out ROC-AUC)", "",
-             "Per table, the paired differences over seeds; *won* or *lost* when their 95% "
-             "interval (Student's t) excludes zero, *tied* otherwise. Over the tables: the "
-             "same test on the per-table mean differences.", "",
+    lines = ["### Paired differences, skae minus each peer and each other skae detector "
+             "(held-out ROC-AUC)", "",
+             "Per table, the paired differences over seeds: won (better) or lost (worse) when "
+             "their 95% interval (Student's t) excludes zero, tied otherwise. Over the tables: "
+             "the same test on the per-table mean differences.", "",
              "| peer | mean difference over tables [95% interval] | verdict over tables "
              "| tables won / tied / lost |", "|---|---|---|---|"]
     for peer in scores.peers + [m for m in SKAE_ALTERNATIVES if m in scores.methods]:
@@ -483,7 +488,8 @@ def _doc_header(scores, groups):
         "number of tables where a detector is within 0.05 of the best one (of all the rows "
         "below); the paired difference of ``AutoencoderOutlierDetector()`` minus the detector "
         "over the tables, with its 95% t-interval, and the tables it wins, ties and loses (95% "
-        "interval over seeds); the fit time over PyOD's (median over tables, and the worst).",
+        "interval over seeds); the fit time over PyOD's (median over tables, and the worst). "
+        + scores.rows_statement,
         "",
         ".. list-table::",
         "   :header-rows: 1",

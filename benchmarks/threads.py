@@ -1,11 +1,14 @@
 """Parallel fits and busy machines: grid-search wall time and the spin-wait cliff.
 
 Two tables, the performance guide's. Grid search: ``GridSearchCV`` over 8 small
-configurations on digits (3-fold, 24 fits of 50 epochs), wall time with
-``n_jobs=1`` and ``n_jobs=2``; loky's workers get ``OMP_NUM_THREADS = cpu_count
-// n_jobs`` and skae's ``n_jobs=None`` honours it. The first ``n_jobs=2``
-search also starts the worker processes (importing torch in each) and is
-reported apart ("cold"). A fit beside a CPU-bound process: the median time of
+configurations on digits (3-fold: 24 fits of up to 50 epochs, then the refit
+of the best on all rows, timed too), wall time with ``n_jobs=1`` and
+``n_jobs=2``; loky's workers get ``OMP_NUM_THREADS = cpu_count // n_jobs``
+unless this process's environment sets it (then they inherit it: 1 under the
+report's command, the same on 2 cores), and skae's ``n_jobs=None`` honours it.
+The first ``n_jobs=2`` search also starts the worker processes (importing
+torch in each; joblib's reusable workers left by earlier slices are shut down
+first) and is reported apart ("cold"). A fit beside a CPU-bound process: the median time of
 five fits (digits, the default network of 256 and 128 units, 20 epochs, after a
 warm-up fit) in a fresh process, alone and while a second process spins on a
 core, for skae's default (``n_jobs=None``: one thread unless
@@ -103,7 +106,16 @@ def fit_seconds(n_jobs, extra_env, repeats=FIT_REPEATS):
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def _without_idle_workers():
+    """Shut joblib's reusable worker processes (an earlier slice's), so that a cold start is cold."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True, kill_workers=True)
+
+
 def run_one(run):
+    if "cold" in run["setting"]:
+        _without_idle_workers()
     load = os.getloadavg()[0]
     if run["part"] == "grid search":
         seconds = grid_search_seconds(int(run["setting"].split("=")[1].split(" ")[0]))
@@ -153,6 +165,9 @@ def report(rows, out_dir):
     return "\n".join([
         "## Threads: parallel grid search and a fit beside a busy process", "",
         (__doc__ or "").split("\n\n")[1].replace("\n", " ") + f" Rounds: {rounds}.", "",
+        f"Rows: rounds 0-{rounds - 1} of this run (the cold search in round 0 only): timings, "
+        "which no default was chosen on; not split into design and report rows "
+        "(docs/benchmarks/README.md).", "",
         grid_table(rows).to_markdown(index=False, floatfmt=".2f"), "",
         fit_table(rows).to_markdown(index=False, floatfmt=".3g"), "",
     ])
