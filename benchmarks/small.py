@@ -40,9 +40,9 @@ optimizer steps and fit seconds.
 Design rows and report rows (issue 28). A seed sets both the rows of every
 table (split or subsample) and ``random_state``; the slice runs the seeds of
 ``benchmarks.slices.seeds_for``. Design rows are seeds 0 to 99: every choice
-about the small-table training length (the two-standard-error rule, the folds'
-patience, the shrinkage toward the PCA start and its step) was made looking at
-seeds 0 to 4 only (``benchmarks/dev/selection_rule.py``,
+about the small-table training length (the two-standard-error rule and its
+per-row standard error, the folds' patience, the shrinkage toward the PCA start
+and its step) was made looking at seeds 0 to 7 only (``benchmarks/dev/selection_rule.py``,
 ``benchmarks/dev/training_path.py``). Report rows are seeds 100 to 104: run only
 to produce the report, after the code they measure was fixed; no design
 decision saw them. ``--design`` runs seeds 0, 1, ... instead, labelled as
@@ -368,7 +368,7 @@ def rows_statement(rows):
     span = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]} to {seeds[-1]}"
     if seeds[0] >= REPORT_FIRST_SEED:
         return (f"Rows reported: the report rows, {span}. No design decision saw them: the "
-                "training-length rule and its settings were chosen on seeds 0 to 4 (design "
+                "training-length rule and its settings were chosen on seeds 0 to 7 (design "
                 "rows), and these seeds were run once, for this report.")
     return (f"Rows reported: DESIGN rows, {span} (``--design``), the rows the training-length "
             "rule was chosen on: not an independent measurement.")
