@@ -77,7 +77,7 @@ def rows_statement(seeds):
     Examples
     --------
     >>> rows_statement([100, 101, 102])
-    'Rows: seeds 100-102, report rows ...: run only to produce the report; no design decision saw them.'
+    'Rows: seeds 100-102, report rows ...: run only to produce the report; no design decision saw them ...'
     >>> rows_statement([0, 1])
     'Rows: seeds 0, 1, design rows (`--design`): defaults and rules were chosen on rows like ...'
     """
@@ -87,7 +87,8 @@ def rows_statement(seeds):
     which = f"Rows: seed{'s' if len(seeds) > 1 else ''} {_span(seeds)}"
     if seeds[0] >= REPORT_FIRST_SEED:
         return (f"{which}, report rows (docs/benchmarks/README.md): run only to produce the "
-                "report; no design decision saw them.")
+                "report; no design decision saw them (new splits and draws of tables that the "
+                "design rows use too).")
     if seeds[-1] < REPORT_FIRST_SEED:
         return (f"{which}, design rows (`--design`): defaults and rules were chosen on rows "
                 "like these; not held-out figures.")

@@ -43,6 +43,12 @@ def test_cli_writes_report_csv_and_plots(tmp_path, capsys):
     record = json.loads((out / "sections" / "reduction.json").read_text())
     assert record["command"] in report and record["commit"] in report
     assert record["runs"] == len(table) and record["cached"] == 0
+    # The module's text corrections that could not go into it, under the heading and the figure.
+    from benchmarks.record import NOTES
+
+    assert record["note"] == NOTES["reduction"] and NOTES["reduction"] in report
+    figure = (out / "figures" / "reduction.rst").read_text()
+    assert NOTES["reduction"] in figure and "Rows: seed 100, report rows" in figure
 
 
 def test_second_run_comes_from_the_cache(tmp_path):
