@@ -33,25 +33,6 @@ SLICES = ("reduction", "tune_deep", "small", "density", "outliers", "few_labels"
           "speed", "fit_time", "threads", "distributed")
 VERSIONED = ("skae", "torch", "sklearn", "skorch", "numpy", "pandas", "scipy", "pyod")
 
-# Corrections to the text of a slice whose module cannot change while its records are kept
-# (editing it would void them: benchmarks.cache.code_fingerprint). Each is added to the
-# section's record as its note, shown under its heading and below its doc figure.
-NOTES = {
-    "reduction": (
-        "Corrections to the text below (its module is unchanged so that its runs stay valid): "
-        "every reducer, not only the deep row, also runs at k = 30 on the shared datasets of "
-        "at least 200 features (mnist_test, mfeat_pixel); the 120 CPU-second cap applies to "
-        "each training run (each cross-validation fold and the final fit), and the deep row's "
-        "is 590 s; VariationalAE keeps its own early stopping (a 10% validation split), not "
-        "\"auto\". The deep settings were first picked from trial runs scored on seed 0's test "
-        "rows of mnist_test (the comment in benchmarks/reducers.py); the tune_deep slice later "
-        "scored the candidates on validation rows only (its section says whether the choice "
-        "is still the lowest). The deep row also runs on mfeat_pixel, where it was not tuned."
-    ),
-}
-# Slices whose doc figure does not say which rows it shows: figure_text adds it.
-FIGURE_ROWS = ("reduction",)
-
 
 def _git(*command):
     try:
@@ -106,8 +87,6 @@ def write_slice(module, rows, out_dir, *, command, jobs, n_new, wall_seconds,
     record = {**provenance(), "command": command, "jobs": jobs, "runs": len(rows),
               "cached": len(rows) - n_new, "wall_seconds": wall_seconds,
               "run_seconds": float(rows["run_seconds"].sum())}
-    if name in NOTES:
-        record["note"] = NOTES[name]
     if skae_fingerprints:
         record["skae_fingerprint"] = (skae_fingerprints[0] if len(skae_fingerprints) == 1
                                       else list(skae_fingerprints))
@@ -119,15 +98,11 @@ def write_slice(module, rows, out_dir, *, command, jobs, n_new, wall_seconds,
 
 
 def figure_text(module, rows, record):
-    """``module.doc_figure(rows)`` and the line that says which run measured it (and its rows)."""
-    from .slices import rows_statement  # slices imports this module
-
+    """``module.doc_figure(rows)`` and the line that says which run measured it."""
     note = f" {record['note']}" if record.get("note") else ""
-    which = f" {rows_statement(rows['seed'])}" if module.NAME in FIGURE_ROWS else ""
     return (module.doc_figure(rows).rstrip() + "\n\n"
             f"Measured by ``{record['command']}`` at commit {record['commit']} on "
-            f"{record['date']} ({record['runs']} runs; the benchmark report has every cell)."
-            f"{which}{note}\n")
+            f"{record['date']} ({record['runs']} runs; the benchmark report has every cell).{note}\n")
 
 
 def _fingerprint_of(meta):

@@ -365,13 +365,16 @@ def protocol(rows):
         f"Seeds per cell: {rows.groupby(['dataset', 'k', 'reducer'])['seed'].nunique().min()} "
         f"to {rows.groupby(['dataset', 'k', 'reducer'])['seed'].nunique().max()}. "
         f"{rows_statement(rows['seed'])} "
-        f"Built-in datasets at k in {DEFAULT_KS}, the shared ones at k in {SHARED_KS} "
-        f"(and {rd.DEEP_KS} for the deep row), k below n_features.",
+        f"Built-in datasets at k in {DEFAULT_KS}, the shared ones at k in {SHARED_KS}, and at "
+        f"{rd.DEEP_KS} too (every reducer) on those of at least {rd.DEEP_MIN_FEATURES} features; "
+        "k below n_features.",
         "Reducers: PCA, TruncatedSVD, KernelPCA (rbf, fit_inverse_transform=True, "
         f"eigen_solver='randomized'; skipped above {rd.KERNEL_PCA_MAX_ROWS} training rows) and "
         f"each skae autoencoder at its own defaults{' plus ' + ae_params if ae_params else ''}, "
         "the same on every dataset, "
-        f"stopped after {rd.AUTOENCODER_BUDGET_SECONDS:.0f} CPU seconds of training.",
+        f"each training run (each cross-validation fold and the final fit) stopped after "
+        f"{rd.AUTOENCODER_BUDGET_SECONDS:.0f} CPU seconds (the deep row's: "
+        f"{rd.DEEP_BUDGET_SECONDS:.0f}).",
         f"AutoencoderTransformer[deep] (MinMax-scaled data with >= {rd.DEEP_MIN_FEATURES} "
         f"features, k in {rd.DEEP_KS}): {deep}; Hinton & Salakhutdinov (2006)'s shape. "
         f"{rd.DEEP_TUNING}",
@@ -402,7 +405,8 @@ def doc_figure(rows):
         "ratios, below 1 when the autoencoder reconstructs better; accuracy: logistic regression "
         "on the codes, skae minus PCA). **Bold**: better than PCA by the 95% paired interval; "
         "*italics*: worse; plain: a tie or a single seed. ``[deep]`` is the deep MNIST "
-        "configuration (the benchmark report says how it was tuned).",
+        "configuration (the benchmark report says how it was tuned). "
+        + rows_statement(rows["seed"]),
         "",
         ".. list-table::",
         "   :header-rows: 1",

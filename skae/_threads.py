@@ -4,9 +4,10 @@ Why the default is one thread unless the environment says otherwise: torch's
 CPU kernels run on an OpenMP pool (GNU libgomp in the PyTorch wheels) whose
 idle threads spin-wait between parallel regions. When another CPU-bound
 process shares the cores, every one of the thousands of small parallel
-regions of a training run waits for a descheduled thread, and a fit that
-takes a tenth of a second alone can take twenty times longer (measured in
-``benchmarks/threads.py``). skae's networks are small, so a second thread
+regions of a training run waits for a descheduled thread, and a fit with
+two actively waiting threads takes several times longer beside a busy
+process (``benchmarks/threads.py`` measures it; the benchmark report has
+the figure). skae's networks are small, so a second thread
 buys little on an idle machine and costs a lot on a busy one. ``n_jobs=-1``
 asks for every physical core; ``OMP_WAIT_POLICY=PASSIVE`` (read once, when
 torch is imported, so it must be in the environment before that) makes

@@ -240,9 +240,9 @@ class VariationalAE(BaseAutoencoder):
         ``beta=1``, or the fixed ``noise_variance``, and the likelihood is a
         plain Gaussian (its Cauchy tail comes with the first training
         step). The PCA is that of the rows the network trains on: with a
-        validation split (``early_stopping=True``), the rows passed to
-        ``fit`` less that split; without one, or for the final model after
-        cross-validation, all of them. The starting ELBO is then the
+        validation split (``early_stopping=True``, or ``"auto"`` from about
+        1,000 rows), the rows passed to ``fit`` less that split; without
+        one, or for the final model after cross-validation, all of them. The starting ELBO is then the
         log-likelihood of probabilistic PCA fitted on those rows,
         ``PCA(n_components).fit(X_train).score_samples``, and early
         stopping, which counts the start as a candidate, never ends below
@@ -266,20 +266,20 @@ class VariationalAE(BaseAutoencoder):
     optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, \
 default="adam"
         The optimizer.
-    early_stopping : bool or "auto", default=True
-        Whether to hold out ``validation_fraction`` of the rows and stop when
+    early_stopping : bool or "auto", default="auto"
+        ``True``: hold out ``validation_fraction`` of the rows and stop when
         their loss stops improving, restoring the best weights (and noise
         variance), the starting ones included: with ``init="pca"`` the
         validation ELBO ends no lower than that of probabilistic PCA fitted
         on the other rows (the rows the network trains on). The
         validation loss is the negative ELBO (with ``beta``) computed as in
         ``score_samples``. ``False``: train on all rows and stop when the
-        training loss stops improving. ``"auto"``: as for the other
-        autoencoders (cross-validated epochs below 100 validation rows), but
-        the final model, trained on all rows, then keeps its training
-        rows' noise variance (not raised to new rows' residual); the
-        default keeps the split, with which the density results were
-        measured.
+        training loss stops improving. ``"auto"`` (the default, as for the
+        other autoencoders): the split when it holds 100 rows or more (from
+        about 1,000 rows: the same as ``True``), cross-validated epochs
+        below, where a tenth of the rows is too few to choose on; the final
+        model, trained on all rows, then keeps its training rows' noise
+        variance (not raised to new rows' residual).
     validation_fraction : float, default=0.1
         Fraction of rows in early stopping's validation split.
     n_iter_no_change : int or "auto", default="auto"
@@ -429,7 +429,7 @@ default="adam"
         learning_rate_init=1e-3,
         max_iter=200,
         optimizer="adam",
-        early_stopping=True,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change="auto",
         tol=1e-4,

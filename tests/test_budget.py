@@ -251,7 +251,7 @@ def test_the_imputer_refits_for_the_length_with_the_lowest_cross_validated_loss(
 def test_the_vae_patience_is_the_shared_rule():
     X = _curved_table(300, seed=0)
     vae = VariationalAE(n_components=2, hidden_layer_sizes=(8,), max_iter=2, batch_size=16,
-                        random_state=0).fit(X)
+                        early_stopping=True, random_state=0).fit(X)  # the split's patience
     stopping = dict(vae.net_.callbacks_)["early_stopping"]
     budget = training_budget(300, **{**AUTO, "batch_size": 16, "early_stopping": True})
     assert stopping.patience == budget.patience == math.ceil(PATIENCE_STEPS / n_batches(270, 16))

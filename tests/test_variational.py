@@ -40,7 +40,10 @@ def fit_and_pca(X, n_components=2, **params):
 
     Whether early stopping keeps the start depends on the validation rows (the first
     epoch's noise variance may suit them better); the start itself is what is tested.
+    With a validation split (``early_stopping=True``, what ``"auto"`` takes from about
+    1,000 rows), whatever the size of X.
     """
+    params.setdefault("early_stopping", True)
     vae = VariationalAE(n_components=n_components, callbacks=[("start", RecordStart())], **params).fit(X)
     start = dict(vae.net_.callbacks_)["start"]
     vae.net_.module_.load_state_dict(start.weights_)
@@ -127,6 +130,26 @@ def test_early_stopping_returns_the_pca_start_when_training_only_hurts():
     assert vae.noise_variance_ == pytest.approx(pca.noise_variance_, rel=1e-6)
 
 
+def test_by_default_a_small_table_whose_training_only_hurts_gets_all_rows_pca():
+    """Below 100 validation rows the default cross-validates the training length: when every
+    epoch is worse than the start on the folds, the model is probabilistic PCA of all rows
+    (not of 90% of them, as with a split), noise variance included."""
+    X = gaussian_rows(400)
+    vae = VariationalAE(n_components=2, hidden_layer_sizes=(32,), batch_size=64,
+                        learning_rate_init=0.2, max_iter=40, random_state=0).fit(X)
+    pca = PCA(n_components=2).fit(X)
+    np.testing.assert_allclose(vae.score_samples(X), pca.score_samples(X), rtol=1e-4, atol=1e-4)
+    assert vae.noise_variance_ == pytest.approx(pca.noise_variance_, rel=1e-5)
+
+
+def test_from_a_thousand_rows_the_default_is_the_validation_split(train_test):
+    X_train, X_test = train_test
+    settings = dict(n_components=2, max_iter=2, **SMALL)
+    default = VariationalAE(**settings).fit(X_train)
+    split = VariationalAE(early_stopping=True, **settings).fit(X_train)
+    np.testing.assert_array_equal(default.score_samples(X_test), split.score_samples(X_test))
+
+
 def test_training_improves_the_held_out_elbo_over_the_pca_start(train_test):
     X_train, X_test = train_test
     trained = VariationalAE(n_components=2, max_iter=40, **SMALL).fit(X_train)
@@ -182,7 +205,8 @@ def test_kept_epochs_noise_variance_is_raised_to_the_validation_residual():
     the variance kept is the validation rows' (larger) mean squared residual."""
     X = StandardScaler().fit_transform(manifold(300, seed=0))
     vae = VariationalAE(
-        n_components=2, hidden_layer_sizes=(64, 64), batch_size=32, max_iter=40, random_state=0
+        n_components=2, hidden_layer_sizes=(64, 64), batch_size=32, max_iter=40, random_state=0,
+        early_stopping=True,
     ).fit(X)
     kept = dict(vae.net_.callbacks_)["early_stopping"].best_epoch_
     assert kept > 0

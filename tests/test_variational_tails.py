@@ -65,7 +65,7 @@ def far_rows_fit():
     X = nearly_constant_table()
     scaler = StandardScaler().fit(X)
     X_train = scaler.transform(X)
-    vae = VariationalAE(n_components=2, max_iter=30, **SMALL).fit(X_train)
+    vae = VariationalAE(n_components=2, max_iter=30, early_stopping=True, **SMALL).fit(X_train)
     clean = scaler.transform(nearly_constant_table(20, seed=3))
     far = clean.copy()
     far[:, 6] = scaler.transform(np.hstack([np.zeros((20, 6)), np.full((20, 1), 50.0)]))[:, 6]
@@ -114,7 +114,8 @@ def n_features_bound(n_features):
 def test_the_start_is_exactly_probabilistic_pca_without_the_tail():
     X = StandardScaler().fit_transform(nearly_constant_table())
     vae = VariationalAE(
-        n_components=2, n_iter_no_change=1, tol=1e9, callbacks=[("start", RecordStart())], **SMALL
+        n_components=2, n_iter_no_change=1, tol=1e9, early_stopping=True,
+        callbacks=[("start", RecordStart())], **SMALL,
     ).fit(X)
     start = dict(vae.net_.callbacks_)["start"]
     assert float(start.weights_["noise_contamination"]) == 0.0
@@ -126,7 +127,8 @@ def test_the_start_is_exactly_probabilistic_pca_without_the_tail():
 def test_the_start_is_fitted_on_the_training_rows_without_the_validation_split():
     X = StandardScaler().fit_transform(nearly_constant_table(300))
     vae = VariationalAE(
-        n_components=2, n_iter_no_change=1, tol=1e9, callbacks=[("start", RecordStart())], **SMALL
+        n_components=2, n_iter_no_change=1, tol=1e9, early_stopping=True,
+        callbacks=[("start", RecordStart())], **SMALL,
     ).fit(X)
     start = dict(vae.net_.callbacks_)["start"]
     assert len(start.rows_) == 270  # 300 rows less the 10% validation split
@@ -170,7 +172,8 @@ def test_as_many_components_as_features_is_the_full_covariance_gaussian_at_the_s
     rng = np.random.RandomState(0)
     X = rng.normal(size=(300, 4)) @ rng.normal(size=(4, 4)) + 1.0
     vae = VariationalAE(
-        n_components=4, n_iter_no_change=1, tol=1e9, callbacks=[("start", RecordStart())], **SMALL
+        n_components=4, n_iter_no_change=1, tol=1e9, early_stopping=True,
+        callbacks=[("start", RecordStart())], **SMALL,
     ).fit(X)
     start = dict(vae.net_.callbacks_)["start"]
     vae.module_.load_state_dict(start.weights_)
