@@ -10,8 +10,8 @@ and ``random_state``), one run fits, on the same training rows:
 * ``VariationalAE(n_components=k, random_state=s)``, its defaults untouched
   (learned noise variance, ``init="pca"``, ``early_stopping="auto"``: a 10%
   validation split from about 1,000 training rows, cross-validation below,
-  so on wine and breast_cancer), plus a callback that only records the KL and the noise
-  variance per epoch;
+  so on wine and breast_cancer), plus a callback that only records the KL
+  and the noise variance per epoch;
 * ``PCA(n_components=k)``, whose ``score`` is probabilistic PCA's exact mean
   log-likelihood.
 
