@@ -11,8 +11,8 @@ of a gloo process group on this machine, each with half of the rows
 pick instead: the same layers as a plain ``torch.nn.Sequential`` trained
 by PyTorch's own ``DistributedDataParallel`` (autograd, fused Adam, the
 mean squared error; one process without DDP, then 2 ranks), on the same
-rows, reshuffled each epoch, in batches of the same size. Reported: the median seconds per epoch (the per-epoch
-time: the process start and skae's PCA start are left out), the speed-up
+rows, reshuffled each epoch, in batches of the same size. Reported: the
+median seconds per epoch (the per-epoch time: the process start and skae's PCA start are left out), the speed-up
 of 2 ranks over one process (the median over repeats of the paired ratio)
 and its efficiency against the ideal 2x, and skae's held-out mean squared
 error with each. The load average at each run's start says how busy the

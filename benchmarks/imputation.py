@@ -3,8 +3,8 @@
 Protocol. Ten numeric tables: the six of issue 15's target (:data:`ISSUE_TABLES`:
 wine, diabetes and breast_cancer bundled with scikit-learn; wine_quality_white,
 satimage and magic from the shared datasets folder, those above
-:data:`MAX_ROWS` rows subsampled to that many fixed rows), and four small ones added after issue 15
-(:data:`FRESH_TABLES`: iris, and spambase, pendigits and texture subsampled to
+:data:`MAX_ROWS` rows subsampled to that many fixed rows), and four small
+ones added after issue 15 (:data:`FRESH_TABLES`: iris, and spambase, pendigits and texture subsampled to
 :data:`SMALL_ROWS` fixed rows; their design rows too were looked at since). For each seed the rows
 are split 80/20 into training and held-out rows; for each of :data:`MASKS`
 masks per seed, 20% of the cells are hidden completely at random (MCAR). A
@@ -117,10 +117,10 @@ def seeds(config, n_seeds):
     >>> list(seeds({}, 2)), list(seeds({"rows": "design"}, 2))
     ([200, 201], [0, 1])
     """
-    design = seeds_for({**config, "seeds": n_seeds})
-    if design[0] >= REPORT_FIRST_SEED:
-        return range(FIRST_REPORT_SEED, FIRST_REPORT_SEED + n_seeds)
-    return design
+    shared = seeds_for({**config, "seeds": n_seeds})  # every slice's seeds
+    if shared[0] < REPORT_FIRST_SEED:  # the design rows
+        return shared
+    return range(FIRST_REPORT_SEED, FIRST_REPORT_SEED + n_seeds)
 
 
 def plan(config):
