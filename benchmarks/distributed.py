@@ -75,12 +75,17 @@ def make_rows(n_rows, n_features, seed=0):
     return (rows + 0.1 * rng.normal(size=rows.shape)).astype(np.float32)
 
 
+def training_rows(n_rows):
+    """How many of ``n_rows`` are training rows (the first 90%; the rest are held out)."""
+    return int(round(0.9 * n_rows))
+
+
 def train(settings, rank=0, world_size=1, *, distributed=False):
     """Fit on this rank's share of the training rows; the epoch time and held-out error."""
     from skae import AutoencoderTransformer
 
     X = make_rows(settings["rows"], settings["features"], settings["seed"])
-    n_train = int(round(0.9 * len(X)))
+    n_train = training_rows(len(X))
     bounds = np.linspace(0, n_train, world_size + 1).astype(int)
     model = AutoencoderTransformer(
         n_components=settings["components"],
@@ -120,7 +125,7 @@ def train_ddp(settings, rank=0, world_size=1, *, distributed=False):
     from torch import nn
 
     X = make_rows(settings["rows"], settings["features"], settings["seed"])
-    n_train = int(round(0.9 * len(X)))
+    n_train = training_rows(len(X))
     bounds = np.linspace(0, n_train, world_size + 1).astype(int)
     rows = torch.from_numpy(X[bounds[rank] : bounds[rank + 1]])
     widths = [settings["features"], *settings["hidden"], settings["components"]]
@@ -261,7 +266,7 @@ def reading(rows):
     smallest = int(table["global batch"].min())
     one = table[(table["processes"] == "1 process") & (table["engine"] == "skae")
                 & (table["global batch"] == smallest)]
-    n_train = int(round(0.9 * int(rows["rows"].iloc[0])))
+    n_train = training_rows(int(rows["rows"].iloc[0]))
     text = READING
     if len(one):
         half_step_ms = 1e3 * float(one["s/epoch (median)"].iloc[0]) / -(-n_train // smallest) / 2
