@@ -178,11 +178,20 @@ def run_one(run):
     }
 
 
-def _ae_against_peers(rows, names, means, peers):
+def mean_rmse(rows):
+    """Mean held-out RMSE: one row per table (in the runs' order), one column per imputer."""
+    methods = [m for m in IMPUTERS if m in set(rows["method"])]
+    names = list(dict.fromkeys(rows["dataset"]))
+    return rows.pivot_table(index="dataset", columns="method", values="rmse").loc[names, methods]
+
+
+def against_best_peer(rows):
     """Per table: AutoencoderImputer against the best peer (by mean RMSE), paired by split and mask."""
     ae = "AutoencoderImputer"
+    means = mean_rmse(rows)
+    peers = [m for m in means.columns if m != ae]
     out = []
-    for name in names:
+    for name in means.index:
         cell = rows[rows["dataset"] == name].pivot_table(
             index=["seed", "mask"], columns="method", values="rmse")
         best_peer = means.loc[name, peers].idxmin()
@@ -205,9 +214,8 @@ def report(rows, out_dir):
     rows = rows.copy()
     if "mask" not in rows:
         rows["mask"] = 0
-    methods = [m for m in IMPUTERS if m in set(rows["method"])]
-    names = list(dict.fromkeys(rows["dataset"]))
-    means = rows.pivot_table(index="dataset", columns="method", values="rmse").loc[names, methods]
+    means = mean_rmse(rows)
+    methods, names = list(means.columns), list(means.index)
     table = pd.DataFrame(index=names)
     for method in methods:
         table[method] = [
@@ -240,8 +248,7 @@ def report(rows, out_dir):
         "",
     ]
     if ae in methods:
-        peers = [m for m in methods if m != ae]
-        against = _ae_against_peers(rows, names, means, peers)
+        against = against_best_peer(rows)
         lines += [
             "AutoencoderImputer against the best peer of each table (geometric-mean RMSE ratio "
             "paired by split and mask, 95% t-interval; **bold**: better, _italics_: worse, "

@@ -319,14 +319,19 @@ def targets(rows):
     return pd.DataFrame(lines)
 
 
+def verdicts_against_pca(rows, method="AutoencoderTransformer"):
+    """``method`` against PCA in each cell (table, training rows, k), paired over the seeds."""
+    return pd.Series([_paired_cell(part, method, "PCA")["verdict"]
+                      for _, part in rows.groupby(KEYS, sort=False)
+                      if method in set(part["method"])])
+
+
 def doc_figure(rows):
     """The measured bullets of the autoencoder guide's *Never worse than PCA?*."""
     method = "AutoencoderTransformer"
     mine = rows[rows["method"] == method]
     ratio = mine["ratio"]
-    verdicts = pd.Series([_paired_cell(part, method, "PCA")["verdict"]
-                          for _, part in rows.groupby(KEYS, sort=False)
-                          if method in set(part["method"])])
+    verdicts = verdicts_against_pca(rows, method)
     counts = verdicts.value_counts()
     geo = float(np.exp(np.log(ratio).mean()))
     by_size = mine[mine["n_train"].notna()].groupby("n_rows")["ratio"].apply(
