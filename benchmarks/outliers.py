@@ -478,7 +478,65 @@ def doc_figure(rows):
     lines = _doc_header(scores, groups)
     for method in scores.methods:
         lines += _doc_row(rows, scores, method, groups, over_pyod[method])
-    return "\n".join(lines + ["", _doc_targets(rows, scores, over_pyod["skae"])]) + "\n"
+    return "\n".join(lines + ["", _doc_targets(rows, scores, over_pyod["skae"]), "",
+                               *_doc_reading(rows, scores)]) + "\n"
+
+
+CHANCE_BAND = 0.6  # a table where no detector's mean ROC-AUC reaches this is "near chance"
+VAE_READING = {"skae-VAE": "The VariationalAE detector",
+               "skae-VAE(per-feature)": "The VariationalAE detector, one noise variance per feature"}
+VERDICT_WORDS = {"better": "the ensemble ahead", "worse": "the ensemble behind", "tie": "a tie"}
+
+
+def _name(method):
+    """A detector's name in the guide's running text."""
+    return DOC_NAMES.get(method, method).split(" (")[0]
+
+
+def _doc_reading(rows, scores):
+    """What the table's rows show, each sentence computed: by kind, losses, training rows, VAE."""
+    auc, peers = scores.auc, scores.peers
+    kinds = scores.kinds
+    by_kind = []
+    for kind in dict.fromkeys(kinds):
+        mean = auc.loc[kinds.index[kinds == kind], ["skae", *peers]].mean()
+        best = mean[peers].idxmax()
+        by_kind.append(f"{kind} ({int((kinds == kind).sum())} tables): the ensemble "
+                       f"{mean['skae']:.3f}, the best peer {_name(best)} {mean[best]:.3f}")
+    lines = ["What the rows show, table by table (means over the seeds):", "",
+             "* **By outlier type**: " + "; ".join(by_kind) + "."]
+    behind = auc[peers].max(axis=1) - auc["skae"]
+    losses = behind[behind > NEAR_BEST].sort_values(ascending=False)
+    if len(losses):
+        lines.append(
+            f"* **More than {NEAR_BEST} behind the best peer** on {len(losses)} of "
+            f"{len(scores.tables)} tables: " + "; ".join(
+                f"{table} ({_name(auc.loc[table, peers].idxmax())} "
+                f"{auc.loc[table, peers].max():.3f}, the ensemble {auc.loc[table, 'skae']:.3f})"
+                for table in losses.index) + ".")
+    weak = auc.index[auc[["skae", *peers]].max(axis=1) < CHANCE_BAND]
+    if len(weak):
+        lines.append(f"* **No detector reaches {CHANCE_BAND}** on {', '.join(weak)}.")
+    if "PyOD-AE" in peers:
+        gain = (auc["skae"] - auc["PyOD-AE"]).sort_values(ascending=False)
+        lines.append("* **Largest gains over PyOD's** ``AutoEncoder``: " + "; ".join(
+            f"{table} ({value:+.3f})" for table, value in gain.head(3).items()) + ".")
+    train = scores.auc_train[["skae", *peers]].mean().sort_values(ascending=False)
+    lines.append(
+        f"* **The training rows** (fit and score the same rows, as when cleaning a table): the "
+        f"ensemble {train['skae']:.3f}, ranked {list(train.index).index('skae') + 1} of "
+        f"{len(train)}; the best peer {_name(train[peers].idxmax())} {train[peers].max():.3f}.")
+    for other, label in VAE_READING.items():
+        if other not in scores.methods:
+            continue
+        overall, _ = _paired(rows, "skae", other)
+        seconds = (scores.seconds[other] / scores.seconds["skae"]).groupby(level="table").median()
+        lines.append(
+            f"* **{label}**: mean {auc[other].mean():.3f}; the ensemble minus it "
+            f"{overall['mean']:+.3f} [{overall['low']:+.3f}, {overall['high']:+.3f}] "
+            f"({VERDICT_WORDS.get(overall['verdict'], overall['verdict'])}); its fit takes "
+            f"{seconds.median():.1f} times the ensemble's (median over tables).")
+    return lines
 
 
 def _doc_header(scores, groups):
