@@ -275,7 +275,19 @@ def doc_figure(rows):
             r = ratios.get(contender)
             lines.append("     - (not run)" if r is None or r.empty else
                          f"     - {r.median():.2f} ({r.min():.2f}-{r.max():.2f})")
-    return "\n".join(lines) + "\n"
+    readings = [_reading(settings.get(s, s), ratios) for s, ratios in per_setting.items()]
+    return "\n".join(lines + ["", " ".join(r for r in readings if r)]) + "\n"
+
+
+def _reading(setting, ratios):
+    """Where skae ranks on one setting, and its seconds per epoch over each other contender's."""
+    medians = {contender: r.median() for contender, r in ratios.items() if not r.empty}
+    if "skae" not in medians:
+        return ""
+    order = sorted(medians, key=medians.get)
+    others = "; ".join(f"{c}: {medians['skae'] / medians[c]:.2f}" for c in order if c != "skae")
+    return (f"On {setting}, skae ranked {order.index('skae') + 1} of {len(order)} (its time over "
+            f"each other's, medians: {others}).")
 
 
 def main(argv=None):

@@ -189,8 +189,33 @@ def doc_figure(rows):
         lines += [f"   * - {row.search}", f"     - {row[2]:.1f}", f"     - {speed_up}"]
     load = rows["load_average"]
     lines += ["", f"Load average (1 min) at the start of the runs: {load.min():.1f} to "
-              f"{load.max():.1f} on {int(rows['cpu_count'].max())} logical cores."]
+              f"{load.max():.1f} on {int(rows['cpu_count'].max())} logical cores.",
+              "", reading(rows)]
     return "\n".join(lines) + "\n"
+
+
+def _times(ratio):
+    """``ratio`` as "1.6 times faster" / "1.6 times slower" / "as fast" (within 10%)."""
+    if abs(np.log(ratio)) < np.log(1.1):
+        return "about as fast"
+    return f"{ratio:.1f} times faster" if ratio > 1 else f"{1 / ratio:.1f} times slower"
+
+
+def reading(rows):
+    """What this run's two tables say, computed: the guide quotes no timing by hand."""
+    fits = fit_table(rows).set_index("setting")
+    one, active, passive = (fits.loc[name] for name in FIT_SETTINGS)
+    text = (f"In this run: beside a busy process, one thread's fit took "
+            f"{one['busy / alone']:.1f} times its time alone, two actively waiting threads' "
+            f"{active['busy / alone']:.1f} times. Alone, two active threads were "
+            f"{_times(one['alone s'] / active['alone s'])} than one, passive waiting "
+            f"{_times(one['alone s'] / passive['alone s'])} than one thread.")
+    grid = grid_table(rows).set_index("search")["speed-up over n_jobs=1"]
+    if "n_jobs=2" in grid:
+        text += (f" The parallel grid search was {_times(grid['n_jobs=2'])} than the serial "
+                 "one" + (f", the first (cold) one {_times(grid['n_jobs=2 (cold)'])}"
+                          if "n_jobs=2 (cold)" in grid else "") + ".")
+    return text
 
 
 def main(argv=None):
