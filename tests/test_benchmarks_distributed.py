@@ -54,6 +54,9 @@ def test_summary_pairs_the_speed_up_seed_by_seed():
     section = distributed.report(rows, None)
     assert section.startswith("## Distributed") and "load average 2.0 to 3.0" in section
     assert "torch DDP" in section and "report rows" in section
+    figure = distributed.doc_figure(rows)
+    assert "     - 1.50x\n     - 2.000\n" in figure  # skae's 2 ranks: speed-up, MSE ratio
+    assert "(not measured)" in figure and "report rows" in figure
 
 
 @pytest.mark.slow
