@@ -442,22 +442,35 @@ def _combinations(rows):
     return lines + [""]
 
 
+DRAW_WORDS = {"random": "labels drawn at random, as they come",
+              "stratified": "labels stratified by class (each class's training share)"}
+
+
 def doc_figure(rows):
-    """The user guide's table (``docs/user_guide/supervised.rst`` includes it): stratified draws."""
+    """The user guide's tables (``docs/user_guide/supervised.rst``): random draws, then stratified."""
     rows = _with_draw(rows)
-    rows = rows[rows["draw"] == "stratified"]
-    seeds = rows["seed"].nunique()
+    draws = [draw for draw in ("random", "stratified") if draw in set(rows["draw"])]
+    n_peers = len(set(PEERS) & set(rows["method"]))
+    lines = [
+        f"Test accuracy, mean over {rows['seed'].nunique()} label draws, of "
+        f"``AutoencoderClassifier()`` / the best of its {n_peers} peers in that cell "
+        "(``python -m benchmarks.few_labels``; the best peer may differ from cell to cell; the "
+        "benchmark report has every peer, the spreads and the paired intervals). "
+        + _which_rows(rows),
+    ]
+    for draw in draws:
+        lines += ["", *_draw_table(rows[rows["draw"] == draw], DRAW_WORDS[draw])]
+    return "\n".join(lines) + "\n"
+
+
+def _draw_table(rows, title):
+    """One draw's table of the guide: ours / the best peer per cell, and the sentence under it."""
     means = rows.pivot_table(index=["dataset", "fraction"], columns="method",
                              values="accuracy", aggfunc="mean")
     peers = [m for m in PEERS if m in means]
     fractions = sorted(rows["fraction"].unique())
     lines = [
-        f"Test accuracy, mean over {seeds} label draws, of ``AutoencoderClassifier()`` / the "
-        f"best of its {len(peers)} peers in that cell (``python -m benchmarks.few_labels``; the "
-        "best peer may differ from cell to cell; the benchmark report has every peer, the "
-        "spreads and the paired intervals). " + _which_rows(rows),
-        "",
-        ".. list-table::",
+        f".. list-table:: {title[0].upper()}{title[1:]}",
         "   :header-rows: 1",
         "",
         "   * - dataset (training rows)",
@@ -468,6 +481,9 @@ def doc_figure(rows):
         n_train = int(rows.loc[rows["dataset"] == name, "n_train"].iloc[0])
         lines.append(f"   * - {name} ({n_train:,})")
         for fraction in fractions:
+            if (name, fraction) not in means.index:
+                lines.append("     - ")
+                continue
             cell = means.loc[(name, fraction)]
             best = cell[peers].idxmax()
             gaps.append((cell[OURS] - cell[best], name, fraction, best))
@@ -476,8 +492,8 @@ def doc_figure(rows):
     behind = [g for g in gaps if g[0] < -0.01]
     lines += [
         "",
-        f"The classifier is more than 1 point behind the best peer in {len(behind)} of "
-        f"{len(gaps)} cells (the worst: {worst[1]} at {100 * worst[2]:g}%, "
+        f"With {title}, the classifier is more than 1 point behind the best peer in "
+        f"{len(behind)} of {len(gaps)} cells (the worst: {worst[1]} at {100 * worst[2]:g}%, "
         f"{worst[0]:+.3f} vs {worst[3]}).",
     ]
     mnist = means.loc["mnist_test"] if "mnist_test" in means.index.get_level_values(0) else None
@@ -493,7 +509,7 @@ def doc_figure(rows):
             f"({ours['fit_cpu_seconds'].mean():.0f} CPU seconds, one torch thread, mean over "
             "its runs at 1%)."
         )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _targets(rows, verdicts):
