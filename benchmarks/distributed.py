@@ -312,10 +312,12 @@ def doc_figure(rows):
         "   * - engine", "     - global batch", "     - processes", "     - s/epoch",
         "     - speed-up", "     - held-out MSE / 1 process's",
     ]
-    for row in table.itertuples(index=False):
-        lines += [f"   * - {row.engine}", f"     - {row[1]:,}", f"     - {row.processes}",
-                  f"     - {row[4]:.3g}", f"     - {row[5]:.2f}x",
-                  f"     - {row[8]:.3f}" if np.isfinite(row[8]) else "     - (not measured)"]
+    for _, row in table.iterrows():
+        error = row["MSE / 1 process"]
+        lines += [f"   * - {row['engine']}", f"     - {row['global batch']:,}",
+                  f"     - {row['processes']}", f"     - {row['s/epoch (median)']:.3g}",
+                  f"     - {row['speed-up']:.2f}x",
+                  f"     - {error:.3f}" if np.isfinite(error) else "     - (not measured)"]
     return "\n".join(lines + ["", reading(rows), "", rows_statement(rows["seed"])]) + "\n"
 
 
