@@ -90,11 +90,32 @@ def write_slice(module, rows, out_dir, *, command, jobs, n_new, wall_seconds,
     if skae_fingerprints:
         record["skae_fingerprint"] = (skae_fingerprints[0] if len(skae_fingerprints) == 1
                                       else list(skae_fingerprints))
-    (out_dir / "sections" / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+    path = out_dir / "sections" / f"{name}.json"
+    earlier = _record_that_measured(path, record) if n_new == 0 else None
+    if earlier is None:
+        path.write_text(json.dumps(record, indent=1) + "\n")
+    else:
+        record = earlier
     if hasattr(module, "doc_figure"):
         (out_dir / "figures").mkdir(exist_ok=True)
         (out_dir / "figures" / f"{name}.rst").write_text(figure_text(module, rows, record))
     return section
+
+
+def _record_that_measured(path, record):
+    """The slice's existing record if it describes the same rows, else ``None``.
+
+    A run that found every row in the records measured nothing: the record of
+    the run that did (its commit, date and run time) stays, so a resumed
+    ``--full`` does not re-date the sections it only read back.
+    """
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    same = all(earlier.get(key) == record.get(key)
+               for key in ("runs", "run_seconds", "skae_fingerprint", "versions"))
+    return earlier if same else None
 
 
 def figure_text(module, rows, record):

@@ -58,6 +58,9 @@ def test_second_run_comes_from_the_cache(tmp_path):
     assert record["runs"] == 4 and record["cached"] == 2
     second = pd.read_csv(tmp_path / "reduction.csv")
     pd.testing.assert_series_equal(first["mse"], second.loc[second["seed"] == 100, "mse"])
+    # A resume that finds every row recorded measured nothing: the record of the run that did stays.
+    main(argv[:-4] + ["--seeds", "2", "--quiet", "--no-deep"])
+    assert json.loads((tmp_path / "sections" / "reduction.json").read_text()) == record
 
 
 def test_code_change_invalidates_the_cache(tmp_path, monkeypatch):
