@@ -129,6 +129,20 @@ def test_imputation_slice_scores_held_out_cells_in_standardized_units():
     assert 0.8 < mean_rmse < 1.2 and knn_rmse < mean_rmse
 
 
+def test_imputation_section_pairs_each_split_with_the_best_peer():
+    import pandas as pd
+
+    rmse = {("SimpleImputer", 0): 1.0, ("KNNImputer", 0): 0.5, ("AutoencoderImputer", 0): 0.4,
+            ("SimpleImputer", 1): 1.0, ("KNNImputer", 1): 0.5, ("AutoencoderImputer", 1): 0.6}
+    rows = pd.DataFrame([{"dataset": "wine", "seed": seed, "mask": 0, "method": method,
+                          "rmse": value, "fit_seconds": 1.0, "epochs": 10}
+                         for (method, seed), value in rmse.items()])
+    row = imputation.against_best_peer(rows).iloc[0]
+    assert row["best peer"] == "KNNImputer"
+    assert row["AE / best (mean RMSE)"] == "1.000"  # 0.5 against 0.5
+    assert row["worst split"] == "1.200"  # seed 1: 0.6 against 0.5
+
+
 def test_its_network_keeps_the_lowest_mean_rule_when_cloned():
     # Below 1,000 rows the imputer's TabularAE chooses its training length by the lowest
     # cross-validated loss (skae._budget.LOWEST_MEAN); a clone of it (e.g. refitted in a
