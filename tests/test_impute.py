@@ -130,8 +130,6 @@ def test_imputation_slice_scores_held_out_cells_in_standardized_units():
 
 
 def test_imputation_section_pairs_each_split_with_the_best_peer():
-    import pandas as pd
-
     rmse = {("SimpleImputer", 0): 1.0, ("KNNImputer", 0): 0.5, ("AutoencoderImputer", 0): 0.4,
             ("SimpleImputer", 1): 1.0, ("KNNImputer", 1): 0.5, ("AutoencoderImputer", 1): 0.6}
     rows = pd.DataFrame([{"dataset": "wine", "seed": seed, "mask": 0, "method": method,
