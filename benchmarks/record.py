@@ -74,7 +74,10 @@ def write_slice(module, rows, out_dir, *, command, jobs, n_new, wall_seconds,
     """Write one slice's rows, section, record and doc figure; return the section.
 
     ``skae_fingerprints``: the ``skae`` fingerprints of the run records the
-    rows come from (one, unless the records mix versions of ``skae/``).
+    rows come from (one, unless the records mix versions of ``skae/``). When
+    no run was done now (``n_new == 0``) and the slice's record describes the
+    same rows, that record is kept: the section and figure are rewritten, the
+    provenance stays the run's that measured them.
     """
     out_dir = Path(out_dir)
     name = module.NAME
