@@ -12,11 +12,9 @@ as ``benchmarks/density.py`` does and gives each seed's mean ELBO minus
     python -m benchmarks.dev.elbo_seed_noise --seeds 20 --out /tmp/elbo_seed_noise.csv
 """
 
-import argparse
 import dataclasses
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,11 +24,10 @@ from sklearn.decomposition import PCA
 from skae import VariationalAE
 
 from benchmarks.density import SCALINGS, _datasets
+from benchmarks.dev.design_runs import parse_design_args, resampled_rows
 from benchmarks.reduction import split_and_scale
-from benchmarks.slices import REPORT_FIRST_SEED
 
 CELLS = (("wine", 10), ("breast_cancer", 10), ("wine", 2), ("breast_cancer", 2))
-RESAMPLES = 2000
 
 
 def one_fit(name, scaling, k, seed):
@@ -41,8 +38,7 @@ def one_fit(name, scaling, k, seed):
         warnings.simplefilter("ignore")
         vae = VariationalAE(n_components=k, random_state=seed).fit(X_train)
     gain = np.asarray(vae.score_samples(X_test), np.float64) - pca.score_samples(X_test)
-    rows = np.random.default_rng(seed).integers(0, len(gain), size=(RESAMPLES, len(gain)))
-    low, high = np.quantile(gain[rows].mean(axis=1), [0.025, 0.975])
+    low, high = np.quantile(gain[resampled_rows(len(gain), seed)].mean(axis=1), [0.025, 0.975])
     return {"dataset": name, "scaling": scaling, "k": k, "seed": seed, "test_rows": len(gain),
             "gain": gain.mean(), "low": low, "high": high}
 
@@ -58,15 +54,7 @@ def summarize(rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("/tmp/elbo_seed_noise.csv"))
-    parser.add_argument("--summarize-only", action="store_true",
-                        help="read the fits from --out instead of fitting")
-    args = parser.parse_args(argv)
-    if args.seeds > REPORT_FIRST_SEED:
-        parser.error(f"design rows only: --seeds at most {REPORT_FIRST_SEED}")
+    args = parse_design_args(__doc__.splitlines()[0], "/tmp/elbo_seed_noise.csv", argv)
     if args.summarize_only:
         rows = pd.read_csv(args.out)
     else:

@@ -16,7 +16,6 @@ interval holds 1 cannot be told from PCA by its test rows.
         --out /tmp/worst_fit_noise.csv
 """
 
-import argparse
 import sys
 import warnings
 from pathlib import Path
@@ -28,7 +27,7 @@ from sklearn.decomposition import PCA
 
 from skae import AutoencoderTransformer
 
-from benchmarks.slices import REPORT_FIRST_SEED
+from benchmarks.dev.design_runs import parse_design_args, resampled_rows
 from benchmarks.small import CLOSE_K_ROWS, TRAINED, WORST_RATIO, split
 
 # The k = d - 1 cells: iris's 80/20 split (120 training rows, 30 test rows) and the
@@ -41,7 +40,6 @@ CELLS = (
     ("wine_quality_white", 600, 10),
     ("magic", CLOSE_K_ROWS, 9),
 )
-RESAMPLES = 2000
 
 
 def row_errors(model, X):
@@ -52,8 +50,7 @@ def row_errors(model, X):
 
 def bootstrap_interval(ours, theirs, seed):
     """95% interval of ``mean(ours) / mean(theirs)`` over resampled rows (the same for both)."""
-    rng = np.random.default_rng(seed)
-    rows = rng.integers(0, len(ours), size=(RESAMPLES, len(ours)))
+    rows = resampled_rows(len(ours), seed)
     ratios = ours[rows].mean(axis=1) / theirs[rows].mean(axis=1)
     return np.quantile(ratios, [0.025, 0.975])
 
@@ -88,29 +85,21 @@ def summarize(rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default="../shared/datasets")
-    parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("/tmp/worst_fit_noise.csv"))
-    parser.add_argument("--summarize-only", action="store_true",
-                        help="read the fits from --out instead of fitting")
-    args = parser.parse_args(argv)
+    args = parse_design_args(
+        __doc__.splitlines()[0], "/tmp/worst_fit_noise.csv", argv,
+        lambda parser: parser.add_argument("--data-dir", default="../shared/datasets"),
+    )
     if args.summarize_only:
         rows = pd.read_csv(args.out)
-        print(summarize(rows).to_string(float_format="%.3f"))
-        return 0
-    if args.seeds > REPORT_FIRST_SEED:
-        parser.error(f"design rows only: --seeds at most {REPORT_FIRST_SEED}")
-    data_dir = str(Path(args.data_dir).resolve())
-    cells = [cell for cell in CELLS
-             if cell[0] == "iris" or (Path(data_dir) / f"{cell[0]}.tsv.gz").exists()]
-    rows = Parallel(n_jobs=args.jobs)(
-        delayed(one_fit)(name, n_train, k, seed, data_dir)
-        for name, n_train, k in cells for seed in range(args.seeds)
-    )
-    rows = pd.DataFrame(rows)
-    rows.to_csv(args.out, index=False)
+    else:
+        data_dir = str(Path(args.data_dir).resolve())
+        cells = [cell for cell in CELLS
+                 if cell[0] == "iris" or (Path(data_dir) / f"{cell[0]}.tsv.gz").exists()]
+        rows = pd.DataFrame(Parallel(n_jobs=args.jobs)(
+            delayed(one_fit)(name, n_train, k, seed, data_dir)
+            for name, n_train, k in cells for seed in range(args.seeds)
+        ))
+        rows.to_csv(args.out, index=False)
     print(summarize(rows).to_string(float_format="%.3f"))
     print(rows[rows["ratio"] > WORST_RATIO].to_string(float_format="%.3f"))
 
