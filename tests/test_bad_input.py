@@ -260,6 +260,9 @@ def _fitted_methods(estimator):
     return [m for m in ("transform", "predict", "score_samples") if hasattr(estimator, m)]
 
 
+# An array given to an estimator fitted on a frame warns as in scikit-learn (tested below)
+# before its shape is checked.
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
 def test_wrong_number_of_features_at_transform(fitted_on_frame):
     for method in _fitted_methods(fitted_on_frame):
         with pytest.raises(ValueError, match="features"):
