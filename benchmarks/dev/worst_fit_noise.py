@@ -30,8 +30,9 @@ from skae import AutoencoderTransformer
 from benchmarks.dev.design_runs import parse_design_args, resampled_rows
 from benchmarks.small import CLOSE_K_ROWS, TRAINED, WORST_RATIO, split
 
-# The k = d - 1 cells: iris's 80/20 split (120 training rows, 30 test rows) and the
-# learning-curve tables whose k = min(10, d - 1) is d - 1.
+# k = d - 1 cells: iris's 80/20 split and its 120-row draw (30 test rows each), the learning
+# curve of wine_quality_white (d = 11, so k = min(10, d - 1) is d - 1) and, beside them,
+# magic's 120-row draw (d = 10).
 CELLS = (
     ("iris", None, 3),
     ("iris", CLOSE_K_ROWS, 3),
